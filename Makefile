@@ -1,0 +1,37 @@
+# Quick start: `make run` serves the backoffice with demo data; `make test` runs every suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv migrate seed translations clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(PY) -m flask --app app db upgrade
+
+seed: migrate
+	$(PY) -m flask --app app seed-demo
+
+run: seed
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	$(PY) -m flask --app app run --host $(HOST) --port $(PORT)
+
+test: venv
+	$(PY) -m pytest
+
+translations: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o backoffice/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i backoffice/translations/messages.pot -d backoffice/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d backoffice/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,132 @@
+"""The after-sales service backoffice: application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from . import audit  # noqa: F401  (registers the audit listener)
+from .access import UNSCOPED, scope_for, set_scope
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import select_locale, select_timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "views" / "templates"),
+    )
+    app.config.update(load_config(app.instance_path, overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    _init_login(app)
+    _init_request_scope(app)
+    _init_errors(app)
+
+    from views import init_views
+
+    init_views(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str):
+        user_id, _sep, nonce = cookie_id.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id), execution_options=UNSCOPED)
+        # A deactivated user or a rotated nonce (password change) loses the session at once.
+        if user is None or not user.active or user.session_nonce != nonce:
+            return None
+        return user
+
+
+def _init_request_scope(app: Flask) -> None:
+    @app.before_request
+    def _scope():
+        user = current_user if current_user.is_authenticated else None
+        g.actor = user
+        set_scope(scope_for(db.session, user))
+
+    @app.context_processor
+    def _globals():
+        return {"current_locale": str(get_locale()), "current_user": current_user}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _error_page(code: int, title: str, message: str):
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        db.session.rollback()
+        return _error_page(400, _("The form could not be accepted"),
+                           _("The form was sent without a valid security token (it may have "
+                             "expired). Nothing was changed. Go back, reload the page and try again."))
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return _error_page(403, _("Not allowed"), _("Your role does not allow this page."))
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        if request.path.startswith("/api/"):
+            return {"error": "not_found", "message": _("No such address in the API.")}, 404
+        return _error_page(404, _("Not found"), _("The page or record does not exist."))
+
+    @app.errorhandler(405)
+    def _not_allowed(error):
+        if request.path.startswith("/api/"):
+            return {"error": "method_not_allowed", "message": _("This address does not accept that method.")}, 405
+        return _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        return _error_page(413, _("The file is too large"),
+                           _("Files up to 5 MB can be attached. Nothing was saved; go back and choose a smaller file."))
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        return _error_page(500, _("Something went wrong"),
+                           _("The error was logged. Nothing was saved from this request."))

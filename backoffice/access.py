@@ -1,0 +1,180 @@
+"""Who sees which rows (R-ROLE-1). The one place that decides it.
+
+A `Scope` is computed once per request from the logged-in user. A `do_orm_execute`
+listener adds its criteria to every ORM SELECT (lists, counts, details via session.get,
+relation dropdowns, ajax lookups, exports, bulk actions, reports), and a `before_flush`
+listener refuses writes that would put a row into an outlet outside the scope. Views never
+filter by outlet by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import and_, event, false, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer,
+                    FinishedGoodsStock, MailIn, Outlet, ReplacedPart, ReturnVisit, ServiceReport,
+                    Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
+from models.choices import Role
+
+from .errors import OutOfScope
+
+# Execution option that bypasses the scope: login, the user loader, and scope computation
+# itself must see rows before a scope exists.
+UNSCOPED = {"unscoped": True}
+
+STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
+TICKET_OWNED = (ReturnVisit, Complaint, Attachment, ServiceReport, MailIn, TicketFee, TicketEvent,
+                TicketClock, ReplacedPart, ApprovalRequest)
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None
+    role: str | None
+    outlet_ids: frozenset[int] | None  # None: every outlet
+    # Engineers: tickets assigned to them, plus unassigned ones in their queue outlets.
+    queue_outlet_ids: frozenset[int] | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.role in STAFF_ROLES or self.role == "system"
+
+    @property
+    def is_dealer(self) -> bool:
+        return self.role == Role.DEALER
+
+    def sees_outlet(self, outlet_id: int | None) -> bool:
+        return self.outlet_ids is None or outlet_id in self.outlet_ids
+
+
+NOBODY = Scope(user_id=None, role=None, outlet_ids=frozenset())
+# Channel integrations and the public report form act for the service center as a whole;
+# what they may do is limited by the endpoint, not by rows.
+SYSTEM = Scope(user_id=None, role="system", outlet_ids=None)
+
+
+def outlet_subtree(session: Session, outlet_id: int) -> frozenset[int]:
+    """The outlet and its sub-outlets (the network has two tiers, DOMAIN §1)."""
+    children = session.scalars(
+        select(Outlet.id).where(Outlet.parent_id == outlet_id).execution_options(**UNSCOPED)
+    ).all()
+    return frozenset([outlet_id, *children])
+
+
+def scope_for(session: Session, user) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOBODY
+    if user.role in STAFF_ROLES:
+        return Scope(user.id, user.role, None)
+    if user.role == Role.DEALER:
+        return Scope(user.id, user.role, outlet_subtree(session, user.outlet_id))
+    if user.role == Role.ENGINEER:
+        queue = outlet_subtree(session, user.outlet_id) if user.outlet_id else None
+        return Scope(user.id, user.role, None, queue_outlet_ids=queue)
+    return NOBODY
+
+
+def current_scope() -> Scope | None:
+    """The request's scope; None outside a request (CLI, jobs) means unrestricted."""
+    if not has_request_context():
+        return None
+    return g.get("scope", NOBODY)
+
+
+def set_scope(scope: Scope) -> None:
+    g.scope = scope
+
+
+def _in(column, ids: frozenset[int]):
+    return column.in_(sorted(ids)) if ids else false()
+
+
+def _engineer_tickets(scope: Scope):
+    mine = Ticket.assigned_engineer_id == scope.user_id
+    unassigned = Ticket.assigned_engineer_id.is_(None)
+    if scope.queue_outlet_ids is not None:
+        unassigned = and_(unassigned, _in(Ticket.outlet_id, scope.queue_outlet_ids))
+    return or_(mine, unassigned)
+
+
+def _own_appraisals(scope: Scope):
+    return with_loader_criteria(AppraisalRecord, AppraisalRecord.staff_id == scope.user_id)
+
+
+def _ticket_predicate(scope: Scope):
+    if scope.role == Role.ENGINEER:
+        return _engineer_tickets(scope)
+    return _in(Ticket.outlet_id, scope.outlet_ids or frozenset())
+
+
+def _ticket_owned(scope: Scope) -> list:
+    """Rows that belong to a ticket follow the ticket's scope."""
+    visible = select(Ticket.id).where(_ticket_predicate(scope)).scalar_subquery()
+    return [with_loader_criteria(model, model.ticket_id.in_(visible)) for model in TICKET_OWNED]
+
+
+def criteria(scope: Scope) -> list:
+    """Loader criteria for a restricted scope, one per scoped entity."""
+    if scope.role in (Role.ADMIN, Role.MANAGER, SYSTEM.role):
+        return []
+    if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records
+        return [_own_appraisals(scope)]
+    if scope.role == Role.ENGINEER:
+        return [with_loader_criteria(Ticket, _engineer_tickets(scope)), _own_appraisals(scope),
+                *_ticket_owned(scope)]
+    ids = scope.outlet_ids or frozenset()
+    rules = [
+        with_loader_criteria(Outlet, _in(Outlet.id, ids)),
+        with_loader_criteria(Customer, _in(Customer.outlet_id, ids)),
+        with_loader_criteria(Unit, _in(Unit.outlet_id, ids)),
+        with_loader_criteria(Ticket, _in(Ticket.outlet_id, ids)),
+        with_loader_criteria(User, _in(User.outlet_id, ids)),
+        with_loader_criteria(FinishedGoodsStock, _in(FinishedGoodsStock.outlet_id, ids)),
+        # Dealers keep no appraisal records here; staff appraisals are the center's.
+        with_loader_criteria(AppraisalRecord, false()),
+        *_ticket_owned(scope),
+    ]
+    return rules
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state: ORMExecuteState) -> None:
+    if not state.is_select or state.execution_options.get("unscoped"):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the options propagate to these loads already
+    scope = current_scope()
+    if scope is None:
+        return
+    rules = criteria(scope)
+    if rules:
+        state.statement = state.statement.options(*rules)
+
+
+# Which attribute of each model ties it to an outlet, for the write check.
+OUTLET_COLUMN = {Customer: "outlet_id", Unit: "outlet_id", Ticket: "outlet_id", User: "outlet_id",
+                 Outlet: "id", ApprovalRequest: "outlet_id", FinishedGoodsStock: "outlet_id"}
+
+
+def check_writable(scope: Scope, obj) -> None:
+    """Refuse to create or move a row into an outlet outside the user's scope."""
+    attr = OUTLET_COLUMN.get(type(obj))
+    if attr is None or scope.outlet_ids is None:
+        return
+    outlet_id = getattr(obj, attr)
+    if attr == "id" and outlet_id is None:  # a dealer may not create outlets at all
+        raise OutOfScope()
+    if outlet_id not in scope.outlet_ids:
+        raise OutOfScope()
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_writes(session: Session, flush_context, instances) -> None:
+    scope = current_scope()
+    if scope is None or scope.unrestricted:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        check_writable(scope, obj)

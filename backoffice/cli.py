@@ -1,0 +1,78 @@
+"""Command-line tools: flask --app app seed-demo | create-user."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app, g
+from flask.cli import with_appcontext
+
+from models import Outlet, db
+from models.choices import Role
+
+from . import accounts
+from .errors import DomainError
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+    app.cli.add_command(create_api_token)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load realistic demo data once (refused in production)."""
+    if current_app.config["BACKOFFICE_ENV"] == "production":
+        raise click.ClickException("seed-demo is refused when BACKOFFICE_ENV=production")
+    from .demo import seed
+
+    from .demo import demo_logins
+
+    g.actor_name = "seed-demo"
+    created = seed(db.session)
+    db.session.commit()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    click.echo("Demo logins (username / password / role):")
+    for username, password, role in demo_logins():
+        click.echo(f"  {username:<10} {password}  {role}")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.option("--username", prompt=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), prompt=True)
+@click.option("--full-name", default="", prompt="Full name")
+@click.option("--outlet-code", default="", help="Required for dealers.")
+@click.password_option()
+def create_user(username, role, full_name, outlet_code, password):
+    """Create a real account; the password is prompted, never echoed."""
+    g.actor_name = "create-user"
+    outlet = None
+    if outlet_code:
+        outlet = db.session.scalar(db.select(Outlet).where(Outlet.code == outlet_code))
+        if outlet is None:
+            raise click.ClickException(f"no outlet with code {outlet_code}")
+    try:
+        accounts.create_user(db.session, username, password, role, full_name=full_name, outlet=outlet)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    click.echo(f"User {username} created.")
+
+
+@click.command("create-api-token")
+@click.option("--channel", required=True, help="wechat, email, web, hotline, walk_in or dealer")
+@click.option("--name", default="", help="Who uses it, e.g. the WeChat service account.")
+@with_appcontext
+def create_api_token(channel, name):
+    """Create a channel's bearer token; it is printed once and stored only as a hash."""
+    from . import channel_tokens
+
+    g.actor_name = "create-api-token"
+    try:
+        token, row = channel_tokens.create(db.session, channel, name)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    click.echo(f"Token for channel {channel} (prefix {row.prefix}); store it now, it is not shown again:")
+    click.echo(token)

@@ -1,0 +1,365 @@
+"""Realistic demo data (Guangdong appliance after-sales). Deterministic and loaded once."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, Outlet, Part,
+                    ProductModel, Ticket, Unit, User, utcnow)
+from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
+
+from . import accounts, tickets, workflow
+
+DEMO_PASSWORD = "demo1234"
+
+OUTLETS = [
+    # code, name, parent code, region, address, service phone, duty phone, purchases
+    ("SC-GZ", "广州售后服务中心", None, "广州市", "广州市天河区天河北路233号中信广场12楼",
+     "020-38880000", "400-830-1234", "0"),
+    ("GZ-TH", "天河美居电器服务部", None, "广州市天河区", "广州市天河区棠下荷光路88号",
+     "020-85551234", "13802256789", "2860000"),
+    ("GZ-TH-01", "天河车陂服务网点", "GZ-TH", "广州市天河区", "广州市天河区车陂路112号",
+     "020-82345678", "13922334455", "640000"),
+    ("FS-SD", "顺德容桂家电售后网点", None, "佛山市顺德区", "佛山市顺德区容桂街道桂洲大道中65号",
+     "0757-28881234", "13690012345", "3420000"),
+    ("DG-NC", "东莞南城电器服务站", None, "东莞市南城区", "东莞市南城区鸿福路101号",
+     "0769-22881234", "13712345678", "1780000"),
+]
+
+USERS = [
+    # username, full name, role, outlet code
+    ("admin", "系统管理员", Role.ADMIN, None),
+    ("manager", "陈志强", Role.MANAGER, None),
+    ("clerk", "李晓敏", Role.CLERK, None),
+    ("engineer", "王建国", Role.ENGINEER, None),
+    ("dealer1", "黄伟明", Role.DEALER, "GZ-TH"),
+    ("dealer2", "梁嘉欣", Role.DEALER, "FS-SD"),
+    ("engineer2", "刘师傅", Role.ENGINEER, "FS-SD"),
+]
+
+MODELS = [
+    # code, name, category, warranty months, free installation, gas type
+    ("JSQ24-12A", "12升燃气热水器 强排式", "gas_water_heater", 12, True, "natural_gas"),
+    ("JSQ30-16B", "16升恒温燃气热水器", "gas_water_heater", 12, True, "natural_gas"),
+    ("JSQ30-16BY", "16升恒温燃气热水器(液化气)", "gas_water_heater", 12, True, "lpg"),
+    ("CXW-200-A8", "侧吸式吸油烟机", "range_hood", 12, True, None),
+    ("CXW-258-T9", "顶吸式大吸力油烟机", "range_hood", 12, True, None),
+    ("ZTD100-E3", "嵌入式消毒柜 100升", "disinfection_cabinet", 12, True, None),
+    ("JZT-2B11", "嵌入式双眼燃气灶(天然气)", "gas_stove", 12, True, "natural_gas"),
+    ("JZY-2B11", "嵌入式双眼燃气灶(液化气)", "gas_stove", 12, True, "lpg"),
+]
+
+PRICES = {"gas_water_heater": (1599, 3299), "range_hood": (1299, 2999),
+          "disinfection_cabinet": (999, 2199), "gas_stove": (699, 1599)}
+
+PARTS = [
+    # code, name, category, price, gas type, consumable, fragile
+    ("P-IGN-01", "点火针", "gas_water_heater", "12.00", None, False, False),
+    ("P-FLM-01", "熄火保护感应针", "gas_water_heater", "15.00", None, False, False),
+    ("P-VLV-01", "水气联动阀", "gas_water_heater", "168.00", "natural_gas", False, False),
+    ("P-VLV-02", "水气联动阀(液化气)", "gas_water_heater", "168.00", "lpg", False, False),
+    ("P-PRP-01", "比例阀", "gas_water_heater", "126.00", "natural_gas", False, False),
+    ("P-FAN-01", "强排风机", "gas_water_heater", "185.00", None, False, False),
+    ("P-HEX-01", "热交换器(铜)", "gas_water_heater", "420.00", None, False, False),  # key component
+    ("P-PCB-01", "热水器主控板", "gas_water_heater", "236.00", None, False, False),
+    ("P-NTC-01", "温度传感器", "gas_water_heater", "28.00", None, False, False),
+    ("P-BAT-01", "电池盒", "gas_water_heater", "4.50", None, True, False),
+    ("P-MOT-01", "油烟机电机", "range_hood", "310.00", None, False, False),
+    ("P-IMP-01", "油烟机涡轮", "range_hood", "85.00", None, False, False),
+    ("P-CUP-01", "油杯", "range_hood", "3.00", None, True, False),
+    ("P-PCB-02", "油烟机电源板", "range_hood", "145.00", None, False, False),
+    ("P-GLS-01", "钢化玻璃面板", "range_hood", "160.00", None, False, True),
+    ("P-OZN-01", "臭氧发生器", "disinfection_cabinet", "58.00", None, False, False),
+    ("P-UVL-01", "紫外线灯管", "disinfection_cabinet", "36.00", None, False, True),
+    ("P-SEL-01", "门封条", "disinfection_cabinet", "22.00", None, True, False),
+    ("P-KNB-01", "燃气灶旋钮", "gas_stove", "4.00", None, True, False),
+    ("P-BRN-01", "燃气灶炉头", "gas_stove", "75.00", "natural_gas", False, False),
+    ("P-GLS-02", "燃气灶玻璃面板", "gas_stove", "150.00", None, False, True),
+    ("P-THM-01", "热电偶", "gas_stove", "18.00", None, False, False),
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯邓曹彭曾肖田董袁潘蔡蒋余"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+         "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "嘉怡", "子豪", "梓轩", "晓燕", "志明",
+         "美玲", "俊杰", "婉婷", "家豪", "丽华", "建华", "文静", "国强"]
+
+STREETS = {
+    "SC-GZ": [("广州市越秀区", "东风中路{n}号{b}栋{r}房", Area.URBAN),
+              ("广州市海珠区", "江南大道中{n}号{b}座{r}", Area.URBAN),
+              ("广州市从化区", "街口街青云路{n}号", Area.SUBURBAN)],
+    "GZ-TH": [("广州市天河区", "体育西路{n}号{b}栋{r}房", Area.URBAN),
+              ("广州市天河区", "天河路{n}号天河城公寓{b}座{r}", Area.URBAN),
+              ("广州市天河区", "棠下涌东路{n}号", Area.URBAN)],
+    "GZ-TH-01": [("广州市天河区", "车陂路{n}号{b}栋{r}房", Area.URBAN),
+                 ("广州市黄埔区", "大沙地东{n}号", Area.URBAN)],
+    "FS-SD": [("佛山市顺德区", "容桂街道文塔路{n}号{b}座{r}", Area.URBAN),
+              ("佛山市顺德区", "勒流镇新城路{n}号", Area.SUBURBAN),
+              ("佛山市顺德区", "均安镇沙头村{n}号", Area.SUBURBAN)],
+    "DG-NC": [("东莞市南城区", "鸿福路{n}号{b}栋{r}", Area.URBAN),
+              ("东莞市麻涌镇", "新沙港路{n}号", Area.SUBURBAN)],
+}
+
+FAULTS = {
+    "gas_water_heater": ["开热水后点不着火，有咔咔声", "水温忽冷忽热", "使用中途熄火，显示E1",
+                         "有燃气异味", "热水器漏水", "显示屏不亮，无法开机", "风机噪音大"],
+    "range_hood": ["吸力明显变小", "开机后噪音大、振动", "按键失灵", "照明灯不亮", "漏油滴油"],
+    "disinfection_cabinet": ["消毒灯不亮", "柜门关不严", "不能烘干", "臭氧有异味"],
+    "gas_stove": ["左灶打不着火", "火焰发红不稳定", "点火后松手即熄", "旋钮损坏"],
+}
+
+# The fault taxonomy (R-TKT-9): (kind, code, name, product category).
+FAULT_CODES = [
+    ("fault", "F-WH01", "不点火", "gas_water_heater"), ("fault", "F-WH02", "中途熄火", "gas_water_heater"),
+    ("fault", "F-WH03", "水温不稳", "gas_water_heater"), ("fault", "F-WH04", "漏水", "gas_water_heater"),
+    ("cause", "C-WH01", "点火针积碳/位置偏移", "gas_water_heater"), ("cause", "C-WH02", "水气联动阀失效", "gas_water_heater"),
+    ("cause", "C-WH03", "比例阀故障", "gas_water_heater"), ("cause", "C-WH04", "热交换器结垢", "gas_water_heater"),
+    ("remedy", "R-WH01", "清洁/调整点火针", "gas_water_heater"), ("remedy", "R-WH02", "更换水气联动阀", "gas_water_heater"),
+    ("remedy", "R-WH03", "更换比例阀", "gas_water_heater"), ("remedy", "R-WH04", "清洗热交换器", "gas_water_heater"),
+    ("fault", "F-RH01", "吸力变小", "range_hood"), ("fault", "F-RH02", "噪音振动大", "range_hood"),
+    ("fault", "F-RH03", "按键失灵", "range_hood"),
+    ("cause", "C-RH01", "涡轮油污堆积", "range_hood"), ("cause", "C-RH02", "电机轴承磨损", "range_hood"),
+    ("cause", "C-RH03", "电源板故障", "range_hood"),
+    ("remedy", "R-RH01", "清洗涡轮", "range_hood"), ("remedy", "R-RH02", "更换电机", "range_hood"),
+    ("remedy", "R-RH03", "更换电源板", "range_hood"),
+    ("fault", "F-DC01", "消毒灯不亮", "disinfection_cabinet"), ("fault", "F-DC02", "不能烘干", "disinfection_cabinet"),
+    ("cause", "C-DC01", "紫外线灯管老化", "disinfection_cabinet"), ("cause", "C-DC02", "加热管断路", "disinfection_cabinet"),
+    ("remedy", "R-DC01", "更换灯管", "disinfection_cabinet"), ("remedy", "R-DC02", "更换加热管", "disinfection_cabinet"),
+    ("fault", "F-GS01", "打不着火", "gas_stove"), ("fault", "F-GS02", "火焰发红", "gas_stove"),
+    ("cause", "C-GS01", "热电偶失效", "gas_stove"), ("cause", "C-GS02", "炉头堵塞", "gas_stove"),
+    ("remedy", "R-GS01", "更换热电偶", "gas_stove"), ("remedy", "R-GS02", "清理炉头", "gas_stove"),
+]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def already_seeded(session: Session) -> bool:
+    return session.scalar(select(User.id).where(User.username == "admin")) is not None
+
+
+def seed(session: Session) -> bool:
+    """Load the demo data unless it is already there. Returns True when it loaded."""
+    if already_seeded(session):
+        return False
+    rng = random.Random(20261122)
+    outlets = _outlets(session)
+    users = _users(session, outlets)
+    models = _models(session)
+    _parts(session)
+    customers = _customers(session, rng, outlets)
+    units = _units(session, rng, customers, models)
+    _stock(session, rng, outlets, models)
+    codes = _codes(session)
+    _tickets(session, rng, units, users, codes)
+    _appraisals(session, rng, users)
+    return True
+
+
+def _outlets(session):
+    outlets = {}
+    for code, name, parent, region, address, phone, duty, purchases in OUTLETS:
+        outlet = Outlet(code=code, name=name, parent=outlets.get(parent), region=region,
+                        address=address, service_phone=phone, duty_phone=duty,
+                        total_purchase_amount=Decimal(purchases))
+        session.add(outlet)
+        outlets[code] = outlet
+    session.flush()
+    return outlets
+
+
+def _users(session, outlets):
+    users = {}
+    for username, full_name, role, outlet_code in USERS:
+        users[username] = accounts.create_user(session, username, DEMO_PASSWORD, role.value,
+                                               full_name=full_name, outlet=outlets.get(outlet_code))
+    session.flush()
+    return users
+
+
+def _models(session):
+    models = []
+    for code, name, category, months, free, gas in MODELS:
+        model = ProductModel(code=code, name=name, category=category, warranty_months=months,
+                             free_installation=free, gas_type=gas)
+        session.add(model)
+        models.append(model)
+    return models
+
+
+KEY_COMPONENTS = {"P-HEX-01": 36}  # R-WAR-6: heat exchangers are covered three years
+
+
+def _parts(session):
+    for code, name, category, price, gas, consumable, fragile in PARTS:
+        session.add(Part(code=code, name=name, category=category, unit_price=Decimal(price),
+                         gas_type=gas, consumable=consumable, fragile=fragile,
+                         warranty_months=KEY_COMPONENTS.get(code)))
+    session.flush()
+
+
+def _phone(rng):
+    return f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+
+
+def _customers(session, rng, outlets):
+    customers = []
+    codes = list(STREETS)
+    for i in range(72):
+        code = codes[i % len(codes)]
+        region, pattern, area = rng.choice(STREETS[code])
+        address = region + pattern.format(n=rng.randint(1, 399), b=rng.randint(1, 12),
+                                          r=rng.randint(101, 2808))
+        km = Decimal(rng.randint(2, 18) if area == Area.URBAN else rng.randint(15, 60))
+        customer = Customer(name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone=_phone(rng),
+                            address=address, region=region, area=area.value, distance_km=km,
+                            outlet=outlets[code])
+        session.add(customer)
+        customers.append(customer)
+    return customers
+
+
+def _units(session, rng, customers, models):
+    units = []
+    today = date.today()
+    for customer in customers:
+        for _ in range(rng.choice([1, 1, 1, 2])):
+            model = rng.choice(models)
+            low, high = PRICES[model.category]
+            invoice_date = today - timedelta(days=rng.randint(3, 900))
+            unit = Unit(product_model=model, customer=customer, outlet=customer.outlet,
+                        serial=f"{model.code[:3]}{invoice_date:%y%m}{rng.randint(100000, 999999)}",
+                        invoice_no=f"FP{invoice_date:%Y}{rng.randint(10000000, 99999999)}",
+                        invoice_date=invoice_date, price=Decimal(rng.randrange(low, high, 100)) - 1)
+            session.add(unit)
+            units.append(unit)
+    session.flush()
+    return units
+
+
+def _tickets(session, rng, units, users, codes):
+    engineers = {None: users["engineer"], "FS-SD": users["engineer2"]}
+    now = utcnow()
+    for i in range(240):
+        unit = rng.choice(units)
+        steps = rng.choices(range(9), [14, 8, 6, 5, 8, 8, 10, 8, 33])[0]  # how far along its path
+        age_days = rng.randint(0, 2) if steps == 0 else rng.randint(1, 120)
+        created = now - timedelta(days=age_days, hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+        created = min(created, now - timedelta(minutes=5))
+        kind = rng.choices([TicketKind.REPAIR, TicketKind.INSTALLATION, TicketKind.CONSULTATION,
+                            TicketKind.COMPLAINT, TicketKind.RETURN_EXCHANGE], [70, 12, 8, 6, 4])[0]
+        fault = rng.choice(FAULTS[unit.product_model.category])
+        if kind == TicketKind.INSTALLATION:
+            fault = "新机上门安装，需同时检查燃气管路"
+        ticket = Ticket(kind=kind.value, channel=rng.choice(list(Channel)).value,
+                        category=rng.choices([c.value for c in IssueCategory], [85, 3, 4, 8])[0],
+                        fault_description=fault, customer=unit.customer, unit=unit,
+                        outlet=unit.outlet, created_at=created,
+                        occurred_at=created - timedelta(hours=rng.randint(1, 48)))
+        session.add(ticket)
+        registrar = users["dealer2"] if unit.outlet.code == "FS-SD" and i % 3 == 0 else users["clerk"]
+        tickets.register_ticket(session, ticket, registrar)
+        _advance(session, rng, ticket, steps, engineers, users, codes)
+    session.flush()
+
+
+def _stock(session, rng, outlets, models):
+    """Finished goods on hand for exchanges: the center's warehouse and the big outlets."""
+    for code in ("SC-GZ", "GZ-TH", "FS-SD"):
+        for model in models:
+            if rng.random() < 0.7:
+                session.add(FinishedGoodsStock(outlet=outlets[code], product_model=model, qty=rng.randint(1, 12)))
+
+
+def _codes(session):
+    codes = {"parts": {}}
+    for part in session.scalars(select(Part).order_by(Part.code)):
+        codes["parts"].setdefault(part.category, []).append(part)
+    for kind, code, name, category in FAULT_CODES:
+        row = FaultCode(kind=kind, code=code, name=name, category=category)
+        session.add(row)
+        codes.setdefault((kind, category), []).append(row)
+    session.flush()
+    return codes
+
+
+def _path(ticket, mode):
+    """The steps a ticket of this kind takes, as (step, who) pairs (R-TKT-4)."""
+    if ticket.kind == TicketKind.CONSULTATION:
+        return [("answer_at_intake", "desk"), ("return_visit", "desk"), ("close", "desk")]
+    if ticket.kind == TicketKind.COMPLAINT:
+        return [("investigate", "desk"), ("propose", "desk"), ("agree", "desk"), ("settle", "desk"),
+                ("return_visit", "desk"), ("close", "desk")]
+    middle = {"onsite": [("dispatch", "desk"), ("start_service", "worker"), ("resolve", "worker")],
+              "mail_in": [("receive_mail_in", "worker"), ("test_mail_in", "worker"), ("ship_back", "worker")],
+              "remote": []}[mode]
+    head = [("diagnose", "worker")]
+    if mode == "remote":
+        return head + [("answer_remotely", "worker"), ("return_visit", "desk"), ("close", "desk")]
+    return head + [("propose", "worker"), ("agree", "desk")] + middle + [("return_visit", "desk"),
+                                                                          ("close", "desk")]
+
+
+def _step_data(rng, ticket, step, engineer, codes, at):
+    category = ticket.unit.product_model.category
+    parts = codes["parts"]
+    pick = lambda kind: str(rng.choice(codes[(kind, category)]).id)  # noqa: E731
+    later = (at + timedelta(hours=rng.randint(2, 20))).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "diagnose": lambda: {"service_mode": ticket.service_mode, "severity": rng.choice(["minor", "major"]),
+                             "fault_code": pick("fault"), "cause_code": pick("cause"),
+                             "remedy_code": pick("remedy"), "note": "电话初诊：" + ticket.fault_description},
+        "propose": lambda: {"note": "按故障代码维修，预计一次上门解决",
+                            "fees": [] if ticket.in_warranty else [{"item": "上门服务费", "amount": "50"},
+                                                                   {"item": "配件费", "amount": "168"}]},
+        "dispatch": lambda: {"engineer": str(engineer.id), "appointment_at": later},
+        "resolve": lambda: {"work_done": "检修并更换故障部件，试机正常", "tested_ok": "y",
+                            "signed_by": ticket.contact_name,
+                            "parts": [(str(p.id), "1") for p in parts[category][:rng.choice([0, 1, 1, 2])]]},
+        "receive_mail_in": lambda: {"package_ok": "y"},
+        "test_mail_in": lambda: {"test_result": "故障复现，确认为部件故障"},
+        "ship_back": lambda: {"courier": "顺丰速运", "tracking_no": f"SF{rng.randint(10**11, 10**12 - 1)}"},
+        "answer_remotely": lambda: {"note": "电话指导用户复位后恢复正常"},
+        "answer_at_intake": lambda: {"note": "已电话讲解使用方法"},
+        "investigate": lambda: {"complaint_class": rng.choice(["service_quality", "product_quality", "charges"]),
+                                "investigation": "已核实师傅上门迟到并与用户沟通", "promised_result": "致歉并减免上门费",
+                                "promised_at": later},
+        "settle": lambda: {"resolution": "已致歉并减免上门费，用户接受"},
+        "return_visit": lambda: {"satisfaction": str(rng.choice([4, 5, 5, 5])), "comment": "服务满意"},
+    }.get(step, dict)()
+
+
+def _advance(session, rng, ticket, steps, engineers, users, codes):
+    """Walk the ticket through `steps` of its path with the real workflow (R-TKT-4/5)."""
+    engineer = engineers["FS-SD" if ticket.outlet.code == "FS-SD" else None]
+    mode = rng.choices(["onsite", "remote", "mail_in"], [75, 15, 10])[0]
+    ticket.service_mode = mode
+    at = ticket.created_at
+    for step, who in _path(ticket, mode)[:steps]:
+        at = at + timedelta(minutes=rng.randint(30, 600))
+        if at > utcnow() - timedelta(minutes=10):
+            break
+        actor = users["clerk"] if who == "desk" else engineer
+        workflow.perform(session, ticket, step, actor, _step_data(rng, ticket, step, engineer, codes, at), at)
+    if ticket.status == TicketStatus.REGISTERED:
+        ticket.service_mode = None
+
+
+def _appraisals(session, rng, users):
+    today = date.today()
+    for username in ("clerk", "engineer", "engineer2"):
+        for months_back in range(1, 7):
+            index = today.year * 12 + today.month - 1 - months_back
+            month = date(index // 12, index % 12 + 1, 1)
+            session.add(AppraisalRecord(
+                staff=users[username], period_kind=AppraisalPeriod.MONTHLY.value, period_start=month,
+                conduct=Decimal(rng.randint(16, 20)), diligence=Decimal(rng.randint(15, 20)),
+                ability=Decimal(rng.randint(22, 30)), results=Decimal(rng.randint(20, 30)),
+                commendation=Decimal(rng.choice([0, 0, 0, 2, 5])), penalty=Decimal(0),
+                note="月度考核", scored_by=users["manager"]))
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    return [(username, DEMO_PASSWORD, f"{role.value} {full_name}") for username, full_name, role, _ in USERS]

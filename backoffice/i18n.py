@@ -1,0 +1,41 @@
+"""Language per user, else per browser; Chinese by default."""
+from __future__ import annotations
+
+from flask import request, session
+from flask_login import current_user
+
+SUPPORTED = ("zh_Hans_CN", "en")
+DEFAULT = "zh_Hans_CN"
+
+
+def normalise(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    tag = tag.replace("-", "_").lower()
+    if tag.startswith("zh"):
+        return "zh_Hans_CN"
+    if tag.startswith("en"):
+        return "en"
+    return None
+
+
+def select_locale() -> str:
+    if getattr(current_user, "is_authenticated", False) and normalise(current_user.locale):
+        return normalise(current_user.locale)
+    chosen = normalise(session.get("locale"))
+    if chosen:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        found = normalise(tag)
+        if found:
+            return found
+    return DEFAULT
+
+
+def select_timezone() -> str:
+    from .timezones import service_zone
+
+    outlet = getattr(current_user, "outlet", None) if getattr(current_user, "is_authenticated", False) else None
+    if outlet is not None and outlet.timezone:
+        return outlet.timezone
+    return service_zone().key

@@ -1,0 +1,98 @@
+"""Labels of enumerated values in the user's language (values stay English in the data)."""
+from flask_babel import lazy_gettext as _l
+
+from models.choices import (AppraisalPeriod, ApprovalGrounds, ApprovalKind, ApprovalStatus, Area, Channel, Clock, CodeKind, ComplaintClass, GasType,
+                            IssueCategory, ProductCategory, Queue, Role, ServiceMode, Severity,
+                            TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow)
+
+LABELS = {
+    Role: {Role.ADMIN: _l("Administrator"), Role.MANAGER: _l("Manager"), Role.CLERK: _l("Clerk"),
+           Role.ENGINEER: _l("Engineer"), Role.DEALER: _l("Dealer")},
+    Area: {Area.URBAN: _l("Urban"), Area.SUBURBAN: _l("Suburban / county")},
+    ProductCategory: {
+        ProductCategory.GAS_WATER_HEATER: _l("Gas water heater"),
+        ProductCategory.RANGE_HOOD: _l("Range hood"),
+        ProductCategory.DISINFECTION_CABINET: _l("Disinfection cabinet"),
+        ProductCategory.GAS_STOVE: _l("Gas stove"),
+        ProductCategory.SHOES: _l("Shoes"),
+        ProductCategory.OTHER: _l("Other"),
+    },
+    TicketKind: {TicketKind.REPAIR: _l("Repair"), TicketKind.INSTALLATION: _l("Installation"),
+                 TicketKind.CONSULTATION: _l("Consultation"), TicketKind.COMPLAINT: _l("Complaint"),
+                 TicketKind.RETURN_EXCHANGE: _l("Return / exchange")},
+    Channel: {Channel.HOTLINE: _l("Hotline"), Channel.EMAIL: _l("Email"), Channel.WEB: _l("Web form"),
+              Channel.WECHAT: _l("WeChat"), Channel.WALK_IN: _l("Walk-in"),
+              Channel.DEALER: _l("Dealer-reported")},
+    IssueCategory: {IssueCategory.QUALITY: _l("Quality"), IssueCategory.SIZE: _l("Size"),
+                    IssueCategory.DISCOMFORT: _l("Discomfort"), IssueCategory.OTHER: _l("Other")},
+    TicketStatus: {
+        TicketStatus.REGISTERED: _l("Registered"), TicketStatus.DIAGNOSED: _l("Diagnosed"),
+        TicketStatus.SOLUTION_PROPOSED: _l("Solution proposed"), TicketStatus.AGREED: _l("Customer agreed"),
+        TicketStatus.DISPATCHED: _l("Dispatched"), TicketStatus.IN_SERVICE: _l("In service"),
+        TicketStatus.RESOLVED: _l("Resolved"), TicketStatus.RETURN_VISIT: _l("Return visit"),
+        TicketStatus.CLOSED: _l("Closed"),
+    },
+    AppraisalPeriod: {AppraisalPeriod.WEEKLY: _l("Weekly check"), AppraisalPeriod.MONTHLY: _l("Monthly appraisal"),
+                      AppraisalPeriod.YEAR_END: _l("Year-end appraisal")},
+    Clock: {Clock.RESPONSE: _l("First response"), Clock.DISPATCH: _l("Technician dispatched"),
+            Clock.ONSITE: _l("On site"), Clock.RESOLVE: _l("Resolution"), Clock.ANSWER: _l("Complaint answered")},
+    WarrantyWindow: {WarrantyWindow.RETURN: _l("7-day return window"),
+                     WarrantyWindow.EXCHANGE: _l("15-day exchange window"),
+                     WarrantyWindow.REPAIR: _l("In warranty (repair)"),
+                     WarrantyWindow.NONE: _l("Out of warranty")},
+    ServiceMode: {ServiceMode.REMOTE: _l("Remote answer"), ServiceMode.ONSITE: _l("On-site service"),
+                  ServiceMode.MAIL_IN: _l("Mail-in repair")},
+    Severity: {Severity.MINOR: _l("Minor"), Severity.MAJOR: _l("Major"), Severity.CRITICAL: _l("Critical")},
+    WarrantyExclusion: {WarrantyExclusion.MISUSE: _l("Misuse"), WarrantyExclusion.THIRD_PARTY: _l("Third party"),
+                        WarrantyExclusion.TRANSPORT: _l("Transport damage"),
+                        WarrantyExclusion.GAS_SUPPLY_CHANGED: _l("Changed gas supply")},
+    ComplaintClass: {
+        ComplaintClass.PRODUCT_QUALITY: _l("Product quality"), ComplaintClass.SERVICE_QUALITY: _l("Service quality"),
+        ComplaintClass.APPEARANCE: _l("Appearance (damaged or missing at unboxing)"),
+        ComplaintClass.CHARGES: _l("Charges"), ComplaintClass.STRUCTURE: _l("Product structure"),
+        ComplaintClass.ACCIDENT: _l("Accident"), ComplaintClass.BATCH_QUALITY: _l("Batch quality (outlet)"),
+        ComplaintClass.PARTS: _l("Parts late, wrong or missing (outlet)"),
+    },
+    Queue: {Queue.SERVICE: _l("Service desk"), Queue.QA: _l("Production / QA"), Queue.SALES: _l("Sales"),
+            Queue.RND: _l("R&D / repair team"), Queue.COMPLAINTS: _l("Complaints desk")},
+    VisitKind: {VisitKind.SERVICE: _l("After service"), VisitKind.COMPLAINT: _l("After a complaint")},
+    CodeKind: {CodeKind.FAULT: _l("Fault (symptom)"), CodeKind.CAUSE: _l("Cause"), CodeKind.REMEDY: _l("Remedy")},
+    ApprovalKind: {
+        ApprovalKind.RETURN_REFUND: _l("Return with refund"), ApprovalKind.EXCHANGE: _l("Exchange"),
+        ApprovalKind.REPAIR_COMPENSATION: _l("Repair compensation (transport, lost time)"),
+        ApprovalKind.EXTRA_COMPENSATION: _l("Extra compensation"), ApprovalKind.FEE_WAIVER: _l("Fee waiver"),
+        ApprovalKind.VERDICT_OVERRIDE: _l("Warranty verdict override"),
+    },
+    ApprovalGrounds: {
+        ApprovalGrounds.SANBAO_WINDOW: _l("Inside the 7 / 15-day window"),
+        ApprovalGrounds.UNREPAIRABLE: _l("Unrepairable"),
+        ApprovalGrounds.STILL_FAULTY: _l("Still faulty after repair"),
+        ApprovalGrounds.SIZE: _l("Size problem"),
+        ApprovalGrounds.UNBOXING_APPEARANCE: _l("Damaged or missing at unboxing"),
+        ApprovalGrounds.BATCH_FAILURE: _l("Batch failure"),
+        ApprovalGrounds.QUALITY_REPAIRED: _l("Quality problem, repaired"),
+        ApprovalGrounds.GOODWILL: _l("Goodwill"),
+        ApprovalGrounds.INJURY: _l("Injury"),
+    },
+    ApprovalStatus: {ApprovalStatus.PENDING: _l("Waiting for a decision"),
+                     ApprovalStatus.INFO_REQUESTED: _l("More information asked"),
+                     ApprovalStatus.APPROVED: _l("Approved"), ApprovalStatus.REJECTED: _l("Rejected")},
+    GasType: {GasType.NATURAL_GAS: _l("Natural gas"), GasType.LPG: _l("LPG"), GasType.TOWN_GAS: _l("Town gas")},
+}
+
+
+def choices(enum) -> list[tuple[str, object]]:
+    return [(member.value, label) for member, label in LABELS[enum].items()]
+
+
+def label(enum, value) -> str:
+    if value is None:
+        return ""
+    try:
+        return str(LABELS[enum][enum(value)])
+    except ValueError:
+        return str(value)
+
+
+CLOCK_STATES = {"met": _l("met"), "breached": _l("breached"), "paused": _l("paused"),
+                "due_soon": _l("due within 1 h"), "running": _l("running")}

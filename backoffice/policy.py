@@ -1,0 +1,71 @@
+"""Policy values: defaults here, overrides as PolicySetting rows an admin edits.
+
+Rules read numbers through `value()` so nothing is a literal scattered in code.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import PolicySetting
+
+# key -> (default, description). Decimal keeps maxima and weights exact.
+DEFAULTS: dict[str, tuple[Decimal, str]] = {
+    # R-APR-1: maximum points per appraisal dimension (德 20, 勤 20, 能 30, 绩 30).
+    "appraisal.max.conduct": (Decimal("20"), "R-APR-1 conduct (德) maximum"),
+    "appraisal.max.diligence": (Decimal("20"), "R-APR-1 diligence (勤) maximum"),
+    "appraisal.max.ability": (Decimal("30"), "R-APR-1 ability (能) maximum"),
+    "appraisal.max.results": (Decimal("30"), "R-APR-1 results (绩) maximum"),
+    # R-APR-3: a commendation adds 1-10 points after normal scoring.
+    "appraisal.max.commendation": (Decimal("10"), "R-APR-3 commendation maximum"),
+    # R-APR-2: annual composite weights.
+    "appraisal.weight.checks": (Decimal("0.20"), "R-APR-2 weekly/monthly checks weight"),
+    "appraisal.weight.monthly": (Decimal("0.30"), "R-APR-2 monthly appraisals weight"),
+    "appraisal.weight.year_end": (Decimal("0.50"), "R-APR-2 year-end appraisal weight"),
+    # R-PART-2: parts account quota as a share of the outlet's total purchases.
+    "parts.quota_rate": (Decimal("0.003"), "R-PART-2 quota = rate x total purchase amount"),
+    # R-WAR-5: the statutory 三包 windows, and which product categories they cover (1 = yes).
+    "warranty.return_days": (Decimal("7"), "R-WAR-5 return/exchange/repair window (days from purchase)"),
+    "warranty.exchange_days": (Decimal("15"), "R-WAR-5 exchange/repair window (days from purchase)"),
+    "warranty.sanbao.gas_water_heater": (Decimal("1"), "R-WAR-5 gas water heaters covered (1/0)"),
+    "warranty.sanbao.range_hood": (Decimal("1"), "R-WAR-5 range hoods covered (1/0)"),
+    "warranty.sanbao.gas_stove": (Decimal("1"), "R-WAR-5 gas stoves covered (1/0)"),
+    "warranty.sanbao.disinfection_cabinet": (Decimal("1"), "R-WAR-5 disinfection cabinets covered (1/0)"),
+    "warranty.sanbao.shoes": (Decimal("0"), "R-WAR-5 shoes covered (1/0)"),
+    "warranty.sanbao.other": (Decimal("0"), "R-WAR-5 other products covered (1/0)"),
+    # R-WAR-2: a part replaced under service has its own warranty.
+    "warranty.part_months": (Decimal("3"), "R-WAR-2 replaced part warranty (months)"),
+    # Return visits (001, 002): after service within 7 days; after a complaint within 3 days.
+    "returns.visit_days": (Decimal("7"), "Return visit due after service (days)"),
+    "returns.complaint_visit_days": (Decimal("3"), "Return visit due after a complaint (days)"),
+    "returns.satisfied_from": (Decimal("3"), "Lowest satisfaction (1-5) that counts as satisfied"),
+    # R-RET-1: compensation standards and caps; R-RET-4: approval thresholds.
+    "returns.extra_compensation_rate": (Decimal("0.10"), "R-RET-1 extra compensation cap (share of the purchase price)"),
+    "returns.repair_compensation_max": (Decimal("200"), "R-RET-1 transport / lost-time compensation standard (yuan)"),
+    "approvals.second_manager_above": (Decimal("3000"), "R-RET-4 amounts above this need a second manager (yuan)"),
+    "approvals.decide_within_hours": (Decimal("24"), "Approval requests decided within (hours)"),
+    # R-TKT-9: window in which a new ticket on the same serial is a repeat repair.
+    "tickets.repeat_repair_days": (Decimal("90"), "R-TKT-9 repeat repair window (days)"),
+}
+
+
+def value(session: Session, key: str) -> Decimal:
+    if key not in DEFAULTS:
+        raise KeyError(f"unknown policy {key!r}")
+    stored = session.scalar(select(PolicySetting.value).where(PolicySetting.key == key))
+    return Decimal(stored) if stored is not None else DEFAULTS[key][0]
+
+
+def values(session: Session, prefix: str) -> dict[str, Decimal]:
+    rows = dict(
+        session.execute(
+            select(PolicySetting.key, PolicySetting.value).where(PolicySetting.key.startswith(prefix))
+        ).all()
+    )
+    return {
+        key: Decimal(rows[key]) if key in rows else default
+        for key, (default, _) in DEFAULTS.items()
+        if key.startswith(prefix)
+    }

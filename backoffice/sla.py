@@ -1,0 +1,154 @@
+"""SLA clocks (DOMAIN §4, R-SLA-1…3): policies -> due times, met/breached, pauses.
+
+Defaults are the rule book's table; SlaPolicy rows override them. The most specific rule
+(kind, warranty status, area) wins. Clocks run in calendar hours (R-SLA-2: the hotline is
+staffed 24/7) and every ticket keeps the due times it got at registration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import SlaPolicy, Ticket, TicketClock, utcnow
+from models.choices import Area, Clock, TicketKind, TicketStatus
+
+# Which clocks a kind of ticket runs (the shape of the process, not a number).
+KIND_CLOCKS = {
+    TicketKind.REPAIR: (Clock.RESPONSE, Clock.DISPATCH, Clock.ONSITE, Clock.RESOLVE),
+    TicketKind.INSTALLATION: (Clock.RESPONSE, Clock.DISPATCH, Clock.ONSITE, Clock.RESOLVE),
+    TicketKind.RETURN_EXCHANGE: (Clock.RESPONSE, Clock.DISPATCH, Clock.ONSITE, Clock.RESOLVE),
+    TicketKind.CONSULTATION: (Clock.RESPONSE, Clock.RESOLVE),
+    TicketKind.COMPLAINT: (Clock.RESPONSE, Clock.ANSWER, Clock.RESOLVE),
+}
+
+# The step of the flow (R-TKT-4) that meets each clock.
+MET_BY_STATUS = {
+    TicketStatus.DIAGNOSED: (Clock.RESPONSE, Clock.ANSWER),
+    TicketStatus.DISPATCHED: (Clock.DISPATCH,),
+    TicketStatus.IN_SERVICE: (Clock.ONSITE,),
+    TicketStatus.RESOLVED: (Clock.RESOLVE,),
+}
+
+# Once a ticket is resolved its remaining clocks no longer run (a remote answer needs no visit).
+FINISHED = (TicketStatus.RESOLVED.value, TicketStatus.RETURN_VISIT.value, TicketStatus.CLOSED.value)
+
+# Clocks that stop while the ticket waits for the customer (R-SLA-3).
+PAUSABLE = (Clock.RESOLVE,)
+
+
+@dataclass(frozen=True)
+class Rule:
+    clock: str
+    hours: Decimal
+    kind: str | None = None
+    in_warranty: bool | None = None
+    area: str | None = None
+
+    def matches(self, kind: str, in_warranty: bool | None, area: str) -> bool:
+        return ((self.kind is None or self.kind == kind)
+                and (self.in_warranty is None or self.in_warranty == in_warranty)
+                and (self.area is None or self.area == area))
+
+    @property
+    def specificity(self) -> int:
+        return sum(x is not None for x in (self.kind, self.in_warranty, self.area))
+
+
+DEFAULT_RULES = (
+    Rule(Clock.RESPONSE, Decimal(2)),                          # 000: first response 2 h
+    Rule(Clock.DISPATCH, Decimal(8)),                          # 000: technician dispatched 8 h
+    Rule(Clock.ONSITE, Decimal(24), area=Area.URBAN),          # 000, 004: on site urban 24 h
+    Rule(Clock.ONSITE, Decimal(72), area=Area.SUBURBAN),       # 004: suburban / county 3 days
+    Rule(Clock.RESOLVE, Decimal(48)),                          # 000: resolved 48 h
+    Rule(Clock.ANSWER, Decimal(24), kind=TicketKind.COMPLAINT),  # 004: complaint answered 24 h
+)
+
+
+def rules(session: Session) -> list[Rule]:
+    """Defaults, with stored policies replacing the default of the same dimensions."""
+    stored = [Rule(p.clock, p.hours, p.kind, p.in_warranty, p.area)
+              for p in session.scalars(select(SlaPolicy))]
+    keys = {(r.clock, r.kind, r.in_warranty, r.area) for r in stored}
+    defaults = [r for r in DEFAULT_RULES if (r.clock, r.kind, r.in_warranty, r.area) not in keys]
+    return stored + defaults
+
+
+def hours_for(session: Session, clock: str, kind: str, in_warranty: bool | None, area: str) -> Decimal | None:
+    candidates = [r for r in rules(session) if r.clock == clock and r.matches(kind, in_warranty, area)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: r.specificity).hours
+
+
+def due_times(session: Session, kind: str, in_warranty: bool | None, area: str,
+              start: datetime) -> dict[str, datetime]:
+    result = {}
+    for clock in KIND_CLOCKS[TicketKind(kind)]:
+        hours = hours_for(session, clock, kind, in_warranty, area)
+        if hours is not None:
+            result[clock.value] = start + timedelta(seconds=float(hours) * 3600)
+    return result
+
+
+def start_clocks(session: Session, ticket: Ticket) -> None:
+    """Fix the ticket's due times at registration (R-SLA-1)."""
+    for clock, due in due_times(session, ticket.kind, ticket.in_warranty, ticket.area,
+                                ticket.created_at).items():
+        ticket.clocks.append(TicketClock(clock=clock, due_at=due, paused_seconds=0))
+
+
+def running_clocks(ticket: Ticket) -> list[TicketClock]:
+    """Clocks still ticking: unmet, and the ticket not yet resolved."""
+    if ticket.status in FINISHED:
+        return []
+    return [c for c in ticket.clocks if c.met_at is None]
+
+
+def clock_of(ticket: Ticket, clock: str) -> TicketClock | None:
+    return next((c for c in ticket.clocks if c.clock == clock), None)
+
+
+def meet(ticket: Ticket, clock: str, at: datetime | None = None) -> None:
+    found = clock_of(ticket, clock)
+    if found is not None and found.met_at is None:
+        found.met_at = at or utcnow()
+
+
+def status_reached(ticket: Ticket, status: str, at: datetime | None = None) -> None:
+    for clock in MET_BY_STATUS.get(TicketStatus(status), ()):
+        meet(ticket, clock.value, at)
+
+
+def pause(ticket: Ticket, at: datetime | None = None) -> None:
+    """Waiting for the customer: pausable clocks stop (R-SLA-3)."""
+    for found in ticket.clocks:
+        if found.clock in PAUSABLE and found.met_at is None and found.paused_since is None:
+            found.paused_since = at or utcnow()
+
+
+def resume(ticket: Ticket, at: datetime | None = None) -> None:
+    at = at or utcnow()
+    for found in ticket.clocks:
+        if found.paused_since is not None:
+            waited = at - found.paused_since
+            found.paused_seconds = (found.paused_seconds or 0) + int(waited.total_seconds())
+            found.due_at = found.due_at + waited
+            found.paused_since = None
+
+
+def state(found: TicketClock, now: datetime | None = None) -> str:
+    """met / breached / paused / due_soon (within 1 h) / running."""
+    now = now or utcnow()
+    if found.met_at is not None:
+        return "met" if found.met_at <= found.due_at else "breached"
+    if found.paused_since is not None:
+        return "paused"
+    if now > found.due_at:
+        return "breached"
+    if found.due_at - now <= timedelta(hours=1):
+        return "due_soon"
+    return "running"

@@ -1,0 +1,139 @@
+"""Warranty verdict of a unit on a given day (R-WAR-1, R-WAR-3, R-WAR-4, R-WAR-5).
+
+The verdict names the window that applies and why, so the ticket can show it and a manager
+can override it with a reason.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from sqlalchemy import select
+
+from models import Part, ReplacedPart, Unit
+from models.choices import WarrantyExclusion, WarrantyWindow
+
+from . import policy
+
+EXCLUSION_LABELS = {
+    WarrantyExclusion.MISUSE: _l("misuse"),
+    WarrantyExclusion.THIRD_PARTY: _l("damage by a third party"),
+    WarrantyExclusion.TRANSPORT: _l("transport damage"),
+    WarrantyExclusion.GAS_SUPPLY_CHANGED: _l("a changed gas supply"),
+}
+
+REASONS = {
+    "no_invoice": _l("No purchase invoice date on record: the invoice is the warranty proof."),
+    "excluded": _l("Not covered: %(cause)s, even inside the warranty period."),
+    "return": _l("Purchased %(days)d days ago: within the %(limit)d-day window for return, "
+                 "exchange or repair."),
+    "exchange": _l("Purchased %(days)d days ago: within the %(limit)d-day window for exchange "
+                   "or repair."),
+    "repair": _l("In warranty until %(until)s (%(months)d months from the invoice date): "
+                 "repair at the company's cost."),
+    "override": _l("Set by %(by)s: %(note)s"),
+    "part_replaced": _l("%(part)s was replaced under service on %(on)s and is covered until %(until)s."),
+    "key_component": _l("%(part)s is a key component covered for %(months)d months, until %(until)s."),
+    "expired": _l("Out of warranty since %(until)s (%(months)d months from the invoice date): "
+                  "paid service."),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    in_warranty: bool
+    window: str
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        params = dict(self.params)
+        if "cause" in params:
+            params["cause"] = str(EXCLUSION_LABELS[WarrantyExclusion(params["cause"])])
+        return str(REASONS[self.code] % params) if params else str(REASONS[self.code])
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def sanbao_covered(session: Session, category: str) -> bool:
+    key = f"warranty.sanbao.{category}"
+    return key in policy.DEFAULTS and policy.value(session, key) > 0
+
+
+def verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None,
+            part: Part | None = None) -> Verdict:
+    """The verdict for `unit` on local date `on`, and for the claimed `part` when the unit itself
+    is out of warranty (R-WAR-2, R-WAR-6); `exclusion` is a cause of R-WAR-4."""
+    result = unit_verdict(session, unit, on, exclusion)
+    if result.in_warranty or exclusion or part is None or unit is None:
+        return result
+    replaced = session.scalar(
+        select(ReplacedPart).where(ReplacedPart.unit_id == unit.id, ReplacedPart.part_id == part.id,
+                                   ReplacedPart.warranty_until >= on)
+        .order_by(ReplacedPart.replaced_on.desc()).limit(1))
+    if replaced is not None:  # R-WAR-2
+        return Verdict(True, WarrantyWindow.REPAIR.value, "part_replaced",
+                       {"part": part.name, "on": replaced.replaced_on.isoformat(),
+                        "until": replaced.warranty_until.isoformat()})
+    if part.warranty_months and unit.invoice_date:  # R-WAR-6
+        until = add_months(unit.invoice_date, part.warranty_months)
+        if on < until:
+            return Verdict(True, WarrantyWindow.REPAIR.value, "key_component",
+                           {"part": part.name, "until": until.isoformat(), "months": part.warranty_months})
+    return result
+
+
+def part_warranty_until(session: Session, replaced_on: date) -> date:
+    """R-WAR-2: a part replaced under service is covered for `warranty.part_months`."""
+    return add_months(replaced_on, int(policy.value(session, "warranty.part_months")))
+
+
+def unit_verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None) -> Verdict:
+    if unit is None or unit.invoice_date is None:
+        return Verdict(False, WarrantyWindow.NONE.value, "no_invoice")
+    if exclusion:
+        return Verdict(False, WarrantyWindow.NONE.value, "excluded", {"cause": exclusion})
+    months = unit.product_model.warranty_months
+    until = add_months(unit.invoice_date, months)
+    days = (on - unit.invoice_date).days
+    if sanbao_covered(session, unit.product_model.category):
+        for window in (WarrantyWindow.RETURN, WarrantyWindow.EXCHANGE):
+            limit = int(policy.value(session, f"warranty.{window.value}_days"))
+            if days <= limit:
+                return Verdict(True, window.value, window.value, {"days": days, "limit": limit})
+    if on < until:
+        return Verdict(True, WarrantyWindow.REPAIR.value, "repair",
+                       {"until": until.isoformat(), "months": months})
+    return Verdict(False, WarrantyWindow.NONE.value, "expired",
+                   {"until": until.isoformat(), "months": months})
+
+
+def apply(ticket, result: Verdict) -> None:
+    ticket.in_warranty = result.in_warranty
+    ticket.warranty_window = result.window
+    ticket.warranty_code = result.code
+    ticket.warranty_params = dict(result.params)
+
+
+def of_ticket(ticket) -> Verdict | None:
+    if ticket.warranty_code is None:
+        return None
+    return Verdict(bool(ticket.in_warranty), ticket.warranty_window, ticket.warranty_code,
+                   dict(ticket.warranty_params or {}))
+
+
+def override(ticket, window: str, note: str, by: str) -> None:
+    """A manager's verdict with the reason (R-WAR-5); the audit trail keeps old and new."""
+    ticket.in_warranty = window != WarrantyWindow.NONE
+    ticket.warranty_window = window
+    ticket.warranty_code = "override"
+    ticket.warranty_params = {"by": by, "note": note}

@@ -1,0 +1,342 @@
+"""The ticket state machine as a transition table (R-TKT-4, R-TKT-5).
+
+Each step names its source states, target, the roles that may take it, a guard, and the small
+form it needs. `perform` is the only way a ticket's status changes: it checks the table,
+validates the step's data, applies its effects (diagnosis, fees, report, mail-in, return
+visit …), writes the timeline line (who, when, from, to, note) and meets the SLA clock the
+step stands for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (Complaint, FaultCode, MailIn, Part, ReplacedPart, ReturnVisit, ServiceReport,
+                    Ticket, TicketEvent, TicketFee, User, utcnow)
+from models.choices import Role, ServiceMode, TicketKind, VisitKind
+from models.choices import TicketStatus as S
+
+from . import policy, sla, warranty
+from .errors import DomainError, FieldErrors
+from .step_data import Field, parse
+from .timezones import zone_of
+
+DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER})
+WORKERS = DESK | {Role.ENGINEER}
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+OPEN = tuple(s for s in S if s not in (S.RESOLVED, S.RETURN_VISIT, S.CLOSED))
+
+
+class TransitionNotAllowed(DomainError):
+    default_message = _l("That step is not possible for this ticket now.")
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple[S, ...]
+    target: S | None  # None: an action that keeps the status (pause / resume)
+    roles: frozenset
+    label: object
+    fields: tuple[Field, ...] = ()
+    guard: Callable[[Ticket], bool] | None = None
+    effect: Callable | None = None  # (session, ticket, values, actor, at) -> target override
+
+    def allows(self, ticket: Ticket, user: User) -> bool:
+        return (S(ticket.status) in self.sources and user.role in self.roles
+                and (self.guard is None or self.guard(ticket)))
+
+
+def _kind(*kinds):
+    return lambda t: t.kind in kinds
+
+
+def _not_kind(*kinds):
+    return lambda t: t.kind not in kinds
+
+
+def _mode(*modes):
+    return lambda t: t.kind != TicketKind.COMPLAINT and (t.service_mode or ServiceMode.ONSITE) in modes
+
+
+def _paused(ticket):
+    return any(c.paused_since is not None for c in ticket.clocks)
+
+
+NOTE = Field("note", "textarea", _l("Note"), required=True)
+OPTIONAL_NOTE = Field("note", "text", _l("Note (optional)"))
+
+
+# --- effects -------------------------------------------------------------------------------
+def _code(session, kind, value, category):
+    if value is None:
+        return None
+    code = session.get(FaultCode, value)
+    if code is None or code.kind != kind or (code.category not in (None, category)):
+        raise FieldErrors({f"{kind}_code": _l("Choose a code of this product's category.")})
+    return code
+
+
+def _diagnose(session, ticket, values, actor, at):
+    category = ticket.unit.product_model.category if ticket.unit else None
+    ticket.service_mode = values["service_mode"]
+    ticket.severity = values["severity"]
+    ticket.fault_code = _code(session, "fault", values["fault_code"], category)
+    ticket.cause_code = _code(session, "cause", values["cause_code"], category)
+    ticket.remedy_code = _code(session, "remedy", values["remedy_code"], category)
+    ticket.causal_part = session.get(Part, values["causal_part"]) if values["causal_part"] else None
+    ticket.parts_needed = values["parts_needed"]
+    ticket.estimate = values["estimate"]
+    ticket.warranty_exclusion = values["exclusion"] or None
+    if ticket.warranty_code != "override":  # a manager's verdict stands
+        # R-WAR-4: the cause found may void it; R-WAR-2/6: the causal part may be covered itself.
+        day = ticket.created_at.astimezone(zone_of(ticket.outlet)).date()
+        warranty.apply(ticket, warranty.verdict(session, ticket.unit, day, ticket.warranty_exclusion,
+                                                ticket.causal_part))
+
+
+def _investigate(session, ticket, values, actor, at):  # R-CMP-2
+    complaint = ticket.complaint or Complaint(ticket=ticket)
+    complaint.complaint_class = values["complaint_class"]
+    complaint.promised_result = values["promised_result"]
+    complaint.promised_at = values["promised_at"]
+    complaint.investigation = values["investigation"]
+    session.add(complaint)
+
+
+def _propose(session, ticket, values, actor, at):
+    if ticket.in_warranty is False and not values["fees"]:  # R-TKT-4, R-WAR-3
+        raise FieldErrors({"fees": _l("Out of warranty: list the fees item by item.")})
+    for item, amount in values["fees"]:
+        ticket.fees.append(TicketFee(item=item, amount=amount))
+    sla.pause(ticket, at)  # R-SLA-3: waiting for the customer's consent
+    session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="paused"))
+
+
+def _agree(session, ticket, values, actor, at):
+    if _paused(ticket):
+        sla.resume(ticket, at)
+        session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="resumed"))
+
+
+def _dispatch(session, ticket, values, actor, at):
+    engineer = session.get(User, values["engineer"]) if values["engineer"] else None
+    if engineer is None or engineer.role != Role.ENGINEER or not engineer.active:
+        raise FieldErrors({"engineer": _l("Choose the engineer to dispatch.")})
+    ticket.assigned_engineer = engineer
+    ticket.appointment_at = values["appointment_at"]
+
+
+def _receive_mail_in(session, ticket, values, actor, at):  # R-TKT-6
+    if not values["package_ok"] and not values["damage_note"]:
+        raise FieldErrors({"damage_note": _l("Describe the damage found on receipt.")})
+    if not values["package_ok"] and not values["customer_told"]:
+        raise FieldErrors({"customer_told": _l("The customer must be told about the damage.")})
+    ticket.mail_in = MailIn(received_at=at, package_ok=values["package_ok"],
+                            damage_note=values["damage_note"], customer_told=values["customer_told"])
+
+
+def _test_mail_in(session, ticket, values, actor, at):
+    ticket.mail_in.test_result = values["test_result"]
+
+
+def _schedule_visit(session, ticket, at):
+    complaint = ticket.kind == TicketKind.COMPLAINT
+    days = policy.value(session, "returns.complaint_visit_days" if complaint else "returns.visit_days")
+    ticket.return_visits.append(ReturnVisit(
+        kind=(VisitKind.COMPLAINT if complaint else VisitKind.SERVICE).value,
+        due_at=at + timedelta(days=float(days))))
+
+
+def _record_parts(session, ticket, lines, at) -> str:
+    """Parts fitted: each gets its own warranty (R-WAR-2); returns the report's text."""
+    day = at.astimezone(zone_of(ticket.outlet)).date()
+    names = []
+    for part_id, qty in lines:
+        part = session.get(Part, part_id)
+        if part is None:
+            raise FieldErrors({"parts": _l("Choose parts from the price list.")})
+        ticket.replaced_parts.append(ReplacedPart(part=part, qty=qty, unit_id=ticket.unit_id, replaced_on=day,
+                                                  warranty_until=warranty.part_warranty_until(session, day)))
+        names.append(f"{part.code} {part.name} × {qty}")
+    return "；".join(names)
+
+
+def _resolve_onsite(session, ticket, values, actor, at):  # R-TKT-7
+    if not values["tested_ok"]:
+        raise FieldErrors({"tested_ok": _l("Test the unit in front of the customer before resolving.")})
+    fitted = _record_parts(session, ticket, values["parts"], at)
+    ticket.report = ServiceReport(engineer=actor if actor.role == Role.ENGINEER else ticket.assigned_engineer,
+                                  work_done=values["work_done"], parts_replaced=fitted,
+                                  tested_ok=True, signed_by=values["signed_by"], signed_at=at)
+    _schedule_visit(session, ticket, at)
+
+
+def _ship_back(session, ticket, values, actor, at):  # R-TKT-6
+    _record_parts(session, ticket, values["parts"], at)
+    ticket.mail_in.courier = values["courier"]
+    ticket.mail_in.tracking_no = values["tracking_no"]
+    ticket.mail_in.shipped_at = at
+    _schedule_visit(session, ticket, at)
+
+
+def _resolved_without_visit_on_site(session, ticket, values, actor, at):
+    _schedule_visit(session, ticket, at)
+
+
+def _settle_complaint(session, ticket, values, actor, at):
+    ticket.complaint.resolution = values["resolution"]
+    _schedule_visit(session, ticket, at)
+
+
+def _return_visit(session, ticket, values, actor, at):
+    """Record the call-back; an unsatisfied customer reopens the ticket (R-TKT-4, R-CMP-2)."""
+    visit = next((v for v in ticket.return_visits if v.done_at is None), None)
+    if visit is None:
+        visit = ReturnVisit(kind=VisitKind.SERVICE.value, due_at=at)
+        ticket.return_visits.append(visit)
+    visit.done_at, visit.visitor = at, actor
+    visit.satisfaction, visit.comment = values["satisfaction"], values["comment"]
+    if values["satisfaction"] < policy.value(session, "returns.satisfied_from"):
+        if ticket.complaint is not None:
+            ticket.complaint.rehandled_count += 1
+            ticket.complaint.escalated = ticket.complaint.rehandled_count > 1  # to the service center
+        return S.DIAGNOSED
+    return None
+
+
+def _override_warranty(session, ticket, values, actor, at):
+    warranty.override(ticket, values["window"], values["note"], actor.full_name or actor.username)
+
+
+def _pause(session, ticket, values, actor, at):
+    sla.pause(ticket, at)
+
+
+def _resume(session, ticket, values, actor, at):
+    sla.resume(ticket, at)
+
+
+# --- the table -----------------------------------------------------------------------------
+CODE = lambda name, kind, label: Field(name, "code", label, choices=kind)  # noqa: E731
+
+TRANSITIONS = (
+    Transition("diagnose", (S.REGISTERED,), S.DIAGNOSED, WORKERS, _l("Diagnose"), (
+        Field("service_mode", "choice", _l("Service mode"), True, "service_mode"),
+        Field("severity", "choice", _l("Severity"), True, "severity"),
+        CODE("fault_code", "fault", _l("Fault code")), CODE("cause_code", "cause", _l("Cause code")),
+        CODE("remedy_code", "remedy", _l("Remedy code")),
+        Field("causal_part", "part", _l("Causal part"), choices="part"),
+        Field("parts_needed", "textarea", _l("Parts needed")),
+        Field("estimate", "decimal", _l("Estimate (yuan)")),
+        Field("exclusion", "choice", _l("Not covered because of"), choices="exclusion"), NOTE),
+        guard=_not_kind(TicketKind.COMPLAINT, TicketKind.CONSULTATION), effect=_diagnose),
+    Transition("investigate", (S.REGISTERED,), S.DIAGNOSED, DESK, _l("Answer the complaint"), (
+        Field("complaint_class", "choice", _l("Complaint class"), True, "complaint_class"),
+        Field("investigation", "textarea", _l("Facts found"), True),
+        Field("promised_result", "textarea", _l("Result promised to the customer"), True),
+        Field("promised_at", "datetime", _l("Promised by"), True), OPTIONAL_NOTE),
+        guard=_kind(TicketKind.COMPLAINT), effect=_investigate),
+    Transition("answer_at_intake", (S.REGISTERED,), S.RESOLVED, DESK, _l("Answered at intake"),
+               (NOTE,), guard=_kind(TicketKind.CONSULTATION), effect=_resolved_without_visit_on_site),
+    Transition("answer_remotely", (S.DIAGNOSED,), S.RESOLVED, WORKERS, _l("Solved remotely"), (NOTE,),
+               guard=_mode(ServiceMode.REMOTE), effect=_resolved_without_visit_on_site),
+    Transition("propose", (S.DIAGNOSED,), S.SOLUTION_PROPOSED, WORKERS, _l("Propose solution"), (
+        Field("fees", "fees", _l("Fees (out of warranty)")), NOTE), effect=_propose),
+    Transition("agree", (S.SOLUTION_PROPOSED,), S.AGREED, DESK, _l("Customer agreed"),
+               (OPTIONAL_NOTE,), effect=_agree),
+    Transition("dispatch", (S.AGREED,), S.DISPATCHED, DESK, _l("Dispatch"), (
+        Field("engineer", "engineer", _l("Engineer"), True, "engineer"),
+        Field("appointment_at", "datetime", _l("Appointment"), True), OPTIONAL_NOTE),
+        guard=_mode(ServiceMode.ONSITE, ServiceMode.REMOTE), effect=_dispatch),
+    Transition("receive_mail_in", (S.AGREED,), S.DISPATCHED, WORKERS, _l("Mail-in received"), (
+        Field("package_ok", "check", _l("Package and exterior intact")),
+        Field("damage_note", "textarea", _l("Damage found")),
+        Field("customer_told", "check", _l("Customer told about the damage")), OPTIONAL_NOTE),
+        guard=_mode(ServiceMode.MAIL_IN), effect=_receive_mail_in),
+    Transition("start_service", (S.DISPATCHED,), S.IN_SERVICE, WORKERS, _l("Start service"),
+               (OPTIONAL_NOTE,), guard=_mode(ServiceMode.ONSITE, ServiceMode.REMOTE)),
+    Transition("test_mail_in", (S.DISPATCHED,), S.IN_SERVICE, WORKERS, _l("Tested"), (
+        Field("test_result", "textarea", _l("Test result"), True), OPTIONAL_NOTE),
+        guard=_mode(ServiceMode.MAIL_IN), effect=_test_mail_in),
+    Transition("resolve", (S.IN_SERVICE,), S.RESOLVED, WORKERS, _l("Resolve with signed report"), (
+        Field("work_done", "textarea", _l("Work done"), True),
+        Field("parts", "parts", _l("Parts replaced"), choices="part"),
+        Field("tested_ok", "check", _l("Tested in front of the customer"), True),
+        Field("signed_by", "text", _l("Signed by (customer)"), True), OPTIONAL_NOTE),
+        guard=_mode(ServiceMode.ONSITE, ServiceMode.REMOTE), effect=_resolve_onsite),
+    Transition("ship_back", (S.IN_SERVICE,), S.RESOLVED, WORKERS, _l("Shipped back"), (
+        Field("parts", "parts", _l("Parts replaced"), choices="part"),
+        Field("courier", "text", _l("Courier"), True), Field("tracking_no", "text", _l("Tracking no."), True),
+        OPTIONAL_NOTE), guard=_mode(ServiceMode.MAIL_IN), effect=_ship_back),
+    Transition("settle", (S.AGREED,), S.RESOLVED, DESK, _l("Complaint settled"), (
+        Field("resolution", "textarea", _l("Resolution"), True), OPTIONAL_NOTE),
+        guard=_kind(TicketKind.COMPLAINT), effect=_settle_complaint),
+    Transition("return_visit", (S.RESOLVED,), S.RETURN_VISIT, DESK, _l("Record return visit"), (
+        Field("satisfaction", "rating", _l("Satisfaction (1-5)"), True),
+        Field("comment", "textarea", _l("Customer's words")), OPTIONAL_NOTE), effect=_return_visit),
+    Transition("close", (S.RETURN_VISIT,), S.CLOSED, DESK, _l("Close"), (OPTIONAL_NOTE,)),
+    # R-TKT-4 "until the customer is satisfied".
+    Transition("reopen", (S.RESOLVED, S.RETURN_VISIT), S.DIAGNOSED, DESK, _l("Reopen"), (NOTE,)),
+    # R-SLA-3: waiting for the customer stops the resolution clock, and the pause is recorded.
+    Transition("wait_for_customer", OPEN, None, WORKERS, _l("Waiting for the customer"), (NOTE,),
+               guard=lambda t: not _paused(t), effect=_pause),
+    Transition("customer_back", OPEN, None, WORKERS, _l("Customer is back"), (OPTIONAL_NOTE,),
+               guard=_paused, effect=_resume),
+    # R-WAR-5: only a manager overrides the verdict, and only with a reason.
+    Transition("warranty_override", tuple(s for s in S if s != S.CLOSED), None, MANAGERS,
+               _l("Override warranty verdict"), (
+                   Field("window", "choice", _l("Verdict"), True, "window"),
+                   Field("note", "textarea", _l("Reason"), True)), effect=_override_warranty),
+)
+BY_NAME = {t.name: t for t in TRANSITIONS}
+
+
+def available(ticket: Ticket, user: User) -> list[Transition]:
+    return [t for t in TRANSITIONS if t.allows(ticket, user)]
+
+
+def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict | None = None,
+            at: datetime | None = None) -> Transition:
+    """Take step `name`; `data` holds the step's fields as typed (strings) or parsed values."""
+    transition = BY_NAME.get(name)
+    if transition is None or not transition.allows(ticket, actor):
+        raise TransitionNotAllowed()
+    values, errors = parse(transition.fields, data or {})
+    if errors:
+        raise FieldErrors(errors)
+    at = at or utcnow()
+    target = transition.target
+    if transition.effect is not None:
+        target = transition.effect(session, ticket, values, actor, at) or target
+    if target is None:  # an action: recorded, status kept
+        session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action=transition.name,
+                                note=values.get("note", "")))
+        return transition
+    session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="status",
+                            from_status=ticket.status, to_status=target.value,
+                            note=values.get("note", "")))
+    if target == S.DIAGNOSED and S(ticket.status) in (S.RESOLVED, S.RETURN_VISIT):
+        session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="reopened",
+                                note=values.get("comment") or values.get("note", "")))
+    ticket.status = target.value
+    ticket.closed_at = at if target == S.CLOSED else None
+    sla.status_reached(ticket, target, at)
+    return transition
+
+
+def is_repeat_repair(ticket: Ticket) -> bool:
+    """R-TKT-5 / R-TKT-9: reopened for the same fault, or a new ticket soon after a repair."""
+    return ticket.repeat_of_id is not None or any(e.action == "reopened" for e in ticket.events)
+
+
+def codes(session: Session, kind: str, category: str | None) -> list[FaultCode]:
+    stmt = select(FaultCode).where(FaultCode.kind == kind, FaultCode.active.is_(True))
+    if category:
+        stmt = stmt.where((FaultCode.category == category) | FaultCode.category.is_(None))
+    return list(session.scalars(stmt.order_by(FaultCode.code)))

@@ -1,0 +1,23 @@
+"""SQLAlchemy models, one module per domain. Import from here."""
+from .appraisal import AppraisalRecord
+from .approvals import ApprovalRequest, FinishedGoodsStock, MoneyPosting
+from .audit import AuditEntry, AuthEvent, RateEvent
+from .base import Audited, Base, db, utcnow
+from .customers import Customer, ProductModel, Unit
+from .network import Outlet
+from .parts import Part
+from .people import User
+from .service import (ApiToken, Attachment, Complaint, FaultCode, MailIn, ReplacedPart, ReturnVisit,
+                      ServiceReport, TicketFee)
+from .service_levels import SlaPolicy, TicketClock
+from .settings import PolicySetting
+from .tickets import Ticket, TicketCounter, TicketEvent
+
+__all__ = [
+    "RateEvent",
+    "ApprovalRequest", "FinishedGoodsStock", "MoneyPosting",
+    "AppraisalRecord", "AuditEntry", "AuthEvent", "Audited", "Base", "db", "utcnow",
+    "Customer", "ProductModel", "Unit", "Outlet", "Part", "User", "PolicySetting",
+    "Ticket", "TicketCounter", "TicketEvent", "SlaPolicy", "TicketClock", "ApiToken", "Attachment",
+    "Complaint", "FaultCode", "MailIn", "ReplacedPart", "ReturnVisit", "ServiceReport", "TicketFee",
+]

@@ -1,0 +1,104 @@
+"""Requests a manager approves: returns, exchanges, refunds, compensation, waivers, verdict
+overrides (DOMAIN §7, R-RET-4, R-ROLE-2); the money they post, and finished-goods stock."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
+from .choices import ApprovalGrounds, ApprovalKind, ApprovalStatus
+
+
+class ApprovalRequest(Audited, TimestampMixin, db.Model):
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        choice_check("kind", [k.value for k in ApprovalKind]),
+        choice_check("grounds", [g.value for g in ApprovalGrounds]),
+        choice_check("status", [s.value for s in ApprovalStatus]),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        # R-ROLE-2 as a second wall: nobody approves their own request.
+        sa.CheckConstraint("first_approver_id IS NULL OR first_approver_id <> requested_by_id",
+                           name="four_eyes_first"),
+        sa.CheckConstraint("second_approver_id IS NULL OR (second_approver_id <> requested_by_id "
+                           "AND second_approver_id <> first_approver_id)", name="four_eyes_second"),
+        sa.Index("ix_approval_request_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # the ticket's
+    kind: Mapped[str] = mapped_column(sa.String(24), index=True)
+    grounds: Mapped[str] = mapped_column(sa.String(24))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ApprovalStatus.PENDING.value)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    # Pre-filled from the ticket so the manager decides on what the requester saw.
+    purchase_price: Mapped[Decimal | None] = mapped_column(Money)
+    warranty_window: Mapped[str | None] = mapped_column(sa.String(10))
+    requested_window: Mapped[str | None] = mapped_column(sa.String(10))  # verdict overrides
+    target_model_id: Mapped[int | None] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    stock_outlet_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    needs_second: Mapped[bool] = mapped_column(default=False)
+    first_approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    first_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    second_approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    ticket = relationship("Ticket", back_populates="approvals")
+    outlet = relationship("Outlet", foreign_keys=[outlet_id])
+    stock_outlet = relationship("Outlet", foreign_keys=[stock_outlet_id])
+    target_model = relationship("ProductModel")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    first_approver = relationship("User", foreign_keys=[first_approver_id])
+    second_approver = relationship("User", foreign_keys=[second_approver_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+    posting = relationship("MoneyPosting", back_populates="request", uselist=False)
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.kind}"
+
+
+class MoneyPosting(db.Model):
+    """Money an approved request moves (refund, compensation, waiver): one row per request,
+    the UNIQUE request id makes the posting idempotent (R-RET-4)."""
+
+    __tablename__ = "money_posting"
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_request.id"), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+
+    request = relationship("ApprovalRequest", back_populates="posting")
+
+
+class FinishedGoodsStock(Audited, TimestampMixin, db.Model):
+    """Units of a model on hand at an outlet or the center's warehouse (for exchanges)."""
+
+    __tablename__ = "finished_goods_stock"
+    __table_args__ = (
+        sa.UniqueConstraint("outlet_id", "product_model_id", name="uq_stock_outlet_model"),
+        sa.CheckConstraint("qty >= 0", name="qty_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    product_model_id: Mapped[int] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    qty: Mapped[int] = mapped_column(default=0)
+
+    outlet = relationship("Outlet")
+    product_model = relationship("ProductModel")

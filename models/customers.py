@@ -1,0 +1,90 @@
+"""Customer archive, product models and units sold (DOMAIN §2)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Audited, Money, TimestampMixin, choice_check, db
+from .choices import Area, GasType, ProductCategory
+
+
+class Customer(Audited, TimestampMixin, db.Model):
+    """客户档案. Phone is the lookup key at intake; duplicates are flagged, never merged."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        choice_check("area", [a.value for a in Area]),
+        sa.CheckConstraint("distance_km IS NULL OR distance_km >= 0", name="distance_not_negative"),
+        sa.Index("ix_customer_outlet_created", "outlet_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(30), index=True)
+    phone2: Mapped[str] = mapped_column(sa.String(30), default="", index=True)
+    address: Mapped[str] = mapped_column(sa.String(255), default="")
+    region: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    area: Mapped[str] = mapped_column(sa.String(10), default=Area.URBAN.value)
+    distance_km: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 1))
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    outlet = relationship("Outlet")
+    units = relationship("Unit", back_populates="customer", order_by="Unit.id")
+    tickets = relationship("Ticket", back_populates="customer", order_by="Ticket.id.desc()")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.phone}"
+
+
+class ProductModel(Audited, TimestampMixin, db.Model):
+    __tablename__ = "product_model"
+    __table_args__ = (
+        choice_check("category", [c.value for c in ProductCategory]),
+        choice_check("gas_type", [g.value for g in GasType]),
+        sa.CheckConstraint("warranty_months >= 0", name="warranty_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    category: Mapped[str] = mapped_column(sa.String(30), index=True)
+    warranty_months: Mapped[int] = mapped_column(default=12)  # R-WAR-1
+    free_installation: Mapped[bool] = mapped_column(default=False)  # R-INST-1
+    special_price: Mapped[bool] = mapped_column(default=False)  # R-INST-1 exception
+    gas_type: Mapped[str | None] = mapped_column(sa.String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Unit(Audited, TimestampMixin, db.Model):
+    """A unit sold; the purchase invoice is the warranty proof (R-WAR-1)."""
+
+    __tablename__ = "unit"
+    __table_args__ = (
+        sa.UniqueConstraint("product_model_id", "serial", name="uq_unit_model_serial"),
+        sa.CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(sa.String(60), index=True)
+    product_model_id: Mapped[int] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # selling outlet
+    invoice_no: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    invoice_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+
+    product_model = relationship("ProductModel")
+    customer = relationship("Customer", back_populates="units")
+    tickets = relationship("Ticket", back_populates="unit", order_by="Ticket.created_at")
+    outlet = relationship("Outlet")
+
+    def __str__(self) -> str:
+        model = self.product_model.code if self.product_model else ""
+        return f"{model} {self.serial}".strip()

@@ -1,0 +1,52 @@
+"""Service-level clocks of a ticket and the policies that set them (DOMAIN §4)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Audited, TimestampMixin, UTCDateTime, choice_check, db
+from .choices import Area, Clock, TicketKind
+
+
+class SlaPolicy(Audited, TimestampMixin, db.Model):
+    """Overrides a default SLA rule of backoffice.sla; empty dimensions match any ticket."""
+
+    __tablename__ = "sla_policy"
+    __table_args__ = (
+        choice_check("clock", [c.value for c in Clock]),
+        choice_check("kind", [k.value for k in TicketKind]),
+        choice_check("area", [a.value for a in Area]),
+        sa.CheckConstraint("hours > 0", name="hours_positive"),
+        sa.UniqueConstraint("clock", "kind", "in_warranty", "area", name="uq_sla_policy_rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clock: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(20))
+    in_warranty: Mapped[bool | None] = mapped_column()
+    area: Mapped[str | None] = mapped_column(sa.String(10))
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))
+
+
+class TicketClock(db.Model):
+    """One SLA clock of one ticket: due time fixed at registration, met time, pauses (R-SLA-1/3)."""
+
+    __tablename__ = "ticket_clock"
+    __table_args__ = (
+        choice_check("clock", [c.value for c in Clock]),
+        sa.UniqueConstraint("ticket_id", "clock", name="uq_ticket_clock"),
+        sa.Index("ix_ticket_clock_open_due", "met_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    clock: Mapped[str] = mapped_column(sa.String(20))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+
+    ticket = relationship("Ticket", back_populates="clocks")

@@ -1,0 +1,116 @@
+"""Approval requests through the screens, for each role (R-RET-4, R-ROLE-2, R-ROLE-1)."""
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from backoffice import intake
+from backoffice.timezones import local_today
+from models import ApprovalRequest, MoneyPosting, Ticket
+from tests import factories as f
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def fresh_ticket(session, outlet="GZ-TH", days_old=3):
+    unit = f.unit_of(session, outlet)
+    unit.invoice_date = local_today() - timedelta(days=days_old)
+    unit.price = Decimal("2599.00")
+    ticket = intake.register_report(session, intake.Report(
+        kind="return_exchange", fault="新机漏水", customer_id=unit.customer_id, unit_id=unit.id,
+        outlet_id=unit.outlet_id), None)
+    session.commit()
+    return ticket
+
+
+def request_refund(client, ticket, **changes):
+    data = {"csrf_token": client.csrf, "kind": "return_refund", "grounds": "sanbao_window",
+            "amount": "2599.00", "reason": "7天内质量问题，用户要求退货", **changes}
+    return client.post(f"/admin/ticket/request_approval/?id={ticket.id}", data=data)
+
+
+def decide(client, request_id, decision, note="同意"):
+    page = text(client.get(f"/admin/approval/details/?id={request_id}"))
+    version = re.search(r'name="loaded_version" value="(\d+)"', page)
+    return client.post(f"/admin/approval/decide/?id={request_id}", data={
+        "csrf_token": client.csrf, "decision": decision, "note": note,
+        "loaded_version": version.group(1) if version else ""})
+
+
+def test_dealer_requests_a_refund_and_a_manager_approves_it(login_as, session):
+    ticket = fresh_ticket(session)
+    dealer, manager = login_as("dealer1"), login_as("manager")
+    response = request_refund(dealer, ticket)
+    assert response.status_code == 302
+    created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    assert 'data-testid="decide"' not in text(dealer.get(f"/admin/approval/details/?id={created.id}"))
+    assert decide(manager, created.id, "approve", "符合三包退货").status_code == 302
+    session.expire_all()
+    assert session.get(ApprovalRequest, created.id).status == "approved"
+    assert session.scalar(select(MoneyPosting).where(MoneyPosting.request_id == created.id)) is not None
+    assert "approval_approve" in [e.action for e in session.get(Ticket, ticket.id).events]
+    assert "符合三包退货" in text(dealer.get(f"/admin/ticket/details/?id={ticket.id}"))
+
+
+def test_policy_refusal_keeps_the_typed_request(login_as, session):  # R-WAR-5
+    ticket = fresh_ticket(session, days_old=30)
+    clerk = login_as("clerk")
+    response = request_refund(clerk, ticket, reason="用户坚持退货，已超7天")
+    page = text(response)
+    assert response.status_code == 200 and "用户坚持退货，已超7天" in page and "invalid-feedback" in page
+    assert session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id)) is None
+
+
+def test_manager_cannot_approve_own_request_through_the_screen(login_as, session):  # R-ROLE-2
+    ticket = fresh_ticket(session, outlet="SC-GZ")
+    manager = login_as("manager")
+    request_refund(manager, ticket)
+    created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    assert 'data-testid="decide"' not in text(manager.get(f"/admin/approval/details/?id={created.id}"))
+    decide(manager, created.id, "approve")
+    session.expire_all()
+    assert session.get(ApprovalRequest, created.id).status == "pending"
+
+
+def test_clerk_cannot_decide(login_as, session):
+    ticket = fresh_ticket(session, outlet="SC-GZ")
+    request_refund(login_as("manager"), ticket)
+    created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    decide(login_as("clerk"), created.id, "approve")
+    session.expire_all()
+    assert session.get(ApprovalRequest, created.id).status == "pending"
+
+
+def test_dealer_sees_only_own_outlets_requests(login_as, session):  # R-ROLE-1
+    own, other = fresh_ticket(session, "GZ-TH"), fresh_ticket(session, "FS-SD")
+    request_refund(login_as("dealer1"), own)
+    request_refund(login_as("dealer2"), other)
+    other_request = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == other.id))
+    dealer1 = login_as("dealer1")
+    assert dealer1.get(f"/admin/approval/details/?id={other_request.id}").status_code == 404
+    assert other.number not in text(dealer1.get("/admin/approval/"))
+    assert other.number not in text(dealer1.get("/admin/approval/export/csv/"))
+    assert own.number in text(dealer1.get("/admin/approval/"))
+
+
+def test_dealer_cannot_raise_a_request_on_another_outlets_ticket(login_as, session):
+    other = fresh_ticket(session, "FS-SD")
+    assert request_refund(login_as("dealer1"), other).status_code == 404
+
+
+def test_stale_decision_page_is_refused(login_as, session):
+    ticket = fresh_ticket(session, outlet="SC-GZ")
+    request_refund(login_as("clerk"), ticket)
+    created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    manager, admin = login_as("manager"), login_as("admin")
+    page = text(admin.get(f"/admin/approval/details/?id={created.id}"))
+    old_version = re.search(r'name="loaded_version" value="(\d+)"', page).group(1)
+    decide(manager, created.id, "reject", "不符合")
+    admin.post(f"/admin/approval/decide/?id={created.id}", data={
+        "csrf_token": admin.csrf, "decision": "approve", "note": "同意", "loaded_version": old_version})
+    session.expire_all()
+    assert session.get(ApprovalRequest, created.id).status == "rejected"
+    assert session.scalar(select(MoneyPosting).where(MoneyPosting.request_id == created.id)) is None

@@ -1,0 +1,119 @@
+"""Flask-Admin screens and blueprints. Thin: they call backoffice services."""
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from backoffice.extensions import csrf
+from backoffice.labels import CLOCK_STATES, label
+from backoffice.timezones import format_local
+from models import (ApiToken, AppraisalRecord, ApprovalRequest, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
+                    PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
+from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
+                            VisitKind, WarrantyWindow)
+
+from .appraisal import AppraisalView
+from .approvals import ApprovalView
+from .auth import bp as auth_bp
+from .channel_api import bp as api_bp
+from .public_pages import bp as public_bp
+from .base import role_in
+from .catalog import PartView
+from .customers import CustomerView, ProductModelView, UnitView
+from .fields import LABELS
+from .home import AccountView, HomeView
+from .intake import IntakeView
+from .network import OutletView, UserView
+from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
+from .service import FaultCodeView, ReturnVisitView, SlaPolicyView, StockView
+from .tickets import TicketView
+
+EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status": _l("Status changed"),
+                "assigned": _l("Assigned"), "note": _l("Note"), "paused": _l("Clock paused: awaiting the customer"),
+                "resumed": _l("Clock resumed"), "wait_for_customer": _l("Clock paused: awaiting the customer"),
+                "customer_back": _l("Clock resumed"), "reopened": _l("Reopened (repeat repair)"),
+                "warranty_override": _l("Warranty verdict overridden"),
+                "approval_requested": _l("Approval requested"), "approval_approve": _l("Approved by a manager"),
+                "approval_reject": _l("Rejected by a manager"), "approval_ask_info": _l("Manager asked for more information"),
+                "approval_info_given": _l("Information given")}
+
+
+class RoleMenuLink(MenuLink):
+    """A menu link only the given roles see."""
+
+    def __init__(self, name, roles, **kwargs):
+        super().__init__(name, **kwargs)
+        self.roles = roles
+
+    def is_accessible(self):
+        return role_in(self.roles)
+
+
+# Work queues of the service desk (issue 3 §4): links into the ticket list's filters.
+QUEUE_LINKS = (
+    ("mine", _l("My tickets"), frozenset({Role.ENGINEER, Role.CLERK, Role.MANAGER, Role.ADMIN})),
+    ("unassigned", _l("Unassigned"), frozenset(r.value for r in Role)),
+    ("overdue", _l("Overdue now"), frozenset(r.value for r in Role)),
+    ("complaints_awaiting_answer", _l("Complaints awaiting answer"),
+     frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER})),
+)
+
+ENUMS = {"service_mode": ServiceMode, "severity": Severity, "complaint_class": ComplaintClass,
+         "queue": Queue, "visit_kind": VisitKind}
+
+
+def init_views(app: Flask) -> None:
+    app.register_blueprint(auth_bp)
+    csrf.exempt(api_bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
+    app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)
+    admin = Admin(app, name=_l("After-sales service"), url="/admin",
+                  theme=Bootstrap4Theme(base_template="backoffice_base.html", fluid=True),
+                  index_view=HomeView(name=_l("Overview"), url="/admin"))
+    service = _l("Service")
+    archive = _l("Archive")
+    network = _l("Dealer network")
+    staff = _l("Staff")
+    system = _l("System")
+    admin.add_view(IntakeView(_l("Register fault"), category=service, endpoint="intake", url="/admin/intake"))
+    tickets = TicketView(Ticket, _l("Tickets"), category=service, endpoint="ticket")
+    admin.add_view(tickets)
+    for key, name, roles in QUEUE_LINKS:
+        admin.add_menu_item(RoleMenuLink(name, roles, url=tickets.queue_url(key)), target_category=service)
+    app.jinja_env.globals["queue_urls"] = {key: tickets.queue_url(key) for key, _n, _r in QUEUE_LINKS}
+    admin.add_view(ReturnVisitView(ReturnVisit, _l("Return visits"), category=service, endpoint="return_visit"))
+    approvals_view = ApprovalView(ApprovalRequest, _l("Approvals"), category=service, endpoint="approval")
+    admin.add_view(approvals_view)
+    admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), frozenset({Role.ADMIN, Role.MANAGER}),
+                                     url=approvals_view.queue_url("mine_to_decide")), target_category=service)
+    admin.add_view(CustomerView(Customer, _l("Customers"), category=archive, endpoint="customer"))
+    admin.add_view(UnitView(Unit, _l("Units sold"), category=archive, endpoint="unit"))
+    admin.add_view(ProductModelView(ProductModel, _l("Product models"), category=archive,
+                                    endpoint="product_model"))
+    admin.add_view(OutletView(Outlet, _l("Outlets"), category=network, endpoint="outlet"))
+    admin.add_view(PartView(Part, _l("Parts price list"), category=network, endpoint="part"))
+    admin.add_view(FaultCodeView(FaultCode, _l("Fault codes"), category=archive, endpoint="fault_code"))
+    admin.add_view(StockView(FinishedGoodsStock, _l("Finished-goods stock"), category=network, endpoint="stock"))
+    admin.add_view(AppraisalView(AppraisalRecord, _l("Appraisals"), category=staff, endpoint="appraisal"))
+    admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
+    admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))
+    admin.add_view(SlaPolicyView(SlaPolicy, _l("SLA policies"), category=system, endpoint="sla_policy"))
+    admin.add_view(AuditView(AuditEntry, _l("Audit trail"), category=system, endpoint="audit"))
+    admin.add_view(AuthEventView(AuthEvent, _l("Sign-in log"), category=system, endpoint="auth_event"))
+    admin.add_view(ApiTokenView(ApiToken, _l("Channel API tokens"), category=system, endpoint="api_token"))
+    admin.add_view(AccountView(_l("My account"), endpoint="account", url="/admin/account"))
+
+    app.jinja_env.filters["localtime"] = format_local
+    app.jinja_env.filters["field_label"] = lambda key: str(LABELS.get(key, key))
+    app.jinja_env.globals.update(
+        role_label=lambda value: label(Role, value),
+        status_label=lambda value: label(TicketStatus, value),
+        kind_label=lambda value: label(TicketKind, value),
+        window_label=lambda value: label(WarrantyWindow, value),
+        enum_label=lambda enum_name, value: label(ENUMS[enum_name], value),
+        approval_kind_label=lambda value: label(ApprovalKind, value),
+        approval_status_label=lambda value: label(ApprovalStatus, value),
+        clock_state_label=lambda value: str(CLOCK_STATES.get(value, value)),
+        event_label=lambda action: str(EVENT_LABELS.get(action, action)),
+    )

@@ -1,0 +1,141 @@
+"""Approval requests: raised from the ticket page, decided by managers (R-RET-4, R-ROLE-2)."""
+from flask import flash, g, redirect, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy.orm.exc import StaleDataError
+
+from backoffice import approvals, policy
+from backoffice.errors import DomainError, FieldErrors
+from backoffice.labels import choices, label
+from backoffice.timezones import format_local
+from models import ApprovalRequest, db, utcnow
+from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role
+
+from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
+from .customers import outlet_options
+from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+
+
+def ticket_link(view, context, model, name):
+    return Markup(f'<a href="/admin/ticket/details/?id={model.ticket_id}">{escape(model.ticket.number)}</a>')
+
+
+def status_formatter(view, context, model, name):
+    css = {"pending": "warning", "info_requested": "info", "approved": "success", "rejected": "secondary"}
+    text = label(ApprovalStatus, model.status)
+    if model.status == ApprovalStatus.PENDING and model.first_approver_id:
+        text += " · " + _("1 of 2 approvals")
+    return Markup(f'<span class="badge badge-{css[model.status]}">{escape(text)}</span>')
+
+
+def age_formatter(view, context, model, name):
+    """How long the request has waited, and whether its decision is overdue."""
+    if model.status not in (ApprovalStatus.PENDING, ApprovalStatus.INFO_REQUESTED):
+        return format_local(model.decided_at)
+    hours = int((utcnow() - model.created_at).total_seconds() // 3600)
+    limit = policy.value(db.session, "approvals.decide_within_hours")
+    css = "badge-danger" if hours >= limit else "badge-light"
+    return Markup(f'<span class="badge {css}">{hours} h</span>')
+
+
+def _enum_options(enum):
+    return lambda: [(value, str(text)) for value, text in choices(enum)]
+
+
+AWAITING = {"mine_to_decide": lambda: ApprovalRequest.status == ApprovalStatus.PENDING.value,
+            "mine": lambda: ApprovalRequest.requested_by_id == current_user.id}
+AWAITING_LABELS = {"mine_to_decide": _l("Waiting for a decision"), "mine": _l("Requested by me")}
+
+
+class ApprovalView(SecureModelView):
+    roles = ALL_ROLES
+    export_roles = MANAGERS | {Role.CLERK, Role.DEALER}
+    details_template = "admin/approval_details.html"
+    column_list = ("id", "created_at", "ticket", "kind", "grounds", "amount", "outlet", "requested_by",
+                   "status", "age")
+    column_details_list = ("id", "ticket", "kind", "grounds", "amount", "purchase_price", "warranty_window",
+                           "target_model", "stock_outlet", "requested_window", "reason", "outlet",
+                           "requested_by", "created_at", "status", "first_approver", "decided_by",
+                           "decided_at", "decision_note")
+    column_labels = dict(LABELS, id=_l("No."), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
+                         requested_by=_l("Requested by"), purchase_price=_l("Purchase price"),
+                         warranty_window=_l("Warranty window"), target_model=_l("Exchange for"),
+                         stock_outlet=_l("From stock of"), requested_window=_l("Verdict requested"),
+                         reason=_l("Reason"), first_approver=_l("First approval"),
+                         decided_by=_l("Decided by"), decided_at=_l("Decided"), decision_note=_l("Decision"))
+    column_formatters = {"ticket": ticket_link, "kind": enum_formatter(ApprovalKind),
+                         "grounds": enum_formatter(ApprovalGrounds), "amount": money_formatter,
+                         "purchase_price": money_formatter, "status": status_formatter,
+                         "age": age_formatter, "created_at": time_formatter, "decided_at": time_formatter}
+    column_sortable_list = ("id", "created_at", "amount", "status")
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_export_list = ("id", "created_at", "ticket", "kind", "grounds", "amount", "outlet",
+                          "requested_by", "status", "decided_at", "decision_note")
+    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "kind": enum_formatter(ApprovalKind),
+                                "grounds": enum_formatter(ApprovalGrounds), "created_at": time_formatter,
+                                "decided_at": time_formatter,
+                                "status": enum_formatter(ApprovalStatus)}
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(ApprovalRequest.status, LABELS["status"], _enum_options(ApprovalStatus)),
+            ScopedOptionsFilter(ApprovalRequest.kind, LABELS["kind"], _enum_options(ApprovalKind)),
+            ScopedOptionsFilter(ApprovalRequest.outlet_id, LABELS["outlet"], outlet_options),
+            ChoiceFilter(ApprovalRequest.id, _l("Queue"), AWAITING, AWAITING_LABELS),
+        )
+        super().__init__(*args, **kwargs)
+
+    def queue_url(self, key):
+        index = next(i for i, flt in enumerate(self.column_filters) if key in getattr(flt, "_conditions", {}))
+        return f"{self.url}/?flt0_{index}={key}"
+
+    @expose("/decide/", methods=("POST",))
+    def decide_view(self):
+        found = self.get_one(request.args.get("id", ""))
+        back = self.get_url(".details_view", id=found.id)
+        decision = request.form.get("decision", "")
+        try:
+            if str(found.version_id) != request.form.get("loaded_version"):
+                raise StaleDataError()
+            if decision == "answer_info":
+                approvals.answer_info(db.session, found, current_user._get_current_object(),
+                                      request.form.get("note", ""))
+            else:
+                approvals.decide(db.session, found, current_user._get_current_object(), decision,
+                                 request.form.get("note", ""))
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            flash("; ".join(str(m) for m in exc.errors.values()), "error")
+            return redirect(back)
+        except (DomainError, StaleDataError) as exc:
+            db.session.rollback()
+            if isinstance(exc, StaleDataError):
+                flash(_("Someone decided this request meanwhile; here is its current state."), "error")
+            else:
+                self.handle_view_exception(exc)
+            return redirect(back)
+        flash(_("Decision recorded."), "success")
+        return redirect(back)
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            found = kwargs["model"]
+            user = current_user
+            waiting = found.status == ApprovalStatus.PENDING
+            kwargs["can_decide"] = (waiting and user.role in (Role.ADMIN, Role.MANAGER)
+                                    and user.id != found.requested_by_id
+                                    and user.id != found.first_approver_id)
+            kwargs["can_answer"] = found.status == ApprovalStatus.INFO_REQUESTED and user.id == found.requested_by_id
+            kwargs["own_request"] = user.id == found.requested_by_id
+        return super().render(template, **kwargs)
+
+
+def request_form_context(ticket):
+    """What the ticket page needs for its 'request approval' form."""
+    return {"approval_prefill": approvals.prefill(ticket), "approval_kinds": choices(ApprovalKind),
+            "approval_grounds": choices(ApprovalGrounds),
+            "approval_failure": g.get("approval_failure") or {}}

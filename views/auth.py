@@ -1,0 +1,122 @@
+"""Login and logout. Thin: the rules are in backoffice.accounts and backoffice.login_guard."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from backoffice import accounts, login_guard
+from backoffice.access import scope_for, set_scope
+from backoffice.i18n import SUPPORTED
+from models import db, utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def _throttle_rule() -> login_guard.ThrottleRule:
+    cfg = current_app.config
+    return login_guard.ThrottleRule(
+        window=timedelta(minutes=cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]),
+        max_per_user=cfg["LOGIN_MAX_FAILURES_PER_USER"],
+        max_per_ip=cfg["LOGIN_MAX_FAILURES_PER_IP"],
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("admin.index")
+
+
+def _client():
+    return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        response = _attempt_login(form)
+        if response is not None:
+            return response
+    status = 429 if getattr(form, "throttled", False) else 200
+    return render_template("auth/login.html", form=form), status
+
+
+def _attempt_login(form: LoginForm):
+    username = form.username.data.strip()
+    wait = login_guard.retry_after(db.session, _throttle_rule(), username, request.remote_addr or "")
+    if wait is not None:
+        login_guard.record(db.session, login_guard.THROTTLED, username=username, **_client())
+        db.session.commit()
+        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        flash(_("Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+                minutes=minutes), "error")
+        form.throttled = True
+        return None
+    user = accounts.find_by_username(db.session, username)
+    if user is None or not accounts.verify_password(user, form.password.data):
+        login_guard.record(db.session, login_guard.FAILED, username=username, user=user, **_client())
+        db.session.commit()
+        flash(_("Wrong username or password."), "error")
+        return None
+    if not user.active:
+        login_guard.record(db.session, login_guard.INACTIVE, username=username, user=user, **_client())
+        db.session.commit()
+        flash(_("This account is disabled. Ask your administrator."), "error")
+        return None
+    next_url = _safe_next(request.args.get("next"))
+    locale = session.get("locale")
+    session.clear()  # a fresh session at login: nothing from before survives (fixation)
+    login_user(user)
+    session.permanent = True
+    if locale in SUPPORTED and not user.locale:
+        session["locale"] = locale
+    set_scope(scope_for(db.session, user))
+    user.last_login_at = utcnow()
+    login_guard.record(db.session, login_guard.OK, username=username, user=user, **_client())
+    db.session.commit()
+    return redirect(next_url)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        login_guard.record(db.session, login_guard.LOGOUT, username=current_user.username,
+                           user=current_user, **_client())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/locale", methods=["POST"])
+def choose_locale():
+    """Switch the UI language; remembered on the account when signed in."""
+    locale = request.form.get("locale")
+    if locale in SUPPORTED:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("admin.index"))

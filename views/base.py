@@ -1,0 +1,238 @@
+"""One secure base for every Flask-Admin screen: roles, row scope, 404s, errors, audit actor.
+
+Row scope itself is applied by backoffice.access for every ORM query; this base only makes
+Flask-Admin's own paths honour it (get_one -> 404, per-request filter options, capped
+exports) and turns domain errors into messages in the user's language.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.babel import lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from backoffice.errors import DomainError, StaleEdit
+from backoffice.timezones import format_local, local_day_bounds
+
+from .fields import LABELS
+from .forms import Converter
+from models import db
+from models.choices import Role
+
+log = logging.getLogger(__name__)
+
+ALL_ROLES = frozenset(r.value for r in Role)
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def role_in(roles) -> bool:
+    return current_user.is_authenticated and current_user.role in roles
+
+
+def local_time(view, context, model, name):
+    return format_local(getattr(model, name))
+
+
+class ScopedOptionsFilter(FilterEqual):
+    """An equality filter whose option list is queried per request, under the user's scope
+    (Flask-Admin otherwise builds option lists once, for everybody)."""
+
+    def __init__(self, column, name, options_query, **kwargs):
+        self._options_query = options_query
+        super().__init__(column, name, options=self._live_options, **kwargs)
+
+    def _live_options(self):
+        if not current_user or not current_user.is_authenticated:
+            return []
+        return [(str(key), str(label)) for key, label in self._options_query()]
+
+    def clean(self, value):
+        if self.column.type.python_type is int:  # ids; anything else matches nothing
+            return int(value) if str(value).isdigit() else -1
+        return value
+
+
+class ChoiceFilter(BaseSQLAFilter):
+    """A filter over a named condition (e.g. "overdue now"): `conditions` maps each option to
+    a function returning a SQL expression, evaluated per request."""
+
+    def __init__(self, column, name, conditions: dict, labels: dict):
+        self._conditions, self._labels = conditions, labels
+        super().__init__(column, name, options=self._live_options)
+
+    def _live_options(self):
+        return [(key, str(self._labels[key])) for key in self._conditions]
+
+    def operation(self):
+        return lazy_gettext("is")
+
+    def validate(self, value):
+        return value in self._conditions
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self._conditions[value]())
+
+
+class LocalDateBetweenFilter(DateBetweenFilter):
+    """Date range in the service's local calendar days, compared with UTC timestamps."""
+
+    def apply(self, query, value, alias=None):
+        start, end = local_day_bounds(value[0], value[1])
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)
+
+
+class SecureModelView(ModelView):
+    # Who may open the screen and what each role may do on it.
+    roles: frozenset = STAFF
+    create_roles: frozenset = frozenset()
+    edit_roles: frozenset = frozenset()
+    delete_roles: frozenset = frozenset()
+    export_roles: frozenset = frozenset()
+
+    can_view_details = True
+    can_set_page_size = True
+    page_size = 20
+    export_types = ["csv"]
+    details_modal = False
+    column_display_pk = False
+    list_template = "admin/model/list.html"
+    model_form_converter = Converter
+
+    def __init__(self, model, name=None, **kwargs):
+        super().__init__(model, db, name=name, **kwargs)
+
+    # --- roles -------------------------------------------------------------------------
+    @property
+    def can_create(self):
+        return role_in(self.create_roles)
+
+    @property
+    def can_edit(self):
+        return role_in(self.edit_roles)
+
+    @property
+    def can_delete(self):
+        return role_in(self.delete_roles)
+
+    @property
+    def can_export(self):
+        return role_in(self.export_roles)
+
+    @property
+    def export_max_rows(self):
+        from flask import current_app
+
+        return current_app.config["EXPORT_MAX_ROWS"]
+
+    def is_accessible(self):
+        return role_in(self.roles)
+
+    # Flask-Admin silently redirects when a role lacks a right; say it instead, and keep
+    # out-of-scope ids a 404 first so nobody learns whether a record exists (R-ROLE-1).
+    def _refuse(self, record_id=None):
+        if record_id:
+            self.get_one(record_id)
+        abort(403)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if not self.can_create:
+            self._refuse()
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if not self.can_edit:
+            self._refuse(request.args.get("id"))
+        return super().edit_view()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not self.can_delete:
+            self._refuse(request.form.get("id"))
+        return super().delete_view()
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        """Build the (row-capped) file inside the request: streamed later, lazy loads would
+        run after the request's session is gone, outside the user's scope."""
+        response = super().export(export_type)
+        if response.is_streamed:
+            response.set_data(b"".join(
+                chunk.encode() if isinstance(chunk, str) else chunk for chunk in response.response))
+        return response
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    # --- scope ---------------------------------------------------------------------------
+    def get_one(self, id):
+        """Through the scoped session, and 404 for anything out of scope (R-ROLE-1)."""
+        pk = self.model.__mapper__.primary_key[0]
+        try:
+            key = pk.type.python_type(id)
+        except (TypeError, ValueError):
+            abort(404)
+        record = self.get_query().filter(pk == key).one_or_none()
+        if record is None:
+            abort(404)
+        return record
+
+    def _get_filter_groups(self):
+        """Option lists rebuilt per request so each user sees only options in scope."""
+        groups = super()._get_filter_groups()
+        if not groups:
+            return groups
+        for items in groups.values():
+            for item in items:
+                _index, flt = self._filter_args[item["arg"]]
+                if hasattr(flt, "_live_options"):
+                    item["options"] = flt._live_options()
+        return groups
+
+    # --- errors --------------------------------------------------------------------------
+    def handle_view_exception(self, exc):
+        if isinstance(exc, StaleEdit):
+            flash(self._stale_message(exc), "error")
+            return True
+        if isinstance(exc, DomainError):
+            flash(str(exc.message), "error")
+            return True
+        if isinstance(exc, StaleDataError):
+            flash(_("Someone else changed this record while you were editing it. "
+                    "Your entries are kept below; reload to see the other change."), "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            log.info("integrity error: %s", exc.orig)
+            flash(_("This would duplicate or break a record that already exists "
+                    "(for example a code, number or name that must be unique). "
+                    "Nothing was saved; check the values and try again."), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def _stale_message(self, exc: StaleEdit):
+        rows = "".join(
+            f"<tr><td>{escape(LABELS.get(c['field'], c['field']))}</td><td>{escape(c['old'])}</td>"
+            f"<td>{escape(c['new'])}</td><td>{escape(c['by'])}</td>"
+            f"<td>{escape(format_local(c['at']))}</td></tr>"
+            for c in exc.changes
+        )
+        head = (f"<tr><th>{_('Field')}</th><th>{_('Before')}</th><th>{_('Now')}</th>"
+                f"<th>{_('Changed by')}</th><th>{_('At')}</th></tr>")
+        table = f'<table class="changed-fields mt-2">{head}{rows}</table>' if rows else ""
+        text = escape(_("Someone else saved this record after you opened it, so your save was "
+                        "refused. Your entries are still in the form: compare them with the "
+                        "changes below, then reload the record and apply yours again."))
+        return Markup(f"{text}{table}")

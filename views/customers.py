@@ -1,0 +1,119 @@
+"""Customer archive, product models and units sold."""
+from flask import flash
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from backoffice import customers as customer_service
+from backoffice.labels import choices
+from models import Customer, Outlet, ProductModel, Unit, db
+from models.choices import Area, GasType, ProductCategory, Role
+
+from .base import (ALL_ROLES, MANAGERS, STAFF, LocalDateBetweenFilter, ScopedOptionsFilter,
+                   SecureModelView)
+from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+
+OUTLET_WRITERS = STAFF | {Role.DEALER}
+
+
+def outlet_options():
+    return db.session.execute(select(Outlet.id, Outlet.name).order_by(Outlet.code)).all()
+
+
+class OutletOwnedView(SecureModelView):
+    """Screens of records that belong to an outlet: dealers' new records default to theirs."""
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        outlet_field = getattr(form, "outlet", None)
+        if outlet_field is not None and outlet_field.data is None and current_user.outlet:
+            outlet_field.data = current_user.outlet
+        return form
+
+
+class CustomerView(OutletOwnedView):
+    roles = ALL_ROLES
+    create_roles = edit_roles = export_roles = OUTLET_WRITERS
+    delete_roles = MANAGERS
+
+    column_list = ("name", "phone", "area", "region", "address", "outlet", "created_at")
+    column_details_list = ("name", "phone", "phone2", "address", "region", "area", "distance_km",
+                           "outlet", "note", "created_at", "updated_at")
+    details_template = "admin/customer_details.html"
+    column_searchable_list = ("name", "phone", "phone2", "address")
+    column_sortable_list = ("name", "phone", "region", "created_at", ("outlet", "outlet.code"))
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_labels = LABELS
+    column_formatters = {"area": enum_formatter(Area), "created_at": time_formatter,
+                         "updated_at": time_formatter}
+    form_columns = ("name", "phone", "phone2", "address", "region", "area", "distance_km",
+                    "outlet", "note")
+    form_choices = {"area": choices(Area)}
+    column_filters = ("region", "area")
+    column_export_list = ("name", "phone", "phone2", "address", "region", "area",
+                          "distance_km", "outlet", "created_at")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(Customer.outlet_id, LABELS["outlet"], outlet_options),
+            "region", "area",
+            LocalDateBetweenFilter(Customer.created_at, LABELS["created_at"]),
+        )
+        super().__init__(*args, **kwargs)
+
+    def on_model_change(self, form, model, is_created):
+        customer_service.validate_customer(model)
+        duplicates = customer_service.same_phone(db.session, model)
+        if duplicates:
+            # DOMAIN §2: duplicates are flagged, never merged silently.
+            flash(_("Another customer record has the phone %(phone)s: %(names)s. "
+                    "Check whether it is the same person.", phone=model.phone,
+                    names=", ".join(c.name for c in duplicates)), "warning")
+
+
+class ProductModelView(SecureModelView):
+    roles = ALL_ROLES
+    create_roles = edit_roles = delete_roles = export_roles = MANAGERS
+    column_list = ("code", "name", "category", "warranty_months", "free_installation",
+                   "gas_type", "active")
+    column_searchable_list = ("code", "name")
+    column_default_sort = "code"
+    column_labels = LABELS
+    column_formatters = {"category": enum_formatter(ProductCategory),
+                         "gas_type": enum_formatter(GasType)}
+    column_filters = ("category", "active", "free_installation")
+    form_columns = ("code", "name", "category", "warranty_months", "free_installation",
+                    "special_price", "gas_type", "active")
+    form_choices = {"category": choices(ProductCategory), "gas_type": choices(GasType)}
+
+
+class UnitView(OutletOwnedView):
+    roles = ALL_ROLES
+    create_roles = edit_roles = export_roles = OUTLET_WRITERS
+    delete_roles = MANAGERS
+    column_list = ("serial", "product_model", "customer", "invoice_no", "invoice_date", "price",
+                   "outlet")
+    column_searchable_list = ("serial", "invoice_no", "customer.phone", "customer.name")
+    column_sortable_list = ("serial", "invoice_date", "price", ("product_model", "product_model.code"))
+    column_default_sort = [("id", True)]
+    column_labels = LABELS
+    column_formatters = {"price": money_formatter, "created_at": time_formatter}
+    form_columns = ("product_model", "serial", "customer", "invoice_no", "invoice_date", "price",
+                    "outlet")
+    form_ajax_refs = {"customer": {"fields": ("name", "phone"), "page_size": 10,
+                                   "placeholder": LABELS["customer"]}}
+    column_export_list = ("serial", "product_model", "customer", "invoice_no", "invoice_date",
+                          "price", "outlet")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(Unit.outlet_id, LABELS["outlet"], outlet_options),
+            ScopedOptionsFilter(Unit.product_model_id, LABELS["product_model"],
+                                lambda: db.session.execute(
+                                    select(ProductModel.id, ProductModel.code).order_by(ProductModel.code)).all()),
+            "invoice_date",
+        )
+        super().__init__(*args, **kwargs)
+
+    def on_model_change(self, form, model, is_created):
+        customer_service.validate_unit(model)

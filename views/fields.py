@@ -1,0 +1,59 @@
+"""Column and form labels shared by every screen, and value formatters."""
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from backoffice.labels import label
+from backoffice.timezones import format_local
+
+LABELS = {
+    "name": _l("Name"), "phone": _l("Phone"), "phone2": _l("Second phone"), "address": _l("Address"),
+    "region": _l("Region"), "area": _l("Urban / suburban"), "distance_km": _l("Distance (km)"),
+    "outlet": _l("Outlet"), "note": _l("Note"), "created_at": _l("Created"), "updated_at": _l("Updated"),
+    "code": _l("Code"), "category": _l("Category"), "warranty_months": _l("Warranty (months)"),
+    "free_installation": _l("Free installation"), "special_price": _l("Special-price model"),
+    "gas_type": _l("Gas type"), "active": _l("Active"), "serial": _l("Serial no."),
+    "product_model": _l("Product model"), "customer": _l("Customer"), "invoice_no": _l("Invoice no."),
+    "invoice_date": _l("Invoice date"), "price": _l("Price"), "number": _l("Ticket no."),
+    "kind": _l("Kind"), "channel": _l("Channel"), "status": _l("Status"),
+    "fault_description": _l("Fault description"), "occurred_at": _l("Fault occurred at"),
+    "contact_name": _l("Contact"), "contact_phone": _l("Contact phone"), "unit": _l("Unit"),
+    "assigned_engineer": _l("Engineer"), "registered_by": _l("Registered by"),
+    "closed_at": _l("Closed"), "parent": _l("Parent outlet"), "service_phone": _l("Service phone"),
+    "duty_phone": _l("24 h duty phone"), "total_purchase_amount": _l("Total purchases (¥)"),
+    "timezone": _l("Time zone"), "username": _l("Username"), "full_name": _l("Full name"),
+    "role": _l("Role"), "locale": _l("Language"), "last_login_at": _l("Last sign-in"),
+    "unit_price": _l("Unit price (¥)"), "consumable": _l("Consumable"), "fragile": _l("Fragile"),
+    "staff": _l("Staff"), "period_kind": _l("Period"), "period_start": _l("Period start"),
+    "conduct": _l("Conduct (德)"), "diligence": _l("Diligence (勤)"), "ability": _l("Ability (能)"),
+    "results": _l("Results (绩)"), "commendation": _l("Commendation"), "penalty": _l("Penalty"),
+    "total": _l("Total"), "scored_by": _l("Scored by"), "at": _l("Time"), "actor_name": _l("User"),
+    "action": _l("Action"), "table_name": _l("Record type"), "record_id": _l("Record id"),
+    "changes": _l("Changes"), "event": _l("Event"), "ip": _l("IP address"),
+    "user_agent": _l("Browser"), "key": _l("Policy"), "value": _l("Value"), "units": _l("Units"),
+    "tickets": _l("Tickets"), "users": _l("Users"), "children": _l("Sub-outlets"),
+    "new_password": _l("New password"), "customer.phone": _l("Customer phone"),
+    "unit.serial": _l("Serial no."), "customer.name": _l("Customer"), "sla": _l("SLA"),
+}
+
+
+def enum_formatter(enum):
+    def fmt(view, context, model, name):
+        return label(enum, getattr(model, name))
+    return fmt
+
+
+def time_formatter(view, context, model, name):
+    return format_local(getattr(model, name))
+
+
+def money_formatter(view, context, model, name):
+    value = getattr(model, name)
+    return "" if value is None else f"¥{value:,.2f}"
+
+
+def status_badge(enum):
+    def fmt(view, context, model, name):
+        value = getattr(model, name)
+        return Markup(f'<span class="badge badge-status badge-status-{escape(value)}">'
+                      f"{escape(label(enum, value))}</span>")
+    return fmt

@@ -1,0 +1,103 @@
+"""The clerk's phone intake: type the caller's phone, see who they are, register the fault,
+hand out the receipt (R-TKT-1, R-TKT-2). Rules live in backoffice.intake."""
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from backoffice import intake, sla, warranty
+from backoffice.errors import FieldErrors
+from backoffice.labels import choices, label
+from backoffice.timezones import local_to_utc, zone_of
+from models import Outlet, ProductModel, Ticket, db
+from models.choices import Area, Channel, Clock, IssueCategory, TicketKind, TicketStatus
+
+from .base import STAFF, role_in
+from .customers import OUTLET_WRITERS
+
+DESK_ROLES = STAFF | OUTLET_WRITERS
+# Error keys shown next to a field of the intake form; others are flashed on top.
+FORM_KEYS = {"customer.phone", "customer.name", "customer.area", "customer_id", "unit_id", "unit.model_code",
+             "unit.serial", "unit.invoice_date", "kind", "category", "channel", "fault", "occurred_at",
+             "outlet_id", "unit.outlet_code"}
+
+
+def _report_from(form) -> intake.Report:
+    def number(key):
+        value = form.get(key, "")
+        return int(value) if value.isdigit() else None
+
+    occurred = form.get("occurred_at", "").strip()
+    report = intake.Report(
+        kind=form.get("kind", ""), category=form.get("category", ""), channel=form.get("channel", ""),
+        fault=form.get("fault", ""), customer_id=number("customer_id"), unit_id=number("unit_id"),
+        outlet_id=number("outlet_id"),
+        customer={key: form.get(f"customer.{key}", "") for key in ("name", "phone", "address", "area", "region")},
+        unit={key: form.get(f"unit.{key}", "") for key in ("model_code", "serial", "invoice_no", "invoice_date")},
+    )
+    if occurred:
+        try:
+            report.occurred_at = local_to_utc(datetime.fromisoformat(occurred))
+        except ValueError:
+            raise FieldErrors({"occurred_at": _l("Not a date and time.")}) from None
+    if not any(report.unit.values()):
+        report.unit = {}
+    return report
+
+
+class IntakeView(BaseView):
+    def is_accessible(self):
+        return role_in(DESK_ROLES)
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    def _options(self):
+        outlets = db.session.scalars(select(Outlet).where(Outlet.active.is_(True)).order_by(Outlet.code)).all()
+        models = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
+                                    .order_by(ProductModel.code)).all()
+        return {"outlets": outlets, "models": models, "kinds": choices(TicketKind),
+                "categories": choices(IssueCategory), "channels": choices(Channel), "areas": choices(Area)}
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        phone = (request.values.get("phone") or request.form.get("customer.phone") or "").strip()
+        typed, errors = request.form, {}
+        if request.method == "POST":
+            try:
+                ticket = intake.register_report(db.session, _report_from(request.form),
+                                                current_user._get_current_object())
+                db.session.commit()
+                return redirect(url_for(".receipt", ticket_id=ticket.id))
+            except FieldErrors as exc:
+                db.session.rollback()
+                errors = exc.errors
+                for message in (m for key, m in errors.items() if key not in FORM_KEYS):
+                    flash(str(message), "error")
+        lookup = intake.lookup_phone(db.session, phone)
+        default_outlet = current_user.outlet_id
+        return self.render("admin/intake.html", phone=phone, lookup=lookup, typed=typed, errors=errors,
+                           default_outlet=default_outlet, open_tickets=intake.open_tickets,
+                           status_label=lambda v: label(TicketStatus, v), **self._options())
+
+    @expose("/lookup")
+    def lookup(self):
+        """The caller panel only, fetched while the clerk types the phone."""
+        lookup = intake.lookup_phone(db.session, request.args.get("phone", ""))
+        return render_template("admin/intake_callers.html", lookup=lookup, open_tickets=intake.open_tickets,
+                               status_label=lambda v: label(TicketStatus, v), typed={})
+
+    @expose("/receipt/<int:ticket_id>")
+    def receipt(self, ticket_id):
+        ticket = db.session.get(Ticket, ticket_id)  # scoped: another outlet's ticket is None
+        if ticket is None:
+            abort(404)
+        response = sla.clock_of(ticket, Clock.RESPONSE.value)
+        zone = zone_of(ticket.outlet)
+        return self.render("admin/receipt.html", ticket=ticket, response=response, zone=zone,
+                           verdict=warranty.of_ticket(ticket), kind_label=label(TicketKind, ticket.kind))

@@ -1,0 +1,79 @@
+"""The dealer network: outlets and their users; user management for admins."""
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import PasswordField
+from wtforms.validators import Optional
+
+from backoffice import accounts, network
+from backoffice.errors import ValidationFailed
+from backoffice.labels import choices
+from backoffice.i18n import SUPPORTED
+from models import User
+from models.choices import Role
+
+from .base import MANAGERS, STAFF, SecureModelView
+from .customers import outlet_options
+from .base import ScopedOptionsFilter
+from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+
+
+class OutletView(SecureModelView):
+    roles = STAFF | {Role.DEALER}
+    create_roles = edit_roles = export_roles = MANAGERS
+    delete_roles = frozenset({Role.ADMIN})
+    details_template = "admin/outlet_details.html"
+    column_list = ("code", "name", "parent", "region", "service_phone", "duty_phone", "active")
+    column_details_list = ("code", "name", "parent", "children", "region", "address", "service_phone",
+                           "duty_phone", "total_purchase_amount", "timezone", "active", "created_at")
+    column_searchable_list = ("code", "name", "region", "address")
+    column_sortable_list = ("code", "name", "region")
+    column_default_sort = "code"
+    column_labels = LABELS
+    column_formatters = {"total_purchase_amount": money_formatter, "created_at": time_formatter}
+    column_filters = ("region", "active")
+    form_columns = ("code", "name", "parent", "region", "address", "service_phone", "duty_phone",
+                    "total_purchase_amount", "timezone", "active")
+
+    def on_model_change(self, form, model, is_created):
+        network.validate_outlet(model)
+
+
+class UserView(SecureModelView):
+    roles = frozenset({Role.ADMIN})
+    create_roles = edit_roles = export_roles = frozenset({Role.ADMIN})
+    delete_roles = frozenset()  # accounts are deactivated, never deleted (audit keeps their name)
+    column_list = ("username", "full_name", "role", "outlet", "active", "locale", "last_login_at")
+    column_details_list = ("username", "full_name", "phone", "role", "outlet", "active", "locale",
+                           "last_login_at", "created_at")
+    column_searchable_list = ("username", "full_name", "phone")
+    column_default_sort = "username"
+    column_labels = LABELS
+    column_formatters = {"role": enum_formatter(Role), "last_login_at": time_formatter,
+                         "created_at": time_formatter}
+    form_columns = ("username", "full_name", "phone", "role", "outlet", "active", "locale",
+                    "new_password")
+    form_choices = {"role": choices(Role),
+                    "locale": [("zh_Hans_CN", "中文"), ("en", "English")]}
+    form_extra_fields = {"new_password": PasswordField(
+        _l("New password"), validators=[Optional()],
+        description=_l("At least 8 characters. Leave empty to keep the current password."))}
+    column_export_list = ("username", "full_name", "phone", "role", "outlet", "active")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = ("role", "active",
+                               ScopedOptionsFilter(User.outlet_id, LABELS["outlet"], outlet_options))
+        super().__init__(*args, **kwargs)
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data
+        if is_created and not password:
+            raise ValidationFailed(_l("A new account needs a password."))
+        if password:
+            accounts.set_password(model, password)
+        if model.locale not in SUPPORTED:
+            model.locale = None
+        accounts.validate_user(model)
+        if not is_created and not model.active:
+            accounts.end_sessions(model)  # a deactivated user loses every session at once
+        if model.id == current_user.id and (not model.active or model.role != Role.ADMIN):
+            raise ValidationFailed(_l("You cannot take away your own administrator access."))

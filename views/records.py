@@ -1,0 +1,99 @@
+"""Read-only trails (audit, sign-ins) and the policy settings."""
+import json
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from wtforms import SelectField
+
+from backoffice import policy
+from backoffice.errors import ValidationFailed
+from models.choices import Channel, Role
+
+from .base import MANAGERS, LocalDateBetweenFilter, SecureModelView
+from .fields import LABELS, enum_formatter, time_formatter
+from models import AuditEntry, AuthEvent
+
+ADMIN = frozenset({Role.ADMIN})
+
+
+def changes_formatter(view, context, model, name):
+    rows = "".join(
+        f"<tr><td>{escape(field)}</td><td>{escape(json.dumps(old, ensure_ascii=False))}</td>"
+        f"<td>{escape(json.dumps(new, ensure_ascii=False))}</td></tr>"
+        for field, (old, new) in (model.changes or {}).items()
+    )
+    return Markup(f'<table class="changed-fields">{rows}</table>')
+
+
+class ReadOnlyView(SecureModelView):
+    """Nobody edits or deletes these rows in the UI, whatever their role."""
+
+    create_roles = edit_roles = delete_roles = frozenset()
+    column_labels = LABELS
+    column_default_sort = [("at", True), ("id", True)]
+    column_formatters = {"at": time_formatter}
+
+
+class AuditView(ReadOnlyView):
+    roles = export_roles = MANAGERS
+    column_list = ("at", "actor_name", "action", "table_name", "record_id", "changes")
+    column_formatters = {"at": time_formatter, "changes": changes_formatter}
+    column_searchable_list = ("record_id", "actor_name")
+    column_export_list = ("at", "actor_name", "action", "table_name", "record_id", "changes")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = ("table_name", "record_id", "actor_name", "action",
+                               LocalDateBetweenFilter(AuditEntry.at, LABELS["at"]))
+        super().__init__(*args, **kwargs)
+
+
+class AuthEventView(ReadOnlyView):
+    roles = export_roles = ADMIN
+    column_list = ("at", "event", "username", "ip", "user_agent")
+    column_searchable_list = ("username", "ip")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = ("event", "username", "ip",
+                               LocalDateBetweenFilter(AuthEvent.at, LABELS["at"]))
+        super().__init__(*args, **kwargs)
+
+
+def default_formatter(view, context, model, name):
+    default, description = policy.DEFAULTS.get(model.key, (None, ""))
+    return f"{default} — {description}" if default is not None else ""
+
+
+class PolicySettingView(SecureModelView):
+    roles = MANAGERS
+    create_roles = edit_roles = delete_roles = ADMIN
+    column_list = ("key", "value", "default", "updated_at")
+    column_labels = dict(LABELS, default=_l("Default"))
+    column_formatters = {"default": default_formatter, "updated_at": time_formatter}
+    column_default_sort = "key"
+    form_columns = ("key", "value")
+    form_overrides = {"key": SelectField}
+    form_args = {"key": {"choices": sorted((k, f"{k} ({d[1]})") for k, d in policy.DEFAULTS.items())}}
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            number = Decimal(model.value.strip())
+        except (InvalidOperation, AttributeError):
+            raise ValidationFailed(_l("The value must be a number.")) from None
+        if number < 0:
+            raise ValidationFailed(_l("The value cannot be negative."))
+        model.value = str(number)
+
+
+class ApiTokenView(SecureModelView):
+    """Channel tokens: created by `flask create-api-token` (the secret is shown once there);
+    here an admin renames or revokes them."""
+
+    roles = edit_roles = ADMIN
+    create_roles = delete_roles = frozenset()
+    column_list = ("channel", "name", "prefix", "active", "created_at", "last_used_at")
+    column_labels = dict(LABELS, prefix=_l("Token prefix"), last_used_at=_l("Last used"))
+    column_formatters = {"created_at": time_formatter, "last_used_at": time_formatter,
+                         "channel": enum_formatter(Channel)}
+    column_default_sort = [("created_at", True)]
+    form_columns = ("name", "active")

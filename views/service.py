@@ -1,0 +1,120 @@
+"""Return visits, fault taxonomy and SLA policies."""
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import and_
+
+from backoffice import return_visits
+from backoffice.labels import choices, label
+from backoffice.timezones import local_day_bounds, local_today
+from models import ReturnVisit, utcnow
+from models.choices import Area, Clock, CodeKind, ProductCategory, Role, TicketKind, VisitKind
+
+from .base import ALL_ROLES, MANAGERS, STAFF, ChoiceFilter, LocalDateBetweenFilter, SecureModelView
+from .fields import LABELS, enum_formatter, time_formatter
+
+
+def ticket_link(view, context, model, name):
+    ticket = model.ticket
+    return Markup(f'<a href="/admin/ticket/details/?id={ticket.id}">{escape(ticket.number)}</a>')
+
+
+VISIT_STATES = {
+    "due": lambda: and_(ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= utcnow() + timedelta(days=1)),
+    "open": lambda: ReturnVisit.done_at.is_(None),
+    "done": lambda: ReturnVisit.done_at.is_not(None),
+}
+VISIT_STATE_LABELS = {"due": _l("Due by tomorrow"), "open": _l("Not yet made"), "done": _l("Made")}
+
+
+class ReturnVisitView(SecureModelView):
+    """Clerks' call-back list; the visit itself is recorded on the ticket page."""
+
+    roles = STAFF | {Role.DEALER}
+    export_roles = STAFF | {Role.DEALER}
+    list_template = "admin/return_visit_list.html"
+    can_view_details = False
+    column_list = ("ticket", "ticket.customer", "ticket.contact_phone", "kind", "due_at", "done_at",
+                   "satisfaction", "comment", "visitor")
+    column_labels = dict(LABELS, **{"ticket": _l("Ticket no."), "ticket.customer": _l("Customer"),
+                                    "ticket.contact_phone": _l("Contact phone"), "kind": _l("After"),
+                                    "due_at": _l("Due"), "done_at": _l("Made"),
+                                    "satisfaction": _l("Satisfaction"), "comment": _l("Customer's words"),
+                                    "visitor": _l("By")})
+    column_formatters = {"ticket": ticket_link, "kind": enum_formatter(VisitKind),
+                         "due_at": time_formatter, "done_at": time_formatter,
+                         "ticket.customer": lambda v, c, m, n: m.ticket.customer.name}
+    column_sortable_list = ("due_at", "done_at", "satisfaction")
+    column_default_sort = [("due_at", False), ("id", False)]
+    column_export_list = column_list
+    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number,
+                                "ticket.customer": lambda v, c, m, n: m.ticket.customer.name,
+                                "kind": enum_formatter(VisitKind), "due_at": time_formatter,
+                                "done_at": time_formatter}
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (ChoiceFilter(ReturnVisit.id, _l("State"), VISIT_STATES, VISIT_STATE_LABELS),
+                               LocalDateBetweenFilter(ReturnVisit.due_at, _l("Due")))
+        super().__init__(*args, **kwargs)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            today = local_today()
+            month_start = today.replace(day=1)
+            kwargs["coverage_periods"] = [
+                (_l("This month"), return_visits.coverage(db_session(), *local_day_bounds(month_start, today))),
+                (_l("Last 30 days"), return_visits.coverage(
+                    db_session(), *local_day_bounds(today - timedelta(days=29), today))),
+            ]
+            kwargs["visit_kind_label"] = lambda value: label(VisitKind, value)
+        return super().render(template, **kwargs)
+
+
+def db_session():
+    from models import db
+
+    return db.session
+
+
+class FaultCodeView(SecureModelView):
+    roles = ALL_ROLES
+    create_roles = edit_roles = delete_roles = MANAGERS
+    export_roles = ALL_ROLES
+    column_list = ("kind", "code", "name", "category", "active")
+    column_labels = dict(LABELS, kind=_l("Code kind"))
+    column_formatters = {"kind": enum_formatter(CodeKind), "category": enum_formatter(ProductCategory)}
+    column_searchable_list = ("code", "name")
+    column_filters = ("kind", "category", "active")
+    column_default_sort = [("kind", False), ("code", False)]
+    form_columns = ("kind", "code", "name", "category", "active")
+    form_choices = {"kind": choices(CodeKind), "category": choices(ProductCategory)}
+
+
+class SlaPolicyView(SecureModelView):
+    """Overrides of the default SLA table of backoffice.sla (DOMAIN §4)."""
+
+    roles = MANAGERS
+    create_roles = edit_roles = delete_roles = frozenset({Role.ADMIN})
+    column_list = ("clock", "kind", "in_warranty", "area", "hours", "updated_at")
+    column_labels = dict(LABELS, clock=_l("Clock"), hours=_l("Hours"), in_warranty=_l("In warranty"))
+    column_formatters = {"clock": enum_formatter(Clock), "kind": enum_formatter(TicketKind),
+                         "area": enum_formatter(Area), "updated_at": time_formatter}
+    form_columns = ("clock", "kind", "in_warranty", "area", "hours")
+    form_choices = {"clock": choices(Clock), "kind": choices(TicketKind), "area": choices(Area)}
+    form_args = {"hours": {"description": _l("Calendar hours from registration (R-SLA-2). Leave kind, "
+                                             "warranty or area empty to match any.")}}
+
+
+class StockView(SecureModelView):
+    """Finished goods on hand per outlet, for exchanges (R-RET-2)."""
+
+    roles = STAFF | {Role.DEALER}
+    create_roles = edit_roles = delete_roles = MANAGERS
+    export_roles = STAFF | {Role.DEALER}
+    column_list = ("outlet", "product_model", "qty", "updated_at")
+    column_labels = dict(LABELS, qty=_l("On hand"))
+    column_formatters = {"updated_at": time_formatter}
+    column_sortable_list = ("qty", ("outlet", "outlet.code"), ("product_model", "product_model.code"))
+    column_default_sort = [("id", False)]
+    form_columns = ("outlet", "product_model", "qty")

@@ -1,0 +1,304 @@
+"""Ticket list, details with timeline, registration and edit with optimistic locking."""
+from datetime import timedelta
+
+import io
+
+from flask import abort, current_app, flash, g, redirect, request, send_file
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import and_, exists, inspect, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
+
+from backoffice import approvals, attachments, sla, step_data, warranty, workflow
+from backoffice import tickets as ticket_service
+from backoffice.errors import DomainError, FieldErrors, StaleEdit
+from backoffice.labels import CLOCK_STATES, choices, label
+from backoffice.timezones import format_local
+from models import Attachment, Part, ProductModel, Ticket, TicketClock, User, db, utcnow
+from models.choices import (Channel, Clock, ComplaintClass, IssueCategory, Queue, Role, ServiceMode,
+                            Severity, TicketKind, TicketStatus, WarrantyExclusion, WarrantyWindow)
+
+from .approvals import request_form_context
+from .base import ALL_ROLES, STAFF, ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter
+from .customers import OUTLET_WRITERS, OutletOwnedView, outlet_options
+from .fields import LABELS, enum_formatter, status_badge, time_formatter
+
+
+def sla_badge(view, context, model, name):
+    """The most urgent open clock: what a clerk scans for (R-SLA-1)."""
+    now = utcnow()
+    open_clocks = sla.running_clocks(model)
+    if not open_clocks:
+        resolved = sla.clock_of(model, Clock.RESOLVE.value)
+        if resolved is None or resolved.met_at is None:
+            return ""
+        open_clocks = [resolved]  # a finished ticket shows whether it was resolved in time
+    clock = min(open_clocks, key=lambda c: c.due_at)
+    state = sla.state(clock, now)
+    return Markup(f'<span class="badge sla-badge sla-{state}" title="{escape(format_local(clock.due_at))}">'
+                  f"{escape(label(Clock, clock.clock))} · {escape(CLOCK_STATES[state])}</span>")
+
+
+def _clock_exists(*conditions):
+    return exists().where(TicketClock.ticket_id == Ticket.id, *conditions)
+
+
+def _open_clock(*conditions):
+    """A running clock: unmet, not paused, on a ticket not yet resolved."""
+    return and_(Ticket.status.not_in(sla.FINISHED),
+                _clock_exists(TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None), *conditions))
+
+
+# R-SLA-1: "breached" and "due within 1 h" in lists.
+SLA_CONDITIONS = {
+    "overdue": lambda: _open_clock(TicketClock.due_at < utcnow()),
+    "due_soon": lambda: _open_clock(TicketClock.due_at >= utcnow(),
+                                    TicketClock.due_at <= utcnow() + timedelta(hours=1)),
+    "breached": lambda: or_(_open_clock(TicketClock.due_at < utcnow()),
+                            _clock_exists(TicketClock.met_at > TicketClock.due_at)),
+}
+SLA_LABELS = {"overdue": _l("Overdue now"), "due_soon": _l("Due within 1 h"),
+              "breached": _l("Breached (ever)")}
+
+OPEN_STATUSES = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
+WORK_QUEUES = {
+    "mine": lambda: and_(Ticket.assigned_engineer_id == current_user.id, Ticket.status.in_(OPEN_STATUSES)),
+    "unassigned": lambda: and_(Ticket.assigned_engineer_id.is_(None),
+                               Ticket.status.in_([TicketStatus.REGISTERED.value, TicketStatus.DIAGNOSED.value,
+                                                  TicketStatus.SOLUTION_PROPOSED.value, TicketStatus.AGREED.value])),
+    "complaints_awaiting_answer": lambda: and_(Ticket.kind == TicketKind.COMPLAINT.value,
+                                               _open_clock(TicketClock.clock == Clock.ANSWER.value)),
+}
+WORK_QUEUE_LABELS = {"mine": _l("My tickets"), "unassigned": _l("Unassigned"),
+                     "complaints_awaiting_answer": _l("Complaints awaiting answer")}
+
+
+def parse_amount(text):
+    try:
+        return step_data.PARSERS["decimal"](text), {}
+    except ValueError as exc:
+        return None, {"amount": exc.args[0]}
+
+
+def step_form_data(step_name, form) -> dict:
+    """The typed values of a step's fields; fee lines come as parallel lists."""
+    data = {key: form.get(key) for key in form}
+    data["fees"] = list(zip(form.getlist("fee_item"), form.getlist("fee_amount")))
+    data["parts"] = list(zip(form.getlist("part_id"), form.getlist("part_qty")))
+    return data
+
+
+def step_choices(ticket) -> dict:
+    """Option lists the step forms need, under the user's scope."""
+    category = ticket.unit.product_model.category if ticket.unit else None
+    options = {name: choices(enum) for name, enum in (
+        ("service_mode", ServiceMode), ("severity", Severity), ("exclusion", WarrantyExclusion),
+        ("complaint_class", ComplaintClass), ("window", WarrantyWindow))}
+    options["engineer"] = engineer_options()
+    for kind in ("fault", "cause", "remedy"):
+        options[kind] = [(c.id, str(c)) for c in workflow.codes(db.session, kind, category)]
+    parts = select(Part.id, Part.code, Part.name).where(Part.active.is_(True)).order_by(Part.code)
+    if category:
+        parts = parts.where((Part.category == category) | Part.category.is_(None))
+    options["part"] = [(pid, f"{code} {name}") for pid, code, name in db.session.execute(parts)]
+    return options
+
+
+def engineer_options():
+    stmt = select(User.id, User.full_name).where(User.role == Role.ENGINEER).order_by(User.full_name)
+    return db.session.execute(stmt).all()
+
+
+def _enum_options(enum):
+    return lambda: [(value, str(text)) for value, text in choices(enum)]
+
+
+class TicketView(OutletOwnedView):
+    roles = ALL_ROLES
+    create_roles = OUTLET_WRITERS
+    edit_roles = OUTLET_WRITERS
+    delete_roles = frozenset({Role.ADMIN})  # tickets are kept for statistics (R-RPT-3)
+    export_roles = STAFF | {Role.DEALER}
+    details_template = "admin/ticket_details.html"
+
+    column_list = ("number", "created_at", "customer", "contact_phone", "kind", "status", "sla",
+                   "outlet", "assigned_engineer")
+    column_details_list = ("number", "status", "kind", "channel", "category", "customer",
+                           "contact_name", "contact_phone", "address", "unit", "fault_description",
+                           "occurred_at", "outlet", "assigned_engineer", "registered_by",
+                           "created_at", "updated_at", "closed_at")
+    column_searchable_list = ("number", "contact_phone", "customer.phone", "customer.name",
+                              "unit.serial")
+    column_sortable_list = ("number", "created_at", "status", "kind",
+                            ("outlet", "outlet.code"), ("customer", "customer.name"))
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_labels = LABELS
+    column_formatters = {
+        "status": status_badge(TicketStatus), "kind": enum_formatter(TicketKind),
+        "channel": enum_formatter(Channel), "category": enum_formatter(IssueCategory),
+        "created_at": time_formatter, "updated_at": time_formatter, "closed_at": time_formatter,
+        "occurred_at": time_formatter, "sla": sla_badge,
+        "customer": lambda view, context, model, name: model.customer.name if model.customer else "",
+    }
+    column_export_list = ("number", "created_at", "status", "kind", "channel", "category",
+                          "customer", "contact_phone", "address", "unit", "fault_description",
+                          "outlet", "assigned_engineer")
+    column_formatters_export = {"created_at": time_formatter,
+                                "status": enum_formatter(TicketStatus),
+                                "kind": enum_formatter(TicketKind),
+                                "channel": enum_formatter(Channel),
+                                "category": enum_formatter(IssueCategory)}
+    form_columns = ("customer", "unit", "kind", "channel", "category", "fault_description",
+                    "occurred_at", "contact_name", "contact_phone", "address", "outlet",
+                    "assigned_engineer", "loaded_version")
+    form_choices = {"kind": choices(TicketKind), "channel": choices(Channel),
+                    "category": choices(IssueCategory)}
+    form_ajax_refs = {
+        "customer": {"fields": ("phone", "name"), "page_size": 10, "placeholder": LABELS["customer"]},
+        "unit": {"fields": ("serial", "invoice_no"), "page_size": 10, "placeholder": LABELS["unit"]},
+    }
+    form_args = {
+        "assigned_engineer": {"query_factory": lambda: db.session.scalars(
+            select(User).where(User.role == Role.ENGINEER, User.active.is_(True)).order_by(User.full_name)),
+            "allow_blank": True, "blank_text": "—"},
+        # Staff choose the outlet on purpose; dealers get theirs preselected (OutletOwnedView).
+        "outlet": {"allow_blank": True, "blank_text": "—"},
+    }
+    form_extra_fields = {"loaded_version": HiddenField()}
+    form_widget_args = {"fault_description": {"rows": 4}}
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(Ticket.status, LABELS["status"], _enum_options(TicketStatus)),
+            ScopedOptionsFilter(Ticket.kind, LABELS["kind"], _enum_options(TicketKind)),
+            ScopedOptionsFilter(Ticket.channel, LABELS["channel"], _enum_options(Channel)),
+            ScopedOptionsFilter(Ticket.outlet_id, LABELS["outlet"], outlet_options),
+            ScopedOptionsFilter(Ticket.assigned_engineer_id, LABELS["assigned_engineer"], engineer_options),
+            LocalDateBetweenFilter(Ticket.created_at, LABELS["created_at"]),
+            ChoiceFilter(Ticket.id, LABELS["sla"], SLA_CONDITIONS, SLA_LABELS),
+            ChoiceFilter(Ticket.id, _l("Work queue"), WORK_QUEUES, WORK_QUEUE_LABELS),
+            ScopedOptionsFilter(Ticket.queue, _l("Routed to"), _enum_options(Queue)),
+        )
+        super().__init__(*args, **kwargs)
+
+    def get_query(self):
+        return super().get_query().options(selectinload(Ticket.clocks))
+
+    def queue_url(self, key: str) -> str:
+        """The list filtered to a work queue or SLA state, for menu links."""
+        for index, flt in enumerate(self.column_filters):
+            if key in getattr(flt, "_conditions", {}):
+                return f"{self.url}/?flt0_{index}={key}"
+        raise KeyError(key)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.loaded_version.data = obj.version_id
+        return form
+
+    def update_model(self, form, model):
+        try:
+            ticket_service.check_not_stale(db.session, model, form.loaded_version.data)
+        except StaleEdit as exc:
+            self.handle_view_exception(exc)
+            return False
+        return super().update_model(form, model)
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            ticket_service.register_ticket(db.session, model, current_user._get_current_object())
+            return
+        ticket_service.validate_ticket(model)
+        state = inspect(model)
+        changed = [a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()]
+        ticket_service.record_edit(db.session, model, current_user._get_current_object(), changed)
+
+    @expose("/transition/<step_name>/", methods=("POST",))
+    def transition_view(self, step_name):
+        """One workflow step from the ticket page (R-TKT-5); the rules are in backoffice.workflow."""
+        ticket = self.get_one(request.args.get("id", ""))
+        try:
+            ticket_service.check_not_stale(db.session, ticket, request.form.get("loaded_version"))
+            step = workflow.perform(db.session, ticket, step_name, current_user._get_current_object(),
+                                    step_form_data(step_name, request.form))
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            flash(_("The step was not saved: check the marked fields."), "error")
+            g.step_failure = {"step": step_name, "values": request.form, "errors": exc.errors}
+            return self.details_view()  # the same page, with what was typed and what is wrong
+        except (DomainError, StaleDataError) as exc:
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return redirect(self.get_url(".details_view", id=ticket.id))
+        flash(_("%(step)s: done.", step=step.label), "success")
+        return redirect(self.get_url(".details_view", id=ticket.id))
+
+    @expose("/request_approval/", methods=("POST",))
+    def request_approval_view(self):
+        """Raise an approval request from the ticket (R-RET-4); the policy is checked first."""
+        ticket = self.get_one(request.args.get("id", ""))
+        form = request.form
+        amount, errors = parse_amount(form.get("amount", ""))
+        target = form.get("target_model_id", "")
+        draft = approvals.Draft(kind=form.get("kind", ""), grounds=form.get("grounds", ""),
+                                reason=form.get("reason", ""), amount=amount,
+                                target_model_id=int(target) if target.isdigit() else None,
+                                requested_window=form.get("requested_window") or None)
+        try:
+            if errors:
+                raise FieldErrors(errors)
+            created = approvals.submit(db.session, ticket, current_user._get_current_object(), draft)
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            flash(_("The request was not submitted: check the marked fields."), "error")
+            g.approval_failure = {"values": form, "errors": exc.errors}
+            return self.details_view()
+        flash(_("Approval requested."), "success")
+        return redirect(self.get_url("approval.details_view", id=created.id))
+
+    @expose("/attach/", methods=("POST",))
+    def attach_view(self):
+        """Upload evidence to a ticket (R-TKT-8)."""
+        ticket = self.get_one(request.args.get("id", ""))
+        upload = request.files.get("file")
+        try:
+            attachments.add(db.session, ticket, upload.filename if upload else "",
+                            upload.read() if upload else b"", current_user._get_current_object(),
+                            current_app.config["ATTACHMENT_MAX_BYTES"])
+            db.session.commit()
+            flash(_("File attached."), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        return redirect(self.get_url(".details_view", id=ticket.id))
+
+    @expose("/attachment/<int:attachment_id>")
+    def attachment_view(self, attachment_id):
+        found = db.session.get(Attachment, attachment_id)  # scoped through its ticket
+        if found is None:
+            abort(404)
+        return send_file(io.BytesIO(found.data), mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename)
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            ticket = kwargs["model"]
+            kwargs["events"] = ticket.events
+            kwargs["verdict"] = warranty.of_ticket(ticket)
+            kwargs["clocks"] = [(c, label(Clock, c.clock), sla.state(c)) for c in ticket.clocks]
+            kwargs["steps"] = workflow.available(ticket, current_user)
+            kwargs["step_choices"] = step_choices(ticket) if kwargs["steps"] else {}
+            kwargs["step_failure"] = g.get("step_failure") or {}
+            kwargs["repeat_repair"] = workflow.is_repeat_repair(ticket)
+            kwargs.update(request_form_context(ticket))
+            kwargs["models"] = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
+                                                  .order_by(ProductModel.code)).all()
+        return super().render(template, **kwargs)
