@@ -22,6 +22,7 @@ from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, Role, TicketStatus, WarrantyWindow
 
 from . import policy, warranty, workflow
+from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
@@ -70,8 +71,11 @@ def unit_history(ticket: Ticket) -> list[Ticket]:
 
 
 def stock_for(session: Session, model_id: int, prefer_outlet: int) -> FinishedGoodsStock | None:
+    # The check is the center's, not the requester's view: a dealer's exchange may ship from the
+    # center's warehouse even though the dealer cannot list that stock.
     rows = session.scalars(select(FinishedGoodsStock).where(
-        FinishedGoodsStock.product_model_id == model_id, FinishedGoodsStock.qty > 0)).all()
+        FinishedGoodsStock.product_model_id == model_id, FinishedGoodsStock.qty > 0)
+        .execution_options(**UNSCOPED)).all()
     rows.sort(key=lambda r: (r.outlet_id != prefer_outlet, r.id))
     return rows[0] if rows else None
 
@@ -80,7 +84,8 @@ def similar_in_stock(session: Session, model: ProductModel) -> list[ProductModel
     """R-RET-2: models of the same category with stock, offered when the model is out."""
     stmt = (select(ProductModel).join(FinishedGoodsStock, FinishedGoodsStock.product_model_id == ProductModel.id)
             .where(ProductModel.category == model.category, ProductModel.id != model.id,
-                   ProductModel.active.is_(True), FinishedGoodsStock.qty > 0).distinct())
+                   ProductModel.active.is_(True), FinishedGoodsStock.qty > 0).distinct()
+            .execution_options(**UNSCOPED))
     return list(session.scalars(stmt))
 
 

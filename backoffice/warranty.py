@@ -28,6 +28,8 @@ EXCLUSION_LABELS = {
 
 REASONS = {
     "no_invoice": _l("No purchase invoice date on record: the invoice is the warranty proof."),
+    "invoice_after_report": _l("The invoice date %(invoice)s is after the report date: check the "
+                               "invoice before deciding the warranty."),
     "excluded": _l("Not covered: %(cause)s, even inside the warranty period."),
     "return": _l("Purchased %(days)d days ago: within the %(limit)d-day window for return, "
                  "exchange or repair."),
@@ -100,6 +102,9 @@ def part_warranty_until(session: Session, replaced_on: date) -> date:
 def unit_verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None) -> Verdict:
     if unit is None or unit.invoice_date is None:
         return Verdict(False, WarrantyWindow.NONE.value, "no_invoice")
+    if unit.invoice_date > on:  # a typing error or a forged invoice: no window can be derived
+        return Verdict(False, WarrantyWindow.NONE.value, "invoice_after_report",
+                       {"invoice": unit.invoice_date.isoformat()})
     if exclusion:
         return Verdict(False, WarrantyWindow.NONE.value, "excluded", {"cause": exclusion})
     months = unit.product_model.warranty_months

@@ -223,16 +223,22 @@ class SecureModelView(ModelView):
         return super().handle_view_exception(exc)
 
     def _stale_message(self, exc: StaleEdit):
-        rows = "".join(
-            f"<tr><td>{escape(LABELS.get(c['field'], c['field']))}</td><td>{escape(c['old'])}</td>"
-            f"<td>{escape(c['new'])}</td><td>{escape(c['by'])}</td>"
-            f"<td>{escape(format_local(c['at']))}</td></tr>"
-            for c in exc.changes
-        )
-        head = (f"<tr><th>{_('Field')}</th><th>{_('Before')}</th><th>{_('Now')}</th>"
-                f"<th>{_('Changed by')}</th><th>{_('At')}</th></tr>")
-        table = f'<table class="changed-fields mt-2">{head}{rows}</table>' if rows else ""
+        """The refusal text plus a table of what the other person changed.
+
+        Every gettext call stays outside the f-strings: on Python 3.11 pybabel reads an
+        f-string as one token and would miss any call inside it.
+        """
         text = escape(_("Someone else saved this record after you opened it, so your save was "
                         "refused. Your entries are still in the form: compare them with the "
                         "changes below, then reload the record and apply yours again."))
-        return Markup(f"{text}{table}")
+        if not exc.changes:
+            return Markup(text)
+        headings = (_("Field"), _("Before"), _("Now"), _("Changed by"), _("At"))
+        head = "".join(f"<th>{escape(heading)}</th>" for heading in headings)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in (
+                LABELS.get(c["field"], c["field"]), c["old"], c["new"], c["by"],
+                format_local(c["at"]))) + "</tr>"
+            for c in exc.changes
+        )
+        return Markup(f'{text}<table class="changed-fields mt-2"><tr>{head}</tr>{rows}</table>')

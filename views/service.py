@@ -46,6 +46,7 @@ class ReturnVisitView(SecureModelView):
                          "due_at": time_formatter, "done_at": time_formatter,
                          "ticket.customer": lambda v, c, m, n: m.ticket.customer.name}
     column_sortable_list = ("due_at", "done_at", "satisfaction")
+    column_searchable_list = ("ticket.number", "ticket.contact_phone")  # the caller on the line
     column_default_sort = [("due_at", False), ("id", False)]
     column_export_list = column_list
     column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number,

@@ -45,6 +45,12 @@ def test_warranty_months_come_from_the_product_model(session):  # R-WAR-1
     assert warranty.verdict(session, unit_bought(400, months=24), TODAY).window == "repair"
 
 
+def test_invoice_dated_after_the_report_gives_no_window(session):  # R-WAR-1: the invoice is proof
+    result = warranty.verdict(session, unit_bought(-9), TODAY)
+    assert not result.in_warranty and result.code == "invoice_after_report"
+    assert "2026-12-01" in result.reason
+
+
 def test_no_invoice_means_no_warranty_proof(session):  # R-WAR-1
     result = warranty.verdict(session, unit_bought(None), TODAY)
     assert not result.in_warranty and result.code == "no_invoice"

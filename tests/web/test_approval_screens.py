@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from backoffice import intake
 from backoffice.timezones import local_today
-from models import ApprovalRequest, MoneyPosting, Ticket
+from models import ApprovalRequest, FinishedGoodsStock, MoneyPosting, Outlet, Ticket
 from tests import factories as f
 
 
@@ -114,3 +114,28 @@ def test_stale_decision_page_is_refused(login_as, session):
     session.expire_all()
     assert session.get(ApprovalRequest, created.id).status == "rejected"
     assert session.scalar(select(MoneyPosting).where(MoneyPosting.request_id == created.id)) is None
+
+
+def test_dealer_exchange_may_draw_on_the_centers_stock(login_as, session):  # R-RET-2
+    """The dealer cannot list the center's warehouse, yet the exchange may ship from it."""
+    ticket = fresh_ticket(session, outlet="FS-SD")
+    model = ticket.unit.product_model
+    stocks = session.scalars(select(FinishedGoodsStock).where(
+        FinishedGoodsStock.product_model_id == model.id)).all()
+    center = session.scalar(select(Outlet).where(Outlet.code == "SC-GZ"))
+    for stock in stocks:
+        stock.qty = 0
+    center_stock = next((s for s in stocks if s.outlet_id == center.id), None)
+    if center_stock is None:
+        center_stock = FinishedGoodsStock(outlet=center, product_model=model)
+        session.add(center_stock)
+    center_stock.qty = 2
+    session.commit()
+    dealer = login_as("dealer2")
+    assert "SC-GZ" not in text(dealer.get("/admin/stock/"))
+    response = dealer.post(f"/admin/ticket/request_approval/?id={ticket.id}", data={
+        "csrf_token": dealer.csrf, "kind": "exchange", "grounds": "sanbao_window",
+        "reason": "3天内出现质量问题，用户要求换机"})
+    assert response.status_code == 302, text(response)
+    created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    assert created.kind == "exchange" and created.target_model_id == model.id

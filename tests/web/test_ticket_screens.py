@@ -252,3 +252,26 @@ def test_resolved_tickets_are_never_overdue(app, login_as, session):  # R-SLA-1
     index = filter_index(app, "overdue")
     finished = set(session.scalars(select(Ticket.id).where(Ticket.status.in_(sla.FINISHED))))
     assert not listed(clerk, f"/admin/ticket/?flt0_{index}=overdue&page_size=100") & finished
+
+
+def test_return_visit_list_finds_the_caller_by_ticket_number_within_scope(login_as, session):
+    from sqlalchemy import select
+
+    from models import ReturnVisit
+
+    visit = session.scalars(select(ReturnVisit).order_by(ReturnVisit.id)).first()
+    number, outlet = visit.ticket.number, visit.ticket.outlet.code
+    found = login_as("clerk").get(f"/admin/return_visit/?search={number}").get_data(as_text=True)
+    assert f">{number}</a>" in found
+    outsider = "dealer2" if outlet != "FS-SD" else "dealer1"
+    hidden = login_as(outsider).get(f"/admin/return_visit/?search={number}").get_data(as_text=True)
+    assert f">{number}</a>" not in hidden  # R-ROLE-1: the search goes through the same scope
+
+
+def test_dealer_sees_the_center_as_actor_of_steps_by_staff_it_cannot_list(login_as, session):
+    ticket = f.ticket_of(session, "GZ-TH", status="registered", kind="repair")
+    assert post_step(login_as("clerk"), ticket, "diagnose", note="电话初诊", service_mode="onsite",
+                     severity="minor").status_code == 302
+    page = login_as("dealer1").get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    timeline = page.split('data-testid="timeline"')[1]
+    assert "电话初诊" in timeline and ("Service center" in timeline or "服务中心" in timeline)
