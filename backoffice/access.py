@@ -15,8 +15,9 @@ from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer,
-                    FinishedGoodsStock, MailIn, Outlet, ReplacedPart, ReturnVisit, ServiceReport,
-                    Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
+                    FinishedGoodsStock, LedgerEntry, MailIn, OldPart, Outlet, PartsAccount,
+                    PartsReconciliation, PartsRequest, PartsRequestLine, PartsReturn, ReplacedPart,
+                    ReturnVisit, ServiceReport, Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
 from models.choices import Role
 
 from .errors import OutOfScope
@@ -26,6 +27,8 @@ from .errors import OutOfScope
 UNSCOPED = {"unscoped": True}
 
 STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
+# The dealer network's parts records, each tied to an outlet by `outlet_id` (R-PART-*).
+PARTS_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation)
 TICKET_OWNED = (ReturnVisit, Complaint, Attachment, ServiceReport, MailIn, TicketFee, TicketEvent,
                 TicketClock, ReplacedPart, ApprovalRequest)
 
@@ -122,9 +125,9 @@ def criteria(scope: Scope) -> list:
         return []
     if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records
         return [_own_appraisals(scope)]
-    if scope.role == Role.ENGINEER:
+    if scope.role == Role.ENGINEER:  # accounts are the outlets' and the center's business
         return [with_loader_criteria(Ticket, _engineer_tickets(scope)), _own_appraisals(scope),
-                *_ticket_owned(scope)]
+                *_ticket_owned(scope), *_parts_owned(frozenset())]
     ids = scope.outlet_ids or frozenset()
     rules = [
         with_loader_criteria(Outlet, _in(Outlet.id, ids)),
@@ -136,8 +139,15 @@ def criteria(scope: Scope) -> list:
         # Dealers keep no appraisal records here; staff appraisals are the center's.
         with_loader_criteria(AppraisalRecord, false()),
         *_ticket_owned(scope),
+        *_parts_owned(ids),
     ]
     return rules
+
+
+def _parts_owned(ids: frozenset[int]) -> list:
+    rules = [with_loader_criteria(model, _in(model.outlet_id, ids)) for model in PARTS_OWNED]
+    visible = select(PartsRequest.id).where(_in(PartsRequest.outlet_id, ids)).scalar_subquery()
+    return [*rules, with_loader_criteria(PartsRequestLine, PartsRequestLine.request_id.in_(visible))]
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -156,7 +166,8 @@ def _apply_scope(state: ORMExecuteState) -> None:
 
 # Which attribute of each model ties it to an outlet, for the write check.
 OUTLET_COLUMN = {Customer: "outlet_id", Unit: "outlet_id", Ticket: "outlet_id", User: "outlet_id",
-                 Outlet: "id", ApprovalRequest: "outlet_id", FinishedGoodsStock: "outlet_id"}
+                 Outlet: "id", ApprovalRequest: "outlet_id", FinishedGoodsStock: "outlet_id",
+                 **{model: "outlet_id" for model in PARTS_OWNED}}
 
 
 def check_writable(scope: Scope, obj) -> None:

@@ -166,8 +166,8 @@ def _check_stock(session: Session, ticket: Ticket, draft: Draft) -> dict:
         if similar:
             return {"target_model_id": _l("%(model)s is out of stock. In stock: %(similar)s — or "
                                           "request a refund.", model=model.code, similar=similar)}
-        return {"target_model_id": _l("%(model)s is out of stock and no similar model is: request a "
-                                      "refund instead.", model=model.code)}
+        return {"target_model_id": _l("%(model)s is out of stock and no similar model is in stock: "
+                                      "request a refund instead.", model=model.code)}
     return {}
 
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, Outlet, Part,
+from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, OldPart, Outlet, Part,
                     ProductModel, Ticket, Unit, User, utcnow)
 from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
 
-from . import accounts, tickets, workflow
+from . import accounts, ledger, old_parts, parts_requests, reconciliation, tickets, workflow
+from .timezones import local_today
 
 DEMO_PASSWORD = "demo1234"
 
@@ -154,8 +155,48 @@ def seed(session: Session) -> bool:
     _stock(session, rng, outlets, models)
     codes = _codes(session)
     _tickets(session, rng, units, users, codes)
+    _parts_accounts(session, rng, outlets, users)
     _appraisals(session, rng, users)
     return True
+
+
+DEALER_OF = {"GZ-TH": "dealer1", "GZ-TH-01": "dealer1", "FS-SD": "dealer2", "DG-NC": None}
+COURIERS = ("顺丰速运", "德邦物流", "中通快递")
+
+
+def _parts_accounts(session, rng, outlets, users):
+    """Quota granted at the start of last month, one request batch each last month, reviewed,
+    shipped and delivered; last month reconciled except at DG-NC (its supply is held, R-PART-7);
+    one urgent request waiting for review this month; one parcel of old parts on its way."""
+    today = local_today()
+    last_month = reconciliation.previous_month(today)
+    start, _ = reconciliation.month_bounds(last_month)
+    parts = session.scalars(select(Part).where(Part.unit_price >= 20).order_by(Part.id)).all()
+    clerk = users["clerk"]
+    for code, username in DEALER_OF.items():
+        outlet, dealer = outlets[code], users.get(username) or clerk
+        ledger.grant_quota(session, outlet, users["manager"], at=start + timedelta(hours=1))
+        asked = start + timedelta(days=2, hours=rng.randint(1, 8))
+        lines = [parts_requests.LineDraft(p.id, rng.randint(1, 4), urgent=i == 0)
+                 for i, p in enumerate(rng.sample(parts, 3))]
+        request = parts_requests.submit(session, outlet.id, dealer, lines, "月度保修周转配件", at=asked)
+        parts_requests.review(session, request, clerk, parts_requests.suggested_settlements(session, request),
+                              at=asked + timedelta(hours=5))
+        parts_requests.ship(session, request, clerk, rng.choice(COURIERS), f"SF{rng.randint(10**11, 10**12)}",
+                            at=asked + timedelta(hours=20))
+        parts_requests.confirm_delivery(session, request, dealer, True, at=asked + timedelta(days=3))
+        record = reconciliation.issue(session, outlet.id, last_month)
+        if code != "DG-NC":
+            reconciliation.confirm(session, record, dealer)
+            reconciliation.close(session, record, clerk)
+    urgent = [parts_requests.LineDraft(parts[0].id, 2, urgent=True), parts_requests.LineDraft(parts[1].id, 1)]
+    parts_requests.submit(session, outlets["FS-SD"].id, users["dealer2"], urgent, "用户等待维修，急需")
+    owed = session.scalars(select(OldPart).where(OldPart.outlet_id == outlets["FS-SD"].id,
+                                                 OldPart.state == "owed").limit(2)).all()
+    if owed:
+        old_parts.create_return(session, outlets["FS-SD"].id, users["dealer2"], list(owed), "顺丰速运",
+                                f"SF{rng.randint(10**11, 10**12)}")
+    session.flush()
 
 
 def _outlets(session):
@@ -163,7 +204,7 @@ def _outlets(session):
     for code, name, parent, region, address, phone, duty, purchases in OUTLETS:
         outlet = Outlet(code=code, name=name, parent=outlets.get(parent), region=region,
                         address=address, service_phone=phone, duty_phone=duty,
-                        total_purchase_amount=Decimal(purchases))
+                        total_purchase_amount=Decimal(purchases), is_service_center=code == "SC-GZ")
         session.add(outlet)
         outlets[code] = outlet
     session.flush()
@@ -223,7 +264,7 @@ def _customers(session, rng, outlets):
 
 def _units(session, rng, customers, models):
     units = []
-    today = date.today()
+    today = local_today()
     for customer in customers:
         for _ in range(rng.choice([1, 1, 1, 2])):
             model = rng.choice(models)
@@ -241,11 +282,12 @@ def _units(session, rng, customers, models):
 
 def _tickets(session, rng, units, users, codes):
     engineers = {None: users["engineer"], "FS-SD": users["engineer2"]}
-    now = utcnow()
+    now, today = utcnow(), local_today()
     for i in range(240):
         unit = rng.choice(units)
         steps = rng.choices(range(9), [14, 8, 6, 5, 8, 8, 10, 8, 33])[0]  # how far along its path
         age_days = rng.randint(0, 2) if steps == 0 else rng.randint(1, 120)
+        age_days = min(age_days, (today - unit.invoice_date).days)  # reported after the purchase
         created = now - timedelta(days=age_days, hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
         created = min(created, now - timedelta(minutes=5))
         kind = rng.choices([TicketKind.REPAIR, TicketKind.INSTALLATION, TicketKind.CONSULTATION,
@@ -348,7 +390,7 @@ def _advance(session, rng, ticket, steps, engineers, users, codes):
 
 
 def _appraisals(session, rng, users):
-    today = date.today()
+    today = local_today()
     for username in ("clerk", "engineer", "engineer2"):
         for months_back in range(1, 7):
             index = today.year * 12 + today.month - 1 - months_back

@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from models.choices import (AppraisalPeriod, ApprovalGrounds, ApprovalKind, ApprovalStatus, Area, Channel, Clock, CodeKind, ComplaintClass, GasType,
                             IssueCategory, ProductCategory, Queue, Role, ServiceMode, Severity,
                             TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow)
+from models.choices import (LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
+                            ReconciliationStatus, Settlement)
 
 LABELS = {
     Role: {Role.ADMIN: _l("Administrator"), Role.MANAGER: _l("Manager"), Role.CLERK: _l("Clerk"),
@@ -78,6 +80,35 @@ LABELS = {
                      ApprovalStatus.INFO_REQUESTED: _l("More information asked"),
                      ApprovalStatus.APPROVED: _l("Approved"), ApprovalStatus.REJECTED: _l("Rejected")},
     GasType: {GasType.NATURAL_GAS: _l("Natural gas"), GasType.LPG: _l("LPG"), GasType.TOWN_GAS: _l("Town gas")},
+    LedgerKind: {LedgerKind.QUOTA: _l("Quota"), LedgerKind.ISSUE: _l("Issued on account"),
+                 LedgerKind.PURCHASE: _l("Purchase (cash)"), LedgerKind.RETURN_CREDIT: _l("Old part credited"),
+                 LedgerKind.CHARGE: _l("Charged to the outlet"), LedgerKind.ADJUSTMENT: _l("Adjustment")},
+    PartsRequestStatus: {
+        PartsRequestStatus.AWAITING_EXCEPTION: _l("Exception to decide"),
+        PartsRequestStatus.SUBMITTED: _l("Waiting for review"), PartsRequestStatus.REVIEWED: _l("Picking"),
+        PartsRequestStatus.SHIPPED: _l("Shipped"), PartsRequestStatus.DELIVERED: _l("Delivered"),
+        PartsRequestStatus.DISPUTED: _l("Delivery difference"), PartsRequestStatus.REJECTED: _l("Refused"),
+    },
+    Settlement: {Settlement.ON_ACCOUNT: _l("On account"), Settlement.PURCHASE: _l("Purchase")},
+    OldPartState: {OldPartState.OWED: _l("To be returned"), OldPartState.SCRAP_LOCAL: _l("Scrapped locally, to verify"),
+                   OldPartState.IN_RETURN: _l("On its way back"), OldPartState.CREDITED: _l("Credited"),
+                   OldPartState.CHARGED: _l("Charged")},
+    NonCreditable: {
+        NonCreditable.NOT_COMPANY_PART: _l("Not the company's part"),
+        NonCreditable.HUMAN_DAMAGE: _l("Damaged by people"),
+        NonCreditable.TRANSPORT_DAMAGE: _l("Damaged in transport"),
+        NonCreditable.GAS_SUPPLY_CHANGED: _l("Burnt by a changed gas supply"),
+        NonCreditable.OUT_OF_WARRANTY: _l("Out of warranty"),
+        NonCreditable.NO_FAULT_FOUND: _l("No fault found"),
+        NonCreditable.NEW_PART_NON_COMPANY_REASON: _l("New part returned for non-company reasons"),
+        NonCreditable.BURNT_UNDIAGNOSABLE: _l("Burnt beyond diagnosis"),
+        NonCreditable.CUSTOM_PART: _l("Custom part, not taken back"),
+        NonCreditable.NOT_RECEIVED: _l("Not in the parcel"),
+    },
+    PartsReturnStatus: {PartsReturnStatus.SHIPPED: _l("On its way"), PartsReturnStatus.RECEIVED: _l("Counted"),
+                        PartsReturnStatus.INSPECTED: _l("Inspected")},
+    ReconciliationStatus: {ReconciliationStatus.OPEN: _l("To confirm"), ReconciliationStatus.CONFIRMED: _l("Confirmed"),
+                           ReconciliationStatus.DISPUTED: _l("Disputed"), ReconciliationStatus.CLOSED: _l("Closed")},
 }
 
 

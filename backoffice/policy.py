@@ -26,6 +26,14 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "appraisal.weight.year_end": (Decimal("0.50"), "R-APR-2 year-end appraisal weight"),
     # R-PART-2: parts account quota as a share of the outlet's total purchases.
     "parts.quota_rate": (Decimal("0.003"), "R-PART-2 quota = rate x total purchase amount"),
+    # R-PART-3: request batches, urgent shipping, delivery check.
+    "parts.batches_per_week": (Decimal("2"), "R-PART-3 request batches per outlet per week"),
+    "parts.urgent_ship_hours": (Decimal("24"), "R-PART-3 urgent lines shipped within (hours)"),
+    "parts.delivery_check_days": (Decimal("7"), "R-PART-3 outlet raises delivery differences within (days)"),
+    # R-PART-4/6: old parts come back within a week; cheap parts are scrapped locally.
+    "parts.return_cycle_days": (Decimal("7"), "R-PART-4 old parts returned within (days)"),
+    "parts.scrap_price_below": (Decimal("5"), "R-PART-6 no physical return below this unit price (yuan)"),
+    "parts.scrap_qty_max": (Decimal("5"), "R-PART-6 ... and at most this quantity"),
     # R-WAR-5: the statutory 三包 windows, and which product categories they cover (1 = yes).
     "warranty.return_days": (Decimal("7"), "R-WAR-5 return/exchange/repair window (days from purchase)"),
     "warranty.exchange_days": (Decimal("15"), "R-WAR-5 exchange/repair window (days from purchase)"),

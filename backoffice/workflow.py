@@ -21,7 +21,7 @@ from models import (Complaint, FaultCode, MailIn, Part, ReplacedPart, ReturnVisi
 from models.choices import Role, ServiceMode, TicketKind, VisitKind
 from models.choices import TicketStatus as S
 
-from . import policy, sla, warranty
+from . import old_parts, policy, sla, warranty
 from .errors import DomainError, FieldErrors
 from .step_data import Field, parse
 from .timezones import zone_of
@@ -161,8 +161,10 @@ def _record_parts(session, ticket, lines, at) -> str:
         part = session.get(Part, part_id)
         if part is None:
             raise FieldErrors({"parts": _l("Choose parts from the price list.")})
-        ticket.replaced_parts.append(ReplacedPart(part=part, qty=qty, unit_id=ticket.unit_id, replaced_on=day,
-                                                  warranty_until=warranty.part_warranty_until(session, day)))
+        replaced = ReplacedPart(part=part, qty=qty, unit_id=ticket.unit_id, replaced_on=day,
+                                warranty_until=warranty.part_warranty_until(session, day))
+        ticket.replaced_parts.append(replaced)
+        old_parts.record_replaced(session, ticket, replaced)  # R-PART-4: the old part is owed
         names.append(f"{part.code} {part.name} × {qty}")
     return "；".join(names)
 

@@ -6,6 +6,8 @@ from .base import Audited, Base, db, utcnow
 from .customers import Customer, ProductModel, Unit
 from .network import Outlet
 from .parts import Part
+from .parts_ledger import LedgerEntry, PartsAccount, PartsReconciliation
+from .parts_supply import OldPart, PartsRequest, PartsRequestLine, PartsReturn
 from .people import User
 from .service import (ApiToken, Attachment, Complaint, FaultCode, MailIn, ReplacedPart, ReturnVisit,
                       ServiceReport, TicketFee)
@@ -14,7 +16,8 @@ from .settings import PolicySetting
 from .tickets import Ticket, TicketCounter, TicketEvent
 
 __all__ = [
-    "RateEvent",
+    "RateEvent", "LedgerEntry", "PartsAccount", "PartsReconciliation", "OldPart", "PartsRequest",
+    "PartsRequestLine", "PartsReturn",
     "ApprovalRequest", "FinishedGoodsStock", "MoneyPosting",
     "AppraisalRecord", "AuditEntry", "AuthEvent", "Audited", "Base", "db", "utcnow",
     "Customer", "ProductModel", "Unit", "Outlet", "Part", "User", "PolicySetting",

@@ -162,3 +162,61 @@ class ApprovalStatus(StrEnum):
     INFO_REQUESTED = "info_requested"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class LedgerKind(StrEnum):  # R-PART-8: every movement of a parts account is one of these
+    QUOTA = "quota"  # quota granted or changed (R-PART-2)
+    ISSUE = "issue"  # parts issued on account
+    PURCHASE = "purchase"  # parts bought in cash (no effect on the account)
+    RETURN_CREDIT = "return_credit"  # old part credited in full (冲账, R-PART-4)
+    CHARGE = "charge"  # outlet bears the loss: the part is charged in cash (R-PART-4/5)
+    ADJUSTMENT = "adjustment"  # a correction, always with a reason
+
+
+class PartsRequestStatus(StrEnum):  # R-PART-3: review → picking → shipped → delivered
+    AWAITING_EXCEPTION = "awaiting_exception"  # over the weekly limit: a manager decides
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"  # each line settled on account or purchase; picking list printable
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    DISPUTED = "disputed"  # the outlet found a difference on delivery
+    REJECTED = "rejected"
+
+
+class Settlement(StrEnum):  # R-PART-2/3: how a requested line is supplied
+    ON_ACCOUNT = "on_account"
+    PURCHASE = "purchase"
+
+
+class OldPartState(StrEnum):  # R-PART-4…6
+    OWED = "owed"  # to be returned
+    SCRAP_LOCAL = "scrap_local"  # no physical return (R-PART-6): listed, verified, credited
+    IN_RETURN = "in_return"  # on a return list on its way
+    CREDITED = "credited"
+    CHARGED = "charged"
+
+
+class NonCreditable(StrEnum):  # R-PART-5, the reasons an old part is not credited
+    NOT_COMPANY_PART = "not_company_part"
+    HUMAN_DAMAGE = "human_damage"
+    TRANSPORT_DAMAGE = "transport_damage"
+    GAS_SUPPLY_CHANGED = "gas_supply_changed"
+    OUT_OF_WARRANTY = "out_of_warranty"
+    NO_FAULT_FOUND = "no_fault_found"
+    NEW_PART_NON_COMPANY_REASON = "new_part_returned"
+    BURNT_UNDIAGNOSABLE = "burnt_undiagnosable"
+    CUSTOM_PART = "custom_part"
+    NOT_RECEIVED = "not_received"  # listed but missing from the parcel
+
+
+class PartsReturnStatus(StrEnum):  # R-PART-4: list → shipped → received/counted → inspected
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+
+
+class ReconciliationStatus(StrEnum):  # R-PART-7
+    OPEN = "open"  # statement issued by the center
+    CONFIRMED = "confirmed"  # the outlet confirmed in writing
+    DISPUTED = "disputed"
+    CLOSED = "closed"  # the center closed the month

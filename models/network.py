@@ -28,6 +28,8 @@ class Outlet(Audited, TimestampMixin, db.Model):
     duty_phone: Mapped[str] = mapped_column(sa.String(30), default="")  # 24 h duty line
     total_purchase_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     timezone: Mapped[str] = mapped_column(sa.String(40), default="Asia/Shanghai")
+    # The company's own service center: no parts account, no old-part returns to itself.
+    is_service_center: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True, index=True)
 
     parent: Mapped[Outlet | None] = relationship(remote_side=[id], back_populates="children")

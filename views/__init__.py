@@ -9,6 +9,7 @@ from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
 from backoffice.timezones import format_local
 from models import (ApiToken, AppraisalRecord, ApprovalRequest, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
+                    OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
                     PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
 from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
                             VisitKind, WarrantyWindow)
@@ -26,6 +27,9 @@ from .home import AccountView, HomeView
 from .intake import IntakeView
 from .network import OutletView, UserView
 from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
+from .old_parts import OldPartView, PartsReturnView
+from .parts_accounts import PartsAccountView, ReconciliationView
+from .parts_requests import PartsRequestView
 from .service import FaultCodeView, ReturnVisitView, SlaPolicyView, StockView
 from .tickets import TicketView
 
@@ -95,6 +99,13 @@ def init_views(app: Flask) -> None:
     admin.add_view(PartView(Part, _l("Parts price list"), category=network, endpoint="part"))
     admin.add_view(FaultCodeView(FaultCode, _l("Fault codes"), category=archive, endpoint="fault_code"))
     admin.add_view(StockView(FinishedGoodsStock, _l("Finished-goods stock"), category=network, endpoint="stock"))
+    parts = _l("Spare parts")
+    admin.add_view(PartsRequestView(PartsRequest, _l("Parts requests"), category=parts, endpoint="parts_request"))
+    admin.add_view(PartsAccountView(PartsAccount, _l("Parts accounts"), category=parts, endpoint="parts_account"))
+    admin.add_view(OldPartView(OldPart, _l("Old parts"), category=parts, endpoint="old_part"))
+    admin.add_view(PartsReturnView(PartsReturn, _l("Old-part returns"), category=parts, endpoint="parts_return"))
+    admin.add_view(ReconciliationView(PartsReconciliation, _l("Monthly reconciliation"), category=parts,
+                                      endpoint="parts_month"))
     admin.add_view(AppraisalView(AppraisalRecord, _l("Appraisals"), category=staff, endpoint="appraisal"))
     admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
     admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))

@@ -20,6 +20,7 @@ LABELS = {
     "assigned_engineer": _l("Engineer"), "registered_by": _l("Registered by"),
     "closed_at": _l("Closed"), "parent": _l("Parent outlet"), "service_phone": _l("Service phone"),
     "duty_phone": _l("24 h duty phone"), "total_purchase_amount": _l("Total purchases (¥)"),
+    "is_service_center": _l("Service center (own stock, no parts account)"),
     "timezone": _l("Time zone"), "username": _l("Username"), "full_name": _l("Full name"),
     "role": _l("Role"), "locale": _l("Language"), "last_login_at": _l("Last sign-in"),
     "unit_price": _l("Unit price (¥)"), "consumable": _l("Consumable"), "fragile": _l("Fragile"),

@@ -32,7 +32,7 @@ class OutletView(SecureModelView):
     column_formatters = {"total_purchase_amount": money_formatter, "created_at": time_formatter}
     column_filters = ("region", "active")
     form_columns = ("code", "name", "parent", "region", "address", "service_phone", "duty_phone",
-                    "total_purchase_amount", "timezone", "active")
+                    "total_purchase_amount", "timezone", "is_service_center", "active")
 
     def on_model_change(self, form, model, is_created):
         network.validate_outlet(model)

@@ -3,13 +3,17 @@ import pytest
 
 ROLES = ["admin", "manager", "clerk", "engineer", "dealer1", "dealer2"]
 ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "appraisal", "user",
-             "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock", "api_token"]
+             "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock", "api_token",
+             "parts_request", "parts_account", "old_part", "parts_return", "parts_month"]
+PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
+         "/admin/parts_account/statement.csv?id=1", "/admin/parts_account/details/?id=1&month=2026-13",
+         "/admin/parts_account/details/?id=1&month=nonsense", "/admin/old_part/return/"]
 
 
 @pytest.mark.parametrize("username", ROLES)
 def test_no_page_reachable_by_any_role_answers_5xx(login_as, username):
     client = login_as(username)
-    urls = ["/", "/admin/", "/admin/account/"]
+    urls = ["/", "/admin/", "/admin/account/", *PAGES]
     for endpoint in ENDPOINTS:
         urls += [f"/admin/{endpoint}/", f"/admin/{endpoint}/new/",
                  f"/admin/{endpoint}/details/?id=1", f"/admin/{endpoint}/edit/?id=1",

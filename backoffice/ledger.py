@@ -1,0 +1,202 @@
+"""The parts account of each outlet and its append-only ledger (R-PART-2, R-PART-8).
+
+`post()` is the only way a balance moves: one atomic UPDATE ... RETURNING that refuses to go
+below zero, and one entry whose UNIQUE `source` (document + line) makes a retried or
+double-clicked posting book once. Both happen inside a SAVEPOINT, so a refused or duplicate
+posting leaves the caller's transaction as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import LedgerEntry, Outlet, PartsAccount, utcnow
+from models.choices import LedgerKind
+
+from . import policy
+from .access import UNSCOPED
+from .errors import DomainError
+
+CENT = Decimal("0.01")
+K = LedgerKind
+
+
+class OverQuota(DomainError):
+    default_message = _l("Not enough left on the parts account: buy these parts, or ask a manager "
+                         "to approve a quality incident.")
+
+    def __init__(self, available: Decimal, needed: Decimal):
+        super().__init__(_l("Only ¥%(available)s is left on the parts account and ¥%(needed)s is "
+                            "needed: buy these parts, or ask a manager to approve a quality incident.",
+                            available=available, needed=needed))
+        self.available, self.needed = available, needed
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def quota_for(session: Session, outlet: Outlet) -> Decimal:
+    """R-PART-2: a share (policy) of the outlet's total purchases from the company."""
+    return money(outlet.total_purchase_amount * policy.value(session, "parts.quota_rate"))
+
+
+def account_of(session: Session, outlet_id: int) -> PartsAccount:
+    """The outlet's account, opened (empty) on first use; safe when two requests open it at once."""
+    found = session.scalar(select(PartsAccount).where(PartsAccount.outlet_id == outlet_id)
+                           .execution_options(**UNSCOPED))
+    if found is not None:
+        return found
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(PartsAccount).values(
+        outlet_id=outlet_id, balance=Decimal("0.00"), quota=Decimal("0.00"), created_at=utcnow(),
+        updated_at=utcnow()).on_conflict_do_nothing(index_elements=["outlet_id"]))
+    return session.scalar(select(PartsAccount).where(PartsAccount.outlet_id == outlet_id)
+                          .execution_options(**UNSCOPED))
+
+
+def balance_of(session: Session, outlet_id: int) -> Decimal:
+    """What the outlet may still draw on account (read only: no account yet means nothing)."""
+    found = session.scalar(select(PartsAccount.balance).where(PartsAccount.outlet_id == outlet_id)
+                           .execution_options(**UNSCOPED))
+    return money(found or 0)
+
+
+def locked_account(session: Session, outlet_id: int) -> PartsAccount:
+    """The account row locked until commit: serialises an outlet's requests (PostgreSQL)."""
+    account = account_of(session, outlet_id)
+    return session.scalar(select(PartsAccount).where(PartsAccount.id == account.id)
+                          .with_for_update().execution_options(**UNSCOPED, populate_existing=True))
+
+
+def post(session: Session, outlet_id: int, kind: K, delta: Decimal, *, source: str, actor=None,
+         reason: str = "", cash: Decimal = Decimal("0.00"), part_id: int | None = None,
+         qty: int | None = None, at: datetime | None = None) -> LedgerEntry:
+    """Book one movement exactly once; OverQuota when the balance would go below zero."""
+    existing = _by_source(session, source)
+    if existing is not None:
+        return existing
+    account = account_of(session, outlet_id)
+    delta, cash = money(delta), money(cash)
+    # Rounded to the cent in SQL: SQLite keeps NUMERIC as binary floating point, where
+    # 0.70 + 0.10 - 0.80 < 0 (a no-op on PostgreSQL's exact numeric).
+    current = func.round(PartsAccount.balance, 2)
+    try:
+        with session.begin_nested():
+            balance = session.execute(
+                update(PartsAccount)
+                .where(PartsAccount.id == account.id, current >= -delta)
+                .values(balance=func.round(PartsAccount.balance + delta, 2), updated_at=utcnow())
+                .returning(PartsAccount.balance)
+                .execution_options(synchronize_session=False)).scalar_one_or_none()
+            if balance is None:
+                # The same posting may have been booked while this one waited for the row: it
+                # took the room, and the caller gets that entry, not a refusal.
+                twin = _by_source(session, source)
+                if twin is not None:
+                    return twin
+                session.expire(account, ["balance"])
+                raise OverQuota(money(account.balance), -delta)
+            entry = LedgerEntry(account_id=account.id, outlet_id=outlet_id, kind=K(kind).value,
+                                delta=delta, cash_amount=cash, balance_after=money(balance),
+                                part_id=part_id, qty=qty, source=source, reason=reason,
+                                actor_id=getattr(actor, "id", None), at=at or utcnow())
+            session.add(entry)
+            session.flush()
+    except IntegrityError:  # the same source was booked at the same moment by someone else
+        existing = _by_source(session, source)
+        if existing is None:
+            raise
+        return existing
+    finally:
+        session.expire(account, ["balance", "updated_at"])
+    return entry
+
+
+def _by_source(session: Session, source: str) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.source == source)
+                          .execution_options(**UNSCOPED))
+
+
+def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | None = None) -> LedgerEntry | None:
+    """Bring the account's quota in line with the outlet's purchases (R-PART-2).
+
+    A lower quota takes back only what is not drawn: the balance never goes below zero."""
+    account = locked_account(session, outlet.id)
+    target = quota_for(session, outlet)
+    change = target - account.quota
+    if change == 0:
+        return None
+    if change < 0:
+        change = -min(-change, account.balance)
+    at = at or utcnow()
+    entry = post(session, outlet.id, K.QUOTA, change, actor=actor, at=at,
+                 source=f"quota:{account.id}:{at.isoformat()}",
+                 reason=f"{account.quota} → {target}")
+    session.execute(update(PartsAccount).where(PartsAccount.id == account.id).values(quota=target)
+                    .execution_options(synchronize_session=False))
+    session.expire(account, ["quota"])
+    return entry
+
+
+@dataclass
+class Statement:
+    """An outlet's account between two instants: opening, every movement, closing (R-PART-7)."""
+
+    outlet_id: int
+    start: datetime
+    end: datetime
+    opening: Decimal
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + sum((e.delta for e in self.entries), Decimal("0.00"))
+
+    @property
+    def cash_total(self) -> Decimal:
+        return sum((e.cash_amount for e in self.entries), Decimal("0.00"))
+
+    def total(self, kind: str) -> Decimal:
+        return sum((e.delta for e in self.entries if e.kind == kind), Decimal("0.00"))
+
+    @property
+    def issued(self) -> Decimal:
+        return -self.total(K.ISSUE.value)
+
+    @property
+    def credited(self) -> Decimal:
+        return self.total(K.RETURN_CREDIT.value)
+
+
+def statement(session: Session, outlet_id: int, start: datetime, end: datetime) -> Statement:
+    """Entries with start <= at < end; the opening is the balance after the last earlier entry."""
+    before = session.scalar(select(LedgerEntry.balance_after).where(
+        LedgerEntry.outlet_id == outlet_id, LedgerEntry.at < start)
+        .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()).limit(1))
+    entries = session.scalars(select(LedgerEntry).where(
+        LedgerEntry.outlet_id == outlet_id, LedgerEntry.at >= start, LedgerEntry.at < end)
+        .order_by(LedgerEntry.at, LedgerEntry.id)).all()
+    return Statement(outlet_id, start, end, money(before or 0), list(entries))
+
+
+def entries_before(session: Session, outlet_id: int, instant: datetime) -> int:
+    return session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.outlet_id == outlet_id, LedgerEntry.at < instant).execution_options(**UNSCOPED))
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+@event.listens_for(LedgerEntry, "before_update")
+@event.listens_for(LedgerEntry, "before_delete")
+def _append_only(mapper, connection, target):  # R-PART-8, the ORM's wall before the database's
+    raise DomainError(_l("Ledger entries are never changed: post an adjustment with a reason."))

@@ -1,0 +1,200 @@
+"""Parts requests of an outlet: submit → review (on account or purchase) → ship → delivery
+confirmed (R-PART-3), gated on last month's reconciliation (R-PART-7)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
+from models.choices import GasType, LedgerKind, PartsRequestStatus, Role, Settlement
+
+from . import ledger, policy, reconciliation
+from .access import UNSCOPED
+from .errors import DomainError, FieldErrors
+from .timezones import to_local
+
+S = PartsRequestStatus
+MANAGERS = {Role.ADMIN, Role.MANAGER}
+CENTER = {Role.ADMIN, Role.MANAGER, Role.CLERK}
+
+
+@dataclass
+class LineDraft:
+    part_id: int | None
+    qty: int | None
+    gas_type: str | None = None
+    urgent: bool = False
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft], note: str = "",
+           exception_reason: str = "", at: datetime | None = None) -> PartsRequest:
+    """A request batch. Over the weekly limit it waits for a manager's exception (R-PART-3)."""
+    at = at or utcnow()
+    errors = _check_lines(session, lines)
+    if errors:
+        raise FieldErrors(errors)
+    ledger.locked_account(session, outlet_id)  # one outlet's submissions one at a time
+    if reconciliation.supply_blocked(session, outlet_id, to_local(at).date()):  # R-PART-7
+        raise DomainError(_l("Last month's parts account is not confirmed yet: confirm the "
+                             "statement before requesting more parts."))
+    week = week_start(to_local(at).date())
+    used = session.scalar(select(func.count(PartsRequest.id)).where(
+        PartsRequest.outlet_id == outlet_id, PartsRequest.week_start == week,
+        PartsRequest.status != S.REJECTED.value).execution_options(**UNSCOPED))
+    # Refused batches do not count against the limit, but their numbers stay taken.
+    taken = session.scalar(select(func.max(PartsRequest.batch_no)).where(
+        PartsRequest.outlet_id == outlet_id, PartsRequest.week_start == week)
+        .execution_options(**UNSCOPED)) or 0
+    limit = int(policy.value(session, "parts.batches_per_week"))
+    over = used >= limit
+    if over and not exception_reason.strip():
+        raise FieldErrors({"exception_reason": _l(
+            "This week's %(limit)d request batches are used: give the reason for an exception "
+            "and a manager decides.", limit=limit)})
+    outlet = session.get(Outlet, outlet_id, execution_options=UNSCOPED)
+    request = PartsRequest(
+        number=f"PJ-{outlet.code}-{week:%G}W{week:%V}-{taken + 1}", outlet_id=outlet_id, week_start=week,
+        batch_no=taken + 1, note=note.strip(), exception_reason=exception_reason.strip() if over else "",
+        status=(S.AWAITING_EXCEPTION if over else S.SUBMITTED).value, requested_by=actor, created_at=at)
+    for draft in lines:
+        if draft.part_id is None:
+            continue
+        part = session.get(Part, draft.part_id)
+        request.lines.append(PartsRequestLine(part=part, qty=draft.qty, urgent=draft.urgent,
+                                              gas_type=draft.gas_type or part.gas_type,
+                                              unit_price=part.unit_price))
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _check_lines(session: Session, lines: list[LineDraft]) -> dict:
+    errors, filled = {}, [line for line in lines if line.part_id is not None]
+    if not filled:
+        return {"lines": _l("Add at least one part.")}
+    for index, line in enumerate(lines):
+        if line.part_id is None:
+            continue
+        part = session.get(Part, line.part_id)
+        if part is None or not part.active:
+            errors[f"lines-{index}-part_id"] = _l("Choose a part of the price list.")
+        if line.qty is None or not 1 <= line.qty <= 999:
+            errors[f"lines-{index}-qty"] = _l("A quantity from 1 to 999.")
+        if line.gas_type and line.gas_type not in {g.value for g in GasType}:
+            errors[f"lines-{index}-gas_type"] = _l("Choose the gas type.")
+    return errors
+
+
+def decide_exception(session: Session, request: PartsRequest, actor: User, approve: bool,
+                     note: str) -> None:
+    """A manager allows (or refuses) a batch over the weekly limit; never their own (R-ROLE-2)."""
+    _require(request, S.AWAITING_EXCEPTION)
+    if actor.role not in MANAGERS:
+        raise DomainError(_l("Only a manager decides an exception."))
+    if request.requested_by_id == actor.id:
+        raise DomainError(_l("You requested this: another manager decides it."))
+    if not note.strip():
+        raise FieldErrors({"note": _l("Give the reason for the decision.")})
+    request.status = (S.SUBMITTED if approve else S.REJECTED).value
+    request.reviewed_by, request.reviewed_at = actor, utcnow()
+    request.exception_reason = f"{request.exception_reason}\n— {note.strip()}"
+
+
+def suggested_settlements(session: Session, request: PartsRequest) -> dict[int, str]:
+    """On account while the balance covers the line, purchase beyond it (R-PART-2)."""
+    left = ledger.balance_of(session, request.outlet_id)
+    suggestion = {}
+    for line in request.lines:
+        on_account = line.amount <= left
+        left -= line.amount if on_account else 0
+        suggestion[line.id] = (Settlement.ON_ACCOUNT if on_account else Settlement.PURCHASE).value
+    return suggestion
+
+
+def review(session: Session, request: PartsRequest, actor: User, settlements: dict[int, str],
+           at: datetime | None = None) -> None:
+    """The center settles each line and posts it to the ledger; all lines or none."""
+    _require(request, S.SUBMITTED)
+    _require_center(actor)
+    at = at or utcnow()
+    with session.begin_nested():  # a refused line undoes the lines posted before it
+        errors = {}
+        for line in request.lines:
+            choice = settlements.get(line.id)
+            if choice not in {s.value for s in Settlement}:
+                errors[f"settlement-{line.id}"] = _l("Choose on account or purchase.")
+                continue
+            line.settlement = choice
+            try:
+                _post_line(session, request, line, actor, at)
+            except ledger.OverQuota as exc:
+                errors[f"settlement-{line.id}"] = exc.message
+        if errors:
+            raise FieldErrors(errors)
+    request.status, request.reviewed_by, request.reviewed_at = S.REVIEWED.value, actor, at
+
+
+def _post_line(session, request, line, actor, at) -> None:
+    source = f"parts_request_line:{line.id}"
+    if line.settlement == Settlement.ON_ACCOUNT:
+        ledger.post(session, request.outlet_id, LedgerKind.ISSUE, -line.amount, source=source,
+                    actor=actor, part_id=line.part_id, qty=line.qty, at=at, reason=request.number)
+    else:
+        ledger.post(session, request.outlet_id, LedgerKind.PURCHASE, 0, cash=line.amount, source=source,
+                    actor=actor, part_id=line.part_id, qty=line.qty, at=at, reason=request.number)
+
+
+def ship(session: Session, request: PartsRequest, actor: User, courier: str, tracking_no: str,
+         at: datetime | None = None) -> None:
+    _require(request, S.REVIEWED)
+    _require_center(actor)
+    errors = {}
+    if not courier.strip():
+        errors["courier"] = _l("Name the courier.")
+    if not tracking_no.strip():
+        errors["tracking_no"] = _l("Give the tracking number.")
+    if errors:
+        raise FieldErrors(errors)
+    request.courier, request.tracking_no = courier.strip(), tracking_no.strip()
+    request.status, request.shipped_at = S.SHIPPED.value, at or utcnow()
+
+
+def confirm_delivery(session: Session, request: PartsRequest, actor: User, complete: bool,
+                     note: str = "", at: datetime | None = None) -> None:
+    """The outlet checks the parcel against the list; differences within a week (R-PART-3)."""
+    _require(request, S.SHIPPED)
+    at = at or utcnow()
+    if not complete:
+        days = int(policy.value(session, "parts.delivery_check_days"))
+        if at - request.shipped_at > timedelta(days=days):
+            raise DomainError(_l("Differences are raised within %(days)d days of shipping; this "
+                                 "delivery counts as accepted.", days=days))
+        if not note.strip():
+            raise FieldErrors({"delivery_note": _l("Say what is missing or wrong.")})
+    request.status = (S.DELIVERED if complete else S.DISPUTED).value
+    request.delivered_at, request.delivery_note = at, note.strip()
+
+
+def ship_due(session: Session, request: PartsRequest) -> datetime | None:
+    """Urgent lines are shipped within 24 h (policy) of the request (R-PART-3)."""
+    if not request.urgent:
+        return None
+    return request.created_at + timedelta(hours=int(policy.value(session, "parts.urgent_ship_hours")))
+
+
+def _require(request: PartsRequest, *states: S) -> None:
+    if request.status not in {s.value for s in states}:
+        raise DomainError(_l("This request is no longer at that step: reload the page."))
+
+
+def _require_center(actor: User) -> None:
+    if actor.role not in CENTER:
+        raise DomainError(_l("Only the service center does this."))

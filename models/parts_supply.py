@@ -1,0 +1,149 @@
+"""Parts requests from outlets and old-part returns to the center (R-PART-3…6)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db
+from .choices import (GasType, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
+                      Settlement)
+
+
+class PartsRequest(Audited, TimestampMixin, db.Model):
+    """One request batch of an outlet (at most 2 a week unless a manager allows more, R-PART-3)."""
+
+    __tablename__ = "parts_request"
+    __table_args__ = (
+        # The second wall behind the per-outlet lock: one batch number per outlet and week.
+        sa.UniqueConstraint("outlet_id", "week_start", "batch_no", name="uq_parts_request_batch"),
+        choice_check("status", [s.value for s in PartsRequestStatus]),
+        sa.Index("ix_parts_request_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    week_start: Mapped[date] = mapped_column(sa.Date, index=True)  # Monday, service-local
+    batch_no: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(20), default=PartsRequestStatus.SUBMITTED.value)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    exception_reason: Mapped[str] = mapped_column(sa.Text, default="")  # a batch over the limit
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    courier: Mapped[str] = mapped_column(sa.String(40), default="")
+    tracking_no: Mapped[str] = mapped_column(sa.String(60), default="")
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_note: Mapped[str] = mapped_column(sa.Text, default="")
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    outlet = relationship("Outlet")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    lines = relationship("PartsRequestLine", back_populates="request", order_by="PartsRequestLine.id",
+                         cascade="all, delete-orphan")
+
+    @property
+    def urgent(self) -> bool:
+        return any(line.urgent for line in self.lines)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PartsRequestLine(Audited, db.Model):
+    __tablename__ = "parts_request_line"
+    __table_args__ = (
+        sa.CheckConstraint("qty > 0", name="qty_positive"),
+        choice_check("settlement", [s.value for s in Settlement]),
+        choice_check("gas_type", [g.value for g in GasType]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("parts_request.id"), index=True)
+    part_id: Mapped[int] = mapped_column(sa.ForeignKey("part.id"), index=True)
+    gas_type: Mapped[str | None] = mapped_column(sa.String(20))
+    qty: Mapped[int] = mapped_column()
+    urgent: Mapped[bool] = mapped_column(default=False)
+    unit_price: Mapped[Decimal] = mapped_column(Money)  # the price list's, when requested
+    settlement: Mapped[str | None] = mapped_column(sa.String(12))
+
+    request = relationship("PartsRequest", back_populates="lines")
+    part = relationship("Part")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_price * self.qty).quantize(Decimal("0.01"))
+
+
+class OldPart(Audited, TimestampMixin, db.Model):
+    """The old part taken out in a warranty repair: returned, or scrapped locally, then credited
+    or charged (R-PART-4…6). One per replaced-part line."""
+
+    __tablename__ = "old_part"
+    __table_args__ = (
+        choice_check("state", [s.value for s in OldPartState]),
+        choice_check("non_creditable", [r.value for r in NonCreditable]),
+        sa.CheckConstraint("qty > 0", name="qty_positive"),
+        sa.Index("ix_old_part_outlet_state", "outlet_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    replaced_part_id: Mapped[int] = mapped_column(sa.ForeignKey("replaced_part.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    part_id: Mapped[int] = mapped_column(sa.ForeignKey("part.id"), index=True)
+    qty: Mapped[int] = mapped_column()
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    replaced_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default=OldPartState.OWED.value)
+    exemption: Mapped[str] = mapped_column(sa.String(20), default="")  # why no physical return
+    needs_verification: Mapped[bool] = mapped_column(default=False)  # fragile panels (R-PART-6)
+    return_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parts_return.id"), index=True)
+    received_qty: Mapped[int | None] = mapped_column()
+    non_creditable: Mapped[str | None] = mapped_column(sa.String(24))
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    ticket = relationship("Ticket")
+    outlet = relationship("Outlet")
+    part = relationship("Part")
+    replaced_part = relationship("ReplacedPart")
+    parts_return = relationship("PartsReturn", back_populates="old_parts")
+
+    @property
+    def value(self) -> Decimal:
+        return (self.unit_price * self.qty).quantize(Decimal("0.01"))
+
+
+class PartsReturn(Audited, TimestampMixin, db.Model):
+    """A return list of old parts sent to the center (R-PART-4)."""
+
+    __tablename__ = "parts_return"
+    __table_args__ = (choice_check("status", [s.value for s in PartsReturnStatus]),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=PartsReturnStatus.SHIPPED.value, index=True)
+    courier: Mapped[str] = mapped_column(sa.String(40), default="")
+    tracking_no: Mapped[str] = mapped_column(sa.String(60), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    inspected_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    inspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    outlet = relationship("Outlet")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    old_parts = relationship("OldPart", back_populates="parts_return", order_by="OldPart.id")
+
+    def __str__(self) -> str:
+        return f"RT{self.id:06d}"

@@ -1,0 +1,383 @@
+"""The parts account of each outlet, its append-only ledger and the monthly reconciliation
+(R-PART-2, R-PART-7, R-PART-8).
+
+Demo world (backoffice/demo.py `_parts_accounts`): every dealer outlet got its quota at the
+start of last month and drew one batch on account; last month is closed everywhere except at
+DG-NC, whose statement is still open. Tests that need an account of their own open a new
+outlet and work in March 2031, a month no demo movement reaches.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from backoffice import ledger, policy, reconciliation
+from backoffice.errors import DomainError, FieldErrors
+from models import (
+    LedgerEntry,
+    Outlet,
+    Part,
+    PartsAccount,
+    PartsReconciliation,
+    PolicySetting,
+)
+from models.choices import LedgerKind as K
+from models.choices import ReconciliationStatus as R
+from tests import factories as f
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CENT = Decimal("0.01")
+
+
+def local(y, m, d, hour=10, minute=0) -> datetime:
+    """A service-local wall-clock time, as the aware UTC instant the services store."""
+    return datetime(y, m, d, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+T0 = local(2031, 3, 12)  # a Wednesday in March 2031
+
+
+def new_outlet(session, code="T-LEDGER", purchases="1000000.00") -> Outlet:
+    outlet = Outlet(code=code, name=f"测试网点 {code}", region="测试区",
+                    total_purchase_amount=Decimal(purchases))
+    session.add(outlet)
+    session.flush()
+    return outlet
+
+
+def funded(session, amount: str, code="T-LEDGER", at=T0) -> Outlet:
+    """A new outlet whose account holds exactly `amount` (one quota entry)."""
+    outlet = new_outlet(session, code)
+    ledger.post(session, outlet.id, K.QUOTA, Decimal(amount), source=f"test-quota:{code}", at=at,
+                actor=f.user(session, "manager"), reason="测试额度")
+    return outlet
+
+
+def balance(session, outlet) -> Decimal:
+    return session.scalar(select(PartsAccount.balance).where(PartsAccount.outlet_id == outlet.id))
+
+
+def entries(session, outlet) -> list[LedgerEntry]:
+    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.outlet_id == outlet.id)
+                                .order_by(LedgerEntry.id)))
+
+
+def part(session, code) -> Part:
+    return session.scalar(select(Part).where(Part.code == code))
+
+
+def assert_consistent(session, outlet) -> None:
+    """R-PART-8: the balance is derived: entries sum to it, each balance_after is the running sum."""
+    running = Decimal("0.00")
+    for entry in entries(session, outlet):
+        running += entry.delta
+        assert entry.balance_after == running >= 0, entry.source
+    assert running == balance(session, outlet)
+
+
+# --- R-PART-2: the quota ------------------------------------------------------------------
+
+def test_quota_is_point_three_percent_of_total_purchases(session):  # R-PART-2
+    # The demo outlets got 0.3 % of what they bought from the company.
+    for code in ("GZ-TH", "GZ-TH-01", "FS-SD", "DG-NC"):
+        outlet = f.outlet(session, code)
+        account = ledger.account_of(session, outlet.id)
+        assert account.quota == (outlet.total_purchase_amount * Decimal("0.003")).quantize(CENT)
+    assert ledger.account_of(session, f.outlet(session, "GZ-TH").id).quota == Decimal("8580.00")  # 2,860,000 × 0.3 %
+
+    outlet = new_outlet(session, purchases="1000000.00")
+    entry = ledger.grant_quota(session, outlet, f.user(session, "manager"), at=T0)
+    assert ledger.quota_for(session, outlet) == Decimal("3000.00")
+    assert (entry.kind, entry.delta, entry.balance_after) == (K.QUOTA.value, Decimal("3000.00"), Decimal("3000.00"))
+    account = ledger.account_of(session, outlet.id)
+    assert (account.quota, account.balance) == (Decimal("3000.00"), Decimal("3000.00"))
+    assert ledger.grant_quota(session, outlet, at=T0 + timedelta(hours=1)) is None  # nothing changed
+
+    # The rate is a policy record, not a literal: an admin's override changes the next grant.
+    assert policy.DEFAULTS["parts.quota_rate"][0] == Decimal("0.003")
+    session.add(PolicySetting(key="parts.quota_rate", value="0.005"))
+    session.flush()
+    assert ledger.quota_for(session, outlet) == Decimal("5000.00")
+    raised = ledger.grant_quota(session, outlet, f.user(session, "manager"), at=T0 + timedelta(days=1))
+    assert raised.delta == Decimal("2000.00") and balance(session, outlet) == Decimal("5000.00")
+    assert_consistent(session, outlet)
+
+
+def test_lower_quota_takes_back_only_what_is_not_drawn(session):  # R-PART-2, R-PART-8
+    manager = f.user(session, "manager")
+    outlet = new_outlet(session, purchases="1000000.00")
+    ledger.grant_quota(session, outlet, manager, at=T0)  # 3000.00
+    ledger.post(session, outlet.id, K.ISSUE, Decimal("-2500.00"), source="test:drawn", at=T0)
+
+    outlet.total_purchase_amount = Decimal("500000.00")  # quota now 1500.00; 2500.00 is drawn
+    lowered = ledger.grant_quota(session, outlet, manager, at=T0 + timedelta(days=1))
+    assert lowered.kind == K.QUOTA.value and lowered.delta == Decimal("-500.00")  # only the undrawn 500
+    assert lowered.reason == "3000.00 → 1500.00" and lowered.actor_id == manager.id
+    account = ledger.account_of(session, outlet.id)
+    assert (account.quota, account.balance) == (Decimal("1500.00"), Decimal("0.00"))
+
+    # Raised again: the full difference is granted.
+    outlet.total_purchase_amount = Decimal("1000000.00")
+    assert ledger.grant_quota(session, outlet, manager, at=T0 + timedelta(days=2)).delta == Decimal("1500.00")
+
+    # Lowered while enough is undrawn: the whole difference comes back.
+    outlet.total_purchase_amount = Decimal("800000.00")  # 2400.00
+    assert ledger.grant_quota(session, outlet, manager, at=T0 + timedelta(days=3)).delta == Decimal("-600.00")
+    assert balance(session, outlet) == Decimal("900.00")
+    assert_consistent(session, outlet)
+
+
+# --- R-PART-8: movements --------------------------------------------------------------------
+
+def test_issue_on_account_lowers_the_balance_and_records_who_when_why(session):  # R-PART-8
+    outlet = funded(session, "3000.00")
+    clerk, board = f.user(session, "clerk"), part(session, "P-PCB-01")
+    at = T0 + timedelta(hours=3)
+    entry = ledger.post(session, outlet.id, K.ISSUE, -board.unit_price * 2, source="test:issue:1",
+                        actor=clerk, part_id=board.id, qty=2, at=at, reason="PJ-测试 主控板")
+    session.expire_all()
+    entry = session.get(LedgerEntry, entry.id)
+    assert entry.kind == K.ISSUE.value
+    assert entry.delta == Decimal("-472.00") and entry.cash_amount == Decimal("0.00")  # on account: not charged
+    assert entry.balance_after == Decimal("2528.00") == balance(session, outlet)
+    assert entry.actor_id == clerk.id and entry.actor.username == "clerk"  # who
+    assert entry.at == at  # when
+    assert entry.reason == "PJ-测试 主控板" and entry.source == "test:issue:1"  # why, and from which line
+    assert (entry.part, entry.qty) == (board, 2)
+
+
+def test_a_balance_never_goes_below_zero_over_quota_must_be_bought(session):  # R-PART-2, R-PART-8
+    outlet = funded(session, "100.00")
+    with pytest.raises(ledger.OverQuota) as refused:
+        ledger.post(session, outlet.id, K.ISSUE, Decimal("-100.01"), source="test:too-much", at=T0)
+    assert (refused.value.available, refused.value.needed) == (Decimal("100.00"), Decimal("100.01"))
+    # Nothing was booked, and the caller's transaction is intact (the posting ran in a SAVEPOINT).
+    assert ledger._by_source(session, "test:too-much") is None
+    assert balance(session, outlet) == Decimal("100.00") and len(entries(session, outlet)) == 1
+
+    # Exactly down to zero is allowed; one cent more is not.
+    ledger.post(session, outlet.id, K.ISSUE, Decimal("-100.00"), source="test:all", at=T0)
+    assert balance(session, outlet) == Decimal("0.00")
+    with pytest.raises(ledger.OverQuota):
+        ledger.post(session, outlet.id, K.ISSUE, Decimal("-0.01"), source="test:cent", at=T0)
+
+    # Above the quota the outlet buys: a purchase is paid in cash and leaves the account alone.
+    bought = ledger.post(session, outlet.id, K.PURCHASE, 0, cash=Decimal("100.01"), source="test:bought", at=T0)
+    assert (bought.kind, bought.delta, bought.cash_amount, bought.balance_after) == \
+        (K.PURCHASE.value, Decimal("0.00"), Decimal("100.01"), Decimal("0.00"))
+    assert_consistent(session, outlet)
+
+    # The database holds the same line, whoever writes to it.
+    session.commit()
+    with pytest.raises(IntegrityError):
+        session.execute(text("UPDATE parts_account SET balance = -1 WHERE outlet_id = :id"), {"id": outlet.id})
+    session.rollback()
+    assert balance(session, outlet) == Decimal("0.00")
+
+
+def test_cents_add_up_exactly_so_the_last_cent_can_be_drawn(session):  # R-PART-8
+    # 0.70 + 0.10 is 0.7999999999999999 in binary floating point: the balance must stay exact.
+    outlet = funded(session, "0.70")
+    ledger.post(session, outlet.id, K.RETURN_CREDIT, Decimal("0.10"), source="test:credit", at=T0)
+    entry = ledger.post(session, outlet.id, K.ISSUE, Decimal("-0.80"), source="test:last-cents", at=T0)
+    assert entry.balance_after == Decimal("0.00") == balance(session, outlet)
+    with pytest.raises(ledger.OverQuota):
+        ledger.post(session, outlet.id, K.ISSUE, Decimal("-0.01"), source="test:one-more", at=T0)
+    assert_consistent(session, outlet)
+
+
+def test_the_same_source_books_once(session):  # R-PART-8: a retry or a double click books once
+    outlet = funded(session, "500.00")
+    first = ledger.post(session, outlet.id, K.ISSUE, Decimal("-120.00"), source="parts_request_line:T1", at=T0)
+    again = ledger.post(session, outlet.id, K.ISSUE, Decimal("-120.00"), source="parts_request_line:T1", at=T0)
+    # Even a retry that would not fit any more returns the booked entry instead of refusing.
+    late = ledger.post(session, outlet.id, K.ISSUE, Decimal("-499.00"), source="parts_request_line:T1", at=T0)
+    assert first.id == again.id == late.id
+    assert balance(session, outlet) == Decimal("380.00") and len(entries(session, outlet)) == 2
+    session.commit()
+    assert ledger.post(session, outlet.id, K.ISSUE, Decimal("-120.00"), source="parts_request_line:T1").id == first.id
+    assert balance(session, outlet) == Decimal("380.00")
+
+    # The UNIQUE source is the database's wall behind post().
+    session.add(LedgerEntry(account_id=first.account_id, outlet_id=outlet.id, kind=K.ISSUE.value,
+                            delta=Decimal("-1.00"), cash_amount=Decimal("0.00"), balance_after=Decimal("379.00"),
+                            source="parts_request_line:T1", reason="", at=T0))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+def test_sum_of_entries_equals_the_balance(session):  # R-PART-8
+    for account in session.scalars(select(PartsAccount)):  # the demo accounts
+        assert_consistent(session, account.outlet)
+    total = session.scalar(select(func.sum(LedgerEntry.delta)))
+    assert total == session.scalar(select(func.sum(PartsAccount.balance)))
+
+    outlet = funded(session, "1000.00")
+    moves = [(K.ISSUE, "-400.00", "0"), (K.PURCHASE, "0", "99.90"), (K.RETURN_CREDIT, "185.00", "0"),
+             (K.CHARGE, "58.00", "58.00"), (K.ADJUSTMENT, "-0.05", "0"), (K.ISSUE, "-842.95", "0")]
+    for n, (kind, delta, cash) in enumerate(moves):
+        ledger.post(session, outlet.id, kind, Decimal(delta), cash=Decimal(cash), source=f"test:mix:{n}",
+                    at=T0 + timedelta(minutes=n), reason="混合")
+        assert_consistent(session, outlet)
+    with pytest.raises(ledger.OverQuota):  # a refused movement leaves no trace
+        ledger.post(session, outlet.id, K.ISSUE, Decimal("-0.01"), source="test:mix:refused", at=T0)
+    assert balance(session, outlet) == sum((Decimal(d) for _, d, _ in moves), Decimal("1000.00")) == 0
+    assert_consistent(session, outlet)
+
+
+def test_ledger_entries_cannot_be_updated_or_deleted_orm_and_sql(session):  # R-PART-8
+    entry = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).first()  # a demo entry
+    entry_id, delta, reason = entry.id, entry.delta, entry.reason
+
+    # The ORM's wall: a changed or deleted entry is refused before any SQL is sent.
+    entry.reason = "改一下"
+    with pytest.raises(DomainError):
+        session.flush()
+    session.rollback()
+    session.delete(session.get(LedgerEntry, entry_id))
+    with pytest.raises(DomainError):
+        session.flush()
+    session.rollback()
+
+    # The database's wall: triggers refuse raw SQL from any client.
+    triggers = session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND tbl_name = 'ledger_entry' ORDER BY name")).all()
+    assert triggers == ["ledger_entry_no_delete", "ledger_entry_no_update"]
+    for sql in ("UPDATE ledger_entry SET delta = 0, reason = 'x' WHERE id = :id",
+                "DELETE FROM ledger_entry WHERE id = :id"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(text(sql), {"id": entry_id})
+        session.rollback()
+
+    kept = session.get(LedgerEntry, entry_id)
+    assert (kept.delta, kept.reason) == (delta, reason)
+
+
+# --- statements and the monthly reconciliation (R-PART-7) ----------------------------------
+
+def march_outlet(session) -> Outlet:
+    """February: the quota. March: every kind of movement, amounts to the cent. April: one more."""
+    outlet = new_outlet(session, "T-MONTH")
+    moves = [(local(2031, 2, 10), K.QUOTA, "0.70", "0"),
+             (local(2031, 3, 1, 0, 5), K.RETURN_CREDIT, "0.10", "0"),  # just after local midnight
+             (local(2031, 3, 5), K.ISSUE, "-0.80", "0"),  # 0.70 + 0.10 − 0.80: exactly zero
+             (local(2031, 3, 6), K.PURCHASE, "0", "45.67"),
+             (local(2031, 3, 7), K.QUOTA, "100.00", "0"),
+             (local(2031, 3, 8), K.ISSUE, "-100.00", "0"),
+             (local(2031, 3, 9), K.CHARGE, "12.34", "12.34"),
+             (local(2031, 3, 31, 23, 55), K.ADJUSTMENT, "-0.01", "0"),  # still March, locally
+             (local(2031, 4, 1, 0, 5), K.ADJUSTMENT, "1.00", "0")]
+    for n, (at, kind, delta, cash) in enumerate(moves):
+        ledger.post(session, outlet.id, kind, Decimal(delta), cash=Decimal(cash), at=at,
+                    source=f"test:month:{n}", reason=kind.value, actor=f.user(session, "clerk"))
+    return outlet
+
+
+def is_cents(value) -> bool:
+    return isinstance(value, Decimal) and value.as_tuple().exponent == -2
+
+
+def test_statement_opening_movements_closing_add_up_to_the_cent(session):  # R-PART-7, R-PART-8
+    outlet = march_outlet(session)
+    march = reconciliation.month_statement(session, outlet.id, date(2031, 3, 1))
+
+    assert march.opening == Decimal("0.70")  # the balance after February's last entry
+    assert [e.source for e in march.entries] == [f"test:month:{n}" for n in range(1, 8)]
+    assert march.closing == march.opening + sum(e.delta for e in march.entries) == Decimal("12.33")
+    assert march.closing == march.entries[-1].balance_after
+    assert march.issued == Decimal("100.80") and march.credited == Decimal("0.10")
+    assert march.total(K.CHARGE.value) == Decimal("12.34") and march.total(K.ADJUSTMENT.value) == Decimal("-0.01")
+    assert march.cash_total == Decimal("58.01")  # 45.67 bought + 12.34 charged
+
+    # Decimal end to end, to the cent: no float ever enters the figures.
+    for value in (march.opening, march.closing, march.cash_total, march.issued, march.credited):
+        assert is_cents(value), value
+    for entry in march.entries:
+        assert is_cents(entry.delta) and is_cents(entry.cash_amount) and is_cents(entry.balance_after)
+
+    # Months chain: February closes where March opens, April opens where March closes.
+    february = reconciliation.month_statement(session, outlet.id, date(2031, 2, 1))
+    april = reconciliation.month_statement(session, outlet.id, date(2031, 4, 1))
+    assert (february.opening, february.closing) == (Decimal("0.00"), march.opening)
+    assert (april.opening, april.closing) == (march.closing, Decimal("13.33"))
+    assert april.closing == balance(session, outlet)
+
+
+def test_month_statement_figures_and_idempotent_issue(session):  # R-PART-7
+    outlet = march_outlet(session)
+    record = reconciliation.issue(session, outlet.id, date(2031, 3, 1))
+    assert (record.opening, record.closing, record.cash_total, record.status) == \
+        (Decimal("0.70"), Decimal("12.33"), Decimal("58.01"), R.OPEN.value)
+    assert reconciliation.issue(session, outlet.id, date(2031, 3, 1)).id == record.id  # issued once
+    assert session.scalar(select(func.count(PartsReconciliation.id))
+                          .where(PartsReconciliation.outlet_id == outlet.id)) == 1
+
+    # The demo's last month: its stored figures are the statement's.
+    gz = f.outlet(session, "GZ-TH")
+    last = session.scalar(select(PartsReconciliation).where(PartsReconciliation.outlet_id == gz.id))
+    figures = reconciliation.month_statement(session, gz.id, last.month)
+    assert (last.opening, last.closing, last.cash_total) == (figures.opening, figures.closing, figures.cash_total)
+    assert last.closing == ledger.account_of(session, gz.id).balance == Decimal("7644.00")
+    assert reconciliation.issue(session, gz.id, last.month).id == last.id
+
+
+def open_record(session, code="DG-NC") -> PartsReconciliation:
+    """DG-NC has not confirmed last month (demo)."""
+    record = session.scalar(select(PartsReconciliation).where(
+        PartsReconciliation.outlet_id == f.outlet(session, code).id))
+    assert record.status == R.OPEN.value
+    return record
+
+
+def test_outlet_confirms_or_disputes_with_reason(session):  # R-PART-7
+    record, clerk = open_record(session), f.user(session, "clerk")
+    with pytest.raises(FieldErrors) as no_reason:
+        reconciliation.dispute(session, record, clerk, "  ")
+    assert "dispute_reason" in no_reason.value.errors
+    with pytest.raises(DomainError):  # engineers have no say in accounts
+        reconciliation.confirm(session, record, f.user(session, "engineer"))
+    assert record.status == R.OPEN.value
+
+    reconciliation.dispute(session, record, clerk, "10月3日炉头3个实收2个")
+    assert record.status == R.DISPUTED.value and record.dispute_reason == "10月3日炉头3个实收2个"
+    with pytest.raises(DomainError):  # a disputed statement is not disputed twice
+        reconciliation.dispute(session, record, clerk, "again")
+
+    reconciliation.confirm(session, record, clerk)  # settled after the dispute: written confirmation
+    assert record.status == R.CONFIRMED.value
+    assert record.confirmed_by == clerk and record.confirmed_at is not None
+    with pytest.raises(DomainError):
+        reconciliation.confirm(session, record, clerk)
+    with pytest.raises(DomainError):
+        reconciliation.dispute(session, record, clerk, "太晚了")
+
+    # The outlet itself confirms its own statement.
+    gz = f.outlet(session, "GZ-TH")
+    mine = reconciliation.issue(session, gz.id, date(2031, 1, 1))
+    reconciliation.confirm(session, mine, f.user(session, "dealer1"))
+    assert mine.status == R.CONFIRMED.value and mine.confirmed_by.username == "dealer1"
+
+
+def test_center_closes_only_confirmed_months(session):  # R-PART-7
+    record, clerk = open_record(session), f.user(session, "clerk")
+    with pytest.raises(DomainError):  # not confirmed by the outlet yet
+        reconciliation.close(session, record, clerk)
+    reconciliation.dispute(session, record, clerk, "数量不符")
+    with pytest.raises(DomainError):
+        reconciliation.close(session, record, clerk)
+    reconciliation.confirm(session, record, clerk)
+    with pytest.raises(DomainError):  # the outlet does not close the center's books
+        reconciliation.close(session, record, f.user(session, "dealer1"))
+    reconciliation.close(session, record, clerk)
+    assert record.status == R.CLOSED.value and record.closed_by == clerk and record.closed_at is not None
+    with pytest.raises(DomainError):
+        reconciliation.close(session, record, clerk)
+    with pytest.raises(DomainError):
+        reconciliation.confirm(session, record, clerk)
+    session.commit()  # the versioned record saves cleanly

@@ -1,0 +1,153 @@
+"""Old parts owed from warranty repairs and the return lists that bring them back (R-PART-4…6)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from backoffice import old_parts, policy
+from backoffice.errors import FieldErrors
+from backoffice.labels import choices, label
+from backoffice.timezones import local_today
+from models import OldPart, PartsReturn, db
+from models.choices import NonCreditable, OldPartState, PartsReturnStatus, Role
+
+from .actions import run_action
+from .base import STAFF, ScopedOptionsFilter, SecureModelView
+from .customers import outlet_options
+from .fields import LABELS, enum_formatter, time_formatter
+
+O, RS = OldPartState, PartsReturnStatus
+EXEMPTIONS = {"cheap": _l("Under ¥5, few pieces"), "consumable": _l("Consumable"), "fragile": _l("Fragile panel")}
+
+
+def age_badge(view, context, model, name):
+    """Days since the part was taken out; owed parts past the return cycle stand out."""
+    days = (local_today() - model.replaced_on).days
+    late = model.state == O.OWED and days > policy.value(db.session, "parts.return_cycle_days")
+    return Markup(f'<span class="badge {"badge-danger" if late else "badge-light"}">{days}</span>')
+
+
+def ticket_link(view, context, model, name):
+    return Markup(f'<a href="/admin/ticket/details/?id={model.ticket_id}">{escape(model.ticket.number)}</a>')
+
+
+class OldPartView(SecureModelView):
+    roles = STAFF | {Role.DEALER}
+    export_roles = STAFF | {Role.DEALER}
+    list_template = "admin/old_part_list.html"
+    details_template = "admin/old_part_details.html"
+    column_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "age", "state", "exemption",
+                   "parts_return")
+    column_labels = dict(LABELS, ticket=_l("Ticket no."), part=_l("Part"), qty=_l("Qty"), value=_l("Value"),
+                         replaced_on=_l("Replaced on"), age=_l("Days"), state=_l("State"),
+                         exemption=_l("No return needed"), parts_return=_l("Return list"))
+    column_formatters = {"ticket": ticket_link, "value": lambda v, c, m, n: f"¥{m.value:,.2f}", "age": age_badge,
+                         "state": enum_formatter(O), "exemption": lambda v, c, m, n: EXEMPTIONS.get(m.exemption, "")}
+    column_sortable_list = ("replaced_on",)
+    column_default_sort = [("replaced_on", False), ("id", False)]
+    column_export_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "state")
+    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "state": enum_formatter(O),
+                                "value": lambda v, c, m, n: f"{m.value:.2f}"}
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(OldPart.state, _l("State"), lambda: [(s.value, str(label(O, s.value))) for s in O]),
+            ScopedOptionsFilter(OldPart.outlet_id, LABELS["outlet"], outlet_options))
+        super().__init__(*args, **kwargs)
+
+    @expose("/return/", methods=("GET", "POST"))
+    def return_view(self):
+        """The outlet packs owed old parts into a parcel and lists them (R-PART-4)."""
+        owed = db.session.scalars(select(OldPart).where(OldPart.state == O.OWED.value)
+                                  .order_by(OldPart.outlet_id, OldPart.replaced_on, OldPart.id)).all()
+        errors = {}
+        if request.method == "POST":
+            chosen = {int(v) for v in request.form.getlist("old_part") if v.isdigit()}
+            picked = [o for o in owed if o.id in chosen]
+            outlets = {o.outlet_id for o in picked}
+            try:
+                if len(outlets) > 1:
+                    raise FieldErrors({"old_parts": _l("One return list per outlet: choose parts of one outlet.")})
+                parcel = old_parts.create_return(
+                    db.session, outlets.pop() if outlets else None, current_user._get_current_object(), picked,
+                    request.form.get("courier", ""), request.form.get("tracking_no", ""))
+                db.session.commit()
+                flash(_("Return list %(number)s sent.", number=str(parcel)), "success")
+                return redirect(self.get_url("parts_return.details_view", id=parcel.id))
+            except FieldErrors as exc:
+                db.session.rollback()
+                errors = exc.errors
+        return self.render("admin/old_part_return_form.html", owed=owed, errors=errors, typed=request.form,
+                           chosen=set(request.form.getlist("old_part")))
+
+    @expose("/verify/", methods=("POST",))
+    def verify_view(self):
+        confirmed = request.form.get("confirmed") == "yes"
+        return run_action(self, lambda found: old_parts.verify_scrapped(
+            db.session, found, current_user._get_current_object(), confirmed, request.form.get("note", "")),
+            _("Verification recorded."), "verify")
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            kwargs.update(failure=g.get("action_failure") or {}, state_label=lambda v: label(O, v),
+                          can_verify=kwargs["model"].state == O.SCRAP_LOCAL and current_user.role in STAFF)
+        return super().render(template, **kwargs)
+
+
+class PartsReturnView(SecureModelView):
+    roles = STAFF | {Role.DEALER}
+    export_roles = STAFF | {Role.DEALER}
+    details_template = "admin/parts_return_details.html"
+    column_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at", "received_at", "inspected_at")
+    column_labels = dict(LABELS, id=_l("Return list"), courier=_l("Courier"), tracking_no=_l("Tracking no."),
+                         created_at=_l("Sent"), received_at=_l("Counted"), inspected_at=_l("Inspected"))
+    column_formatters = {"id": lambda v, c, m, n: str(m), "status": enum_formatter(RS), "created_at": time_formatter,
+                         "received_at": time_formatter, "inspected_at": time_formatter}
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_export_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at")
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (
+            ScopedOptionsFilter(PartsReturn.status, LABELS["status"], lambda: [(s.value, str(label(RS, s.value))) for s in RS]),
+            ScopedOptionsFilter(PartsReturn.outlet_id, LABELS["outlet"], outlet_options))
+        super().__init__(*args, **kwargs)
+
+    @expose("/receive/", methods=("POST",))
+    def receive_view(self):
+        def receive(found):
+            counts = {o.id: _count(request.form.get(f"received-{o.id}", "")) for o in found.old_parts}
+            old_parts.receive(db.session, found, current_user._get_current_object(), counts)
+        return run_action(self, receive, _("Parcel counted."), "receive")
+
+    @expose("/inspect/", methods=("POST",))
+    def inspect_view(self):
+        def inspect(found):
+            verdicts = {o.id: request.form.get(f"verdict-{o.id}", "") for o in found.old_parts}
+            notes = {o.id: request.form.get(f"note-{o.id}", "") for o in found.old_parts}
+            old_parts.inspect(db.session, found, current_user._get_current_object(), verdicts, notes)
+        return run_action(self, inspect, _("Inspection recorded: credits and charges are on the account."),
+                          "inspect")
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            found, staff = kwargs["model"], current_user.role in STAFF
+            kwargs.update(failure=g.get("action_failure") or {}, status_label=lambda v: label(RS, v),
+                          state_label=lambda v: label(O, v), reason_label=lambda v: label(NonCreditable, v),
+                          verdicts=[(old_parts.QUALITY, _("Quality failure: credit in full"))] + [
+                              (v, str(t)) for v, t in choices(NonCreditable)],
+                          can_receive=found.status == RS.SHIPPED and staff,
+                          can_inspect=found.status == RS.RECEIVED and staff)
+        return super().render(template, **kwargs)
+
+
+def _count(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+
