@@ -13,6 +13,7 @@ from models import OldPart, PartsReturn, ReplacedPart, Ticket, User, utcnow
 from models.choices import LedgerKind, NonCreditable, OldPartState, PartsReturnStatus, Role
 
 from . import ledger, policy
+from .parts_requests import parcel_errors
 from .errors import DomainError, FieldErrors
 
 O, RS = OldPartState, PartsReturnStatus
@@ -57,10 +58,7 @@ def create_return(session: Session, outlet_id: int, actor: User, old_parts: list
         errors["old_parts"] = _l("Choose the old parts in the parcel.")
     elif any(o.outlet_id != outlet_id or o.state != O.OWED.value for o in old_parts):
         errors["old_parts"] = _l("Only old parts of this outlet that are still owed can be returned.")
-    if not courier.strip():
-        errors["courier"] = _l("Name the courier.")
-    if not tracking_no.strip():
-        errors["tracking_no"] = _l("Give the tracking number.")
+    errors.update(parcel_errors(courier, tracking_no))
     if errors:
         raise FieldErrors(errors)
     parcel = PartsReturn(outlet_id=outlet_id, courier=courier.strip(), tracking_no=tracking_no.strip(),

@@ -156,15 +156,21 @@ def ship(session: Session, request: PartsRequest, actor: User, courier: str, tra
          at: datetime | None = None) -> None:
     _require(request, S.REVIEWED)
     _require_center(actor)
-    errors = {}
-    if not courier.strip():
-        errors["courier"] = _l("Name the courier.")
-    if not tracking_no.strip():
-        errors["tracking_no"] = _l("Give the tracking number.")
+    errors = parcel_errors(courier, tracking_no)
     if errors:
         raise FieldErrors(errors)
     request.courier, request.tracking_no = courier.strip(), tracking_no.strip()
     request.status, request.shipped_at = S.SHIPPED.value, at or utcnow()
+
+
+def parcel_errors(courier: str, tracking_no: str) -> dict:
+    """A parcel is traceable only with its courier and tracking number (both directions)."""
+    errors = {}
+    if not (courier or "").strip():
+        errors["courier"] = _l("Name the courier.")
+    if not (tracking_no or "").strip():
+        errors["tracking_no"] = _l("Give the tracking number.")
+    return errors
 
 
 def confirm_delivery(session: Session, request: PartsRequest, actor: User, complete: bool,
