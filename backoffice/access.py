@@ -14,7 +14,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer,
+from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim,
                     FinishedGoodsStock, LedgerEntry, MailIn, OldPart, Outlet, PartsAccount,
                     PartsReconciliation, PartsRequest, PartsRequestLine, PartsReturn, ReplacedPart,
                     ReturnVisit, ServiceReport, Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
@@ -27,8 +27,9 @@ from .errors import OutOfScope
 UNSCOPED = {"unscoped": True}
 
 STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
-# The dealer network's parts records, each tied to an outlet by `outlet_id` (R-PART-*).
-PARTS_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation)
+# The dealer network's parts and fee records, each tied to an outlet by `outlet_id` (R-PART-*, R-FEE-*).
+PARTS_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation,
+               FeeClaim, FeeBatch)
 TICKET_OWNED = (ReturnVisit, Complaint, Attachment, ServiceReport, MailIn, TicketFee, TicketEvent,
                 TicketClock, ReplacedPart, ApprovalRequest)
 

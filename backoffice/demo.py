@@ -13,7 +13,7 @@ from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, Ol
                     ProductModel, Ticket, Unit, User, utcnow)
 from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
 
-from . import accounts, ledger, old_parts, parts_requests, reconciliation, tickets, workflow
+from . import accounts, fee_claims, ledger, old_parts, parts_requests, reconciliation, tickets, workflow
 from .timezones import local_today
 
 DEMO_PASSWORD = "demo1234"
@@ -156,6 +156,7 @@ def seed(session: Session) -> bool:
     codes = _codes(session)
     _tickets(session, rng, units, users, codes)
     _parts_accounts(session, rng, outlets, users)
+    _fee_claims(session, rng, users)
     _appraisals(session, rng, users)
     return True
 
@@ -196,6 +197,31 @@ def _parts_accounts(session, rng, outlets, users):
     if owed:
         old_parts.create_return(session, outlets["FS-SD"].id, users["dealer2"], list(owed), "顺丰速运",
                                 f"SF{rng.randint(10**11, 10**12)}")
+    session.flush()
+
+
+# R-FEE-1: standard labour per remedy (hours); cleaning and adjusting are quick, swaps longer.
+STANDARD_HOURS = {"R-WH01": "0.5", "R-WH02": "1.0", "R-WH03": "1.5", "R-WH04": "2.0", "R-RH01": "1.0",
+                  "R-RH02": "1.5", "R-RH03": "1.0", "R-DC01": "0.5", "R-DC02": "1.0", "R-GS01": "0.5",
+                  "R-GS02": "0.5"}
+
+
+def _fee_claims(session, rng, users):
+    """Claims of the resolved warranty tickets with their distances; two thirds audited, one adjusted."""
+    for code in session.scalars(select(FaultCode).where(FaultCode.kind == "remedy")):
+        if code.code in STANDARD_HOURS:
+            code.standard_hours = Decimal(STANDARD_HOURS[code.code])
+    session.flush()
+    claims = fee_claims.generate(session)
+    for claim in claims:
+        claim.distance_km = rng.choice([3, 8, 15, 25, 40, 75])
+        fee_claims.compute(session, claim, claim.ticket)
+    clerk = users["clerk"]
+    for index, claim in enumerate(claims[: len(claims) * 2 // 3]):
+        if index == 1:
+            fee_claims.audit(session, claim, clerk, "adjust", "路程按导航距离核减", claim.claimed_total - claim.travel_amount)
+        else:
+            fee_claims.audit(session, claim, clerk, "approve", "单据齐全")
     session.flush()
 
 

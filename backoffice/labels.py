@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from models.choices import (AppraisalPeriod, ApprovalGrounds, ApprovalKind, ApprovalStatus, Area, Channel, Clock, CodeKind, ComplaintClass, GasType,
                             IssueCategory, ProductCategory, Queue, Role, ServiceMode, Severity,
                             TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow)
-from models.choices import (LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
+from models.choices import (FeeClaimStatus, LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
                             ReconciliationStatus, Settlement)
 
 LABELS = {
@@ -109,6 +109,9 @@ LABELS = {
                         PartsReturnStatus.INSPECTED: _l("Inspected")},
     ReconciliationStatus: {ReconciliationStatus.OPEN: _l("To confirm"), ReconciliationStatus.CONFIRMED: _l("Confirmed"),
                            ReconciliationStatus.DISPUTED: _l("Disputed"), ReconciliationStatus.CLOSED: _l("Closed")},
+    FeeClaimStatus: {FeeClaimStatus.CLAIMED: _l("To audit"), FeeClaimStatus.APPROVED: _l("Approved"),
+                     FeeClaimStatus.ADJUSTED: _l("Adjusted"), FeeClaimStatus.REJECTED: _l("Rejected"),
+                     FeeClaimStatus.SETTLED: _l("Settled")},
 }
 
 

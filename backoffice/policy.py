@@ -34,6 +34,10 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "parts.return_cycle_days": (Decimal("7"), "R-PART-4 old parts returned within (days)"),
     "parts.scrap_price_below": (Decimal("5"), "R-PART-6 no physical return below this unit price (yuan)"),
     "parts.scrap_qty_max": (Decimal("5"), "R-PART-6 ... and at most this quantity"),
+    # R-FEE-1/2: service fees paid to outlets, and the charge-back of a confirmed overcharge.
+    "fees.labor_rate_per_hour": (Decimal("60"), "R-FEE-1 labour paid per standard hour (yuan)"),
+    "fees.default_hours": (Decimal("1"), "R-FEE-1 standard hours when the remedy has none"),
+    "fees.overcharge_multiple": (Decimal("10"), "R-FEE-2 overcharge charged back at this multiple"),
     # R-WAR-5: the statutory 三包 windows, and which product categories they cover (1 = yes).
     "warranty.return_days": (Decimal("7"), "R-WAR-5 return/exchange/repair window (days from purchase)"),
     "warranty.exchange_days": (Decimal("15"), "R-WAR-5 exchange/repair window (days from purchase)"),

@@ -220,3 +220,11 @@ class ReconciliationStatus(StrEnum):  # R-PART-7
     CONFIRMED = "confirmed"  # the outlet confirmed in writing
     DISPUTED = "disputed"
     CLOSED = "closed"  # the center closed the month
+
+
+class FeeClaimStatus(StrEnum):  # R-FEE-1/2: claimed → audited → settled in a monthly batch
+    CLAIMED = "claimed"
+    APPROVED = "approved"
+    ADJUSTED = "adjusted"  # approved at a lower amount, with a reason
+    REJECTED = "rejected"
+    SETTLED = "settled"

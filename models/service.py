@@ -28,6 +28,8 @@ class FaultCode(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     category: Mapped[str | None] = mapped_column(sa.String(30), index=True)  # None: any category
     active: Mapped[bool] = mapped_column(default=True)
+    # R-FEE-1: the standard labour time a remedy is paid for (remedy codes only).
+    standard_hours: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 2))
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

@@ -82,13 +82,13 @@ class FaultCodeView(SecureModelView):
     roles = ALL_ROLES
     create_roles = edit_roles = delete_roles = MANAGERS
     export_roles = ALL_ROLES
-    column_list = ("kind", "code", "name", "category", "active")
-    column_labels = dict(LABELS, kind=_l("Code kind"))
+    column_list = ("kind", "code", "name", "category", "standard_hours", "active")
+    column_labels = dict(LABELS, kind=_l("Code kind"), standard_hours=_l("Standard hours (remedies)"))
     column_formatters = {"kind": enum_formatter(CodeKind), "category": enum_formatter(ProductCategory)}
     column_searchable_list = ("code", "name")
     column_filters = ("kind", "category", "active")
     column_default_sort = [("kind", False), ("code", False)]
-    form_columns = ("kind", "code", "name", "category", "active")
+    form_columns = ("kind", "code", "name", "category", "standard_hours", "active")
     form_choices = {"kind": choices(CodeKind), "category": choices(ProductCategory)}
 
 
@@ -119,3 +119,14 @@ class StockView(SecureModelView):
     column_sortable_list = ("qty", ("outlet", "outlet.code"), ("product_model", "product_model.code"))
     column_default_sort = [("id", False)]
     form_columns = ("outlet", "product_model", "qty")
+
+
+class TravelBandView(SecureModelView):
+    """Travel paid to outlets by distance band (R-FEE-1); the first band covering the distance."""
+
+    roles = MANAGERS
+    create_roles = edit_roles = delete_roles = frozenset({Role.ADMIN})
+    column_list = ("up_to_km", "amount")
+    column_labels = dict(LABELS, up_to_km=_l("Up to (km)"), amount=_l("Travel fee (¥)"))
+    column_default_sort = "up_to_km"
+    form_columns = ("up_to_km", "amount")
