@@ -14,7 +14,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim,
+from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim, FeeClaimPart,
                     FinishedGoodsStock, LedgerEntry, MailIn, OldPart, Outlet, PartsAccount,
                     PartsReconciliation, PartsRequest, PartsRequestLine, PartsReturn, ReplacedPart,
                     ReturnVisit, ServiceReport, Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
@@ -148,7 +148,9 @@ def criteria(scope: Scope) -> list:
 def _parts_owned(ids: frozenset[int]) -> list:
     rules = [with_loader_criteria(model, _in(model.outlet_id, ids)) for model in PARTS_OWNED]
     visible = select(PartsRequest.id).where(_in(PartsRequest.outlet_id, ids)).scalar_subquery()
-    return [*rules, with_loader_criteria(PartsRequestLine, PartsRequestLine.request_id.in_(visible))]
+    claims = select(FeeClaim.id).where(_in(FeeClaim.outlet_id, ids)).scalar_subquery()
+    return [*rules, with_loader_criteria(PartsRequestLine, PartsRequestLine.request_id.in_(visible)),
+            with_loader_criteria(FeeClaimPart, FeeClaimPart.claim_id.in_(claims))]
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, OldPart, Outlet, Part,
-                    ProductModel, Ticket, Unit, User, utcnow)
+                    ProductModel, Ticket, TicketEvent, Unit, User, utcnow)
 from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
 
 from . import accounts, fee_claims, ledger, old_parts, parts_requests, reconciliation, tickets, workflow
@@ -156,8 +156,8 @@ def seed(session: Session) -> bool:
     codes = _codes(session)
     _tickets(session, rng, units, users, codes)
     _parts_accounts(session, rng, outlets, users)
-    _fee_claims(session, rng, users)
     _appraisals(session, rng, users)
+    _fee_claims(session, users)
     return True
 
 
@@ -206,22 +206,45 @@ STANDARD_HOURS = {"R-WH01": "0.5", "R-WH02": "1.0", "R-WH03": "1.5", "R-WH04": "
                   "R-GS02": "0.5"}
 
 
-def _fee_claims(session, rng, users):
-    """Claims of the resolved warranty tickets with their distances; two thirds audited, one adjusted."""
+def _fee_claims(session, users):
+    """Service-fee claims of the resolved warranty tickets (R-FEE-1, R-FEE-2): the outlets state
+    their distances; the center audits the older two thirds (one adjusted, one rejected, each
+    with its reason); last month is settled for FS-SD; one overcharge at GZ-TH-01 is confirmed
+    by the manager and waits for the next settlement."""
+    rng = random.Random(20261123)
     for code in session.scalars(select(FaultCode).where(FaultCode.kind == "remedy")):
         if code.code in STANDARD_HOURS:
             code.standard_hours = Decimal(STANDARD_HOURS[code.code])
     session.flush()
-    claims = fee_claims.generate(session)
+    clerk, now = users["clerk"], utcnow()
+    claims = fee_claims.generate(session, None, clerk)
+    done_at = dict(session.execute(
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at))
+        .where(TicketEvent.to_status.in_(fee_claims.DONE)).group_by(TicketEvent.ticket_id)).all())
     for claim in claims:
-        claim.distance_km = rng.choice([3, 8, 15, 25, 40, 75])
-        fee_claims.compute(session, claim, claim.ticket)
-    clerk = users["clerk"]
-    for index, claim in enumerate(claims[: len(claims) * 2 // 3]):
+        outlet_user = users.get(DEALER_OF.get(claim.outlet.code) or "") or clerk
+        fee_claims.set_distance(session, claim, outlet_user, rng.choice([3, 8, 15, 25, 40, 75]))
+        resolved = done_at.get(claim.ticket_id) or now - timedelta(days=1)
+        claim.created_at = min(resolved + timedelta(hours=rng.randint(2, 30)), now - timedelta(hours=1))
+    claims.sort(key=lambda c: (c.created_at, c.id))
+    audited = claims[: len(claims) * 2 // 3]
+    for index, claim in enumerate(audited):
+        at = min(claim.created_at + timedelta(days=rng.randint(1, 4)), now - timedelta(minutes=30))
         if index == 1:
-            fee_claims.audit(session, claim, clerk, "adjust", "路程按导航距离核减", claim.claimed_total - claim.travel_amount)
+            fee_claims.audit(session, claim, clerk, "adjust", "路程按导航距离核减：差旅费按上一档计",
+                             claim.claimed_total - claim.travel_amount, at=at)
+        elif index == 4:
+            fee_claims.audit(session, claim, clerk, "reject", "服务单无用户签字，照片缺失", at=at)
         else:
-            fee_claims.audit(session, claim, clerk, "approve", "单据齐全")
+            fee_claims.audit(session, claim, clerk, "approve", "单据齐全，照片与旧件已核", at=at)
+    session.flush()
+    fs_sd = session.scalar(select(Outlet).where(Outlet.code == "FS-SD"))
+    fee_claims.settle_month(session, fs_sd.id, reconciliation.previous_month(local_today()), clerk)
+    overcharged = next((c for c in audited if c.outlet.code == "GZ-TH-01" and c.status == "approved"
+                        and c.travel_amount > 0), None)
+    if overcharged is not None:
+        fee_claims.confirm_overcharge(session, overcharged, users["manager"], Decimal("30.00"),
+                                      "回访核实：实际路程不足10公里，多报差旅费")
     session.flush()
 
 

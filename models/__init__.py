@@ -4,7 +4,7 @@ from .approvals import ApprovalRequest, FinishedGoodsStock, MoneyPosting
 from .audit import AuditEntry, AuthEvent, RateEvent
 from .base import Audited, Base, db, utcnow
 from .customers import Customer, ProductModel, Unit
-from .fees import FeeBatch, FeeClaim, TravelBand
+from .fees import FeeBatch, FeeClaim, FeeClaimPart, TravelBand
 from .network import Outlet
 from .parts import Part
 from .parts_ledger import LedgerEntry, PartsAccount, PartsReconciliation
@@ -18,7 +18,7 @@ from .tickets import Ticket, TicketCounter, TicketEvent
 
 __all__ = [
     "RateEvent", "LedgerEntry", "PartsAccount", "PartsReconciliation", "OldPart", "PartsRequest",
-    "PartsRequestLine", "PartsReturn", "FeeBatch", "FeeClaim", "TravelBand",
+    "PartsRequestLine", "PartsReturn", "FeeBatch", "FeeClaim", "FeeClaimPart", "TravelBand",
     "ApprovalRequest", "FinishedGoodsStock", "MoneyPosting",
     "AppraisalRecord", "AuditEntry", "AuthEvent", "Audited", "Base", "db", "utcnow",
     "Customer", "ProductModel", "Unit", "Outlet", "Part", "User", "PolicySetting",

@@ -9,7 +9,7 @@ from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
 from backoffice.timezones import format_local
 from models import (ApiToken, AppraisalRecord, ApprovalRequest, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
-                    FeeBatch, FeeClaim, OldPart, PartsAccount, TravelBand, PartsReconciliation, PartsRequest, PartsReturn,
+                    OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
                     PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
 from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
                             VisitKind, WarrantyWindow)
@@ -27,11 +27,11 @@ from .home import AccountView, HomeView
 from .intake import IntakeView
 from .network import OutletView, UserView
 from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
-from .fees import FeeBatchView, FeeClaimView
+from . import fees
 from .old_parts import OldPartView, PartsReturnView
 from .parts_accounts import PartsAccountView, ReconciliationView
 from .parts_requests import PartsRequestView
-from .service import FaultCodeView, ReturnVisitView, SlaPolicyView, StockView, TravelBandView
+from .service import FaultCodeView, ReturnVisitView, SlaPolicyView, StockView
 from .tickets import TicketView
 
 EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status": _l("Status changed"),
@@ -107,13 +107,10 @@ def init_views(app: Flask) -> None:
     admin.add_view(PartsReturnView(PartsReturn, _l("Old-part returns"), category=parts, endpoint="parts_return"))
     admin.add_view(ReconciliationView(PartsReconciliation, _l("Monthly reconciliation"), category=parts,
                                       endpoint="parts_month"))
-    fees = _l("Service fees")
-    admin.add_view(FeeClaimView(FeeClaim, _l("Fee claims"), category=fees, endpoint="fee_claim"))
-    admin.add_view(FeeBatchView(FeeBatch, _l("Fee settlements"), category=fees, endpoint="fee_batch"))
+    fees.register(admin)
     admin.add_view(AppraisalView(AppraisalRecord, _l("Appraisals"), category=staff, endpoint="appraisal"))
     admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
     admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))
-    admin.add_view(TravelBandView(TravelBand, _l("Travel bands"), category=system, endpoint="travel_band"))
     admin.add_view(SlaPolicyView(SlaPolicy, _l("SLA policies"), category=system, endpoint="sla_policy"))
     admin.add_view(AuditView(AuditEntry, _l("Audit trail"), category=system, endpoint="audit"))
     admin.add_view(AuthEventView(AuthEvent, _l("Sign-in log"), category=system, endpoint="auth_event"))

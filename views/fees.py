@@ -1,150 +1,302 @@
-"""Service-fee claims and their monthly settlement (R-FEE-1, R-FEE-2)."""
+"""Service fees of the outlets: claims, audit, charge-backs, monthly settlement, travel bands
+(R-FEE-1, R-FEE-2, R-CMP-3). Dealers see their own outlet's claims and batches only (the row
+scope of backoffice.access), engineers none."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, request
+import re
+from datetime import date
+
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import distinct, select
+from sqlalchemy import false
+from wtforms.validators import NumberRange
 
-from backoffice import fee_claims, reconciliation
-from backoffice.errors import FieldErrors
+from backoffice import fee_claims, policy, reconciliation
+from backoffice.errors import DomainError
 from backoffice.labels import label
-from backoffice.timezones import local_today
-from models import FeeClaim, db
+from backoffice.timezones import format_local, local_today
+from models import FeeBatch, FeeClaim, TravelBand, db, utcnow
 from models.choices import FeeClaimStatus, Role
 
 from .actions import run_action
 from .base import MANAGERS, STAFF, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
-from .tickets import parse_amount
 
 C = FeeClaimStatus
+ADMINS = frozenset({Role.ADMIN})
+FEE_ROLES = STAFF | {Role.DEALER}
 BADGES = {"claimed": "info", "approved": "success", "adjusted": "warning", "rejected": "secondary",
           "settled": "dark"}
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def status_badge(view, context, model, name):
+def parse_month(text: str | None) -> date | None:
+    found = MONTH_RE.match((text or "").strip())
+    if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 2000:
+        return None
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def recent_months(count: int = 12) -> list[date]:
+    month, months = local_today().replace(day=1), []
+    for _i in range(count):
+        months.append(month)
+        month = reconciliation.previous_month(month)
+    return months
+
+
+def yuan(value) -> str:
+    """¥1,234.50; a negative amount as −¥1,234.50."""
+    if value is None:
+        return ""
+    return f"−¥{-value:,.2f}" if value < 0 else f"¥{value:,.2f}"
+
+
+def claim_status_badge(view, context, model, name):
     text = escape(label(C, model.status))
-    charged = escape(_("Charged back"))
-    extra = f' <span class="badge badge-danger">{charged}</span>' if model.charge_back else ""
-    return Markup(f'<span class="badge badge-{BADGES[model.status]}">{text}</span>{extra}')
+    badge = f'<span class="badge badge-{BADGES.get(model.status, "light")}">{text}</span>'
+    if model.charge_back:
+        charged = escape(_("Charged back"))
+        badge += f' <span class="badge badge-danger">{charged}</span>'
+    return Markup(badge)
 
 
 def ticket_link(view, context, model, name):
-    return Markup(f'<a href="/admin/ticket/details/?id={model.ticket_id}">{escape(model.ticket.number)}</a>')
+    href = url_for("ticket.details_view", id=model.ticket_id)
+    return Markup(f'<a href="{escape(href)}">{escape(model.ticket.number)}</a>')
+
+
+def number_link(view, context, model, name):
+    href = url_for("fee_claim.details_view", id=model.id)
+    return Markup(f'<a href="{escape(href)}">{escape(model.number)}</a>')
+
+
+def age_formatter(view, context, model, name):
+    """Days since the claim was generated; still waiting for audit is highlighted after a week."""
+    days = max((utcnow() - model.created_at).days, 0)
+    waiting = model.status == C.CLAIMED
+    css = "badge-warning" if waiting and days >= 7 else "badge-light"
+    text = escape(_("%(days)d d", days=days))
+    return Markup(f'<span class="badge {css}">{text}</span>')
+
+
+def net_formatter(view, context, model, name):
+    value = getattr(model, name)
+    if value is not None and value < 0:
+        owes = escape(_("the outlet owes"))
+        return Markup(f'<span class="text-danger font-weight-bold">{escape(yuan(value))}</span> '
+                      f'<span class="small text-danger">({owes})</span>')
+    return yuan(value)
+
+
+class MonthFilter(BaseSQLAFilter):
+    """A local calendar month (YYYY-MM) of a UTC timestamp column; the last 12 months offered."""
+
+    def __init__(self, column, name):
+        super().__init__(column, name, options=self._live_options)
+
+    def _live_options(self):
+        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in recent_months()]
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+    def validate(self, value):
+        return parse_month(value) is not None
+
+    def clean(self, value):
+        return value.strip()
+
+    def apply(self, query, value, alias=None):
+        month = parse_month(value)
+        if month is None:
+            return query.filter(false())
+        start, end = reconciliation.month_bounds(month)
+        column = self.get_column(alias)
+        return query.filter(column >= start, column < end)
 
 
 class FeeClaimView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    """Claims list (filters, scoped CSV), the breakdown, and the actions each role may take."""
+
+    roles = FEE_ROLES
+    export_roles = FEE_ROLES
     list_template = "admin/fee_claim_list.html"
     details_template = "admin/fee_claim_details.html"
-    column_list = ("ticket", "outlet", "status", "labor_amount", "travel_amount", "parts_amount",
-                   "claimed_total", "approved_total", "audited_at")
-    column_labels = dict(LABELS, ticket=_l("Ticket no."), labor_amount=_l("Labour"), travel_amount=_l("Travel"),
+    column_list = ("number", "ticket", "outlet", "status", "claimed_total", "approved_total", "age")
+    column_labels = dict(LABELS, number=_l("Claim no."), ticket=_l("Ticket no."), remedy_code=_l("Remedy"),
+                         labor_hours=_l("Standard hours"), labor_rate=_l("Rate per hour"), labor_amount=_l("Labour"),
+                         travel_band_km=_l("Band up to (km)"), travel_amount=_l("Travel"),
                          parts_amount=_l("Parts"), claimed_total=_l("Claimed"), approved_total=_l("Approved"),
-                         audited_at=_l("Audited"))
-    column_formatters = {"ticket": ticket_link, "status": status_badge, "audited_at": time_formatter,
-                         **{k: money_formatter for k in ("labor_amount", "travel_amount", "parts_amount",
-                                                         "claimed_total", "approved_total")}}
-    column_sortable_list = ("claimed_total", "audited_at")
-    column_default_sort = [("id", True)]
-    column_export_list = ("ticket", "outlet", "status", "labor_hours", "labor_amount", "distance_km",
-                          "travel_amount", "parts_amount", "claimed_total", "approved_total", "audit_note",
-                          "charge_back")
-    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "status": enum_formatter(C)}
+                         audit_note=_l("Audit note"), audited_by=_l("Audited by"), audited_at=_l("Audited"),
+                         overcharge=_l("Overcharge"), charge_back=_l("Charge-back"), batch=_l("Settlement"),
+                         age=_l("Age"))
+    column_formatters = {"number": number_link, "ticket": ticket_link, "status": claim_status_badge,
+                         "claimed_total": money_formatter, "approved_total": money_formatter, "age": age_formatter}
+    column_sortable_list = ("number", "claimed_total", "approved_total", ("age", "created_at"))
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_searchable_list = ("number",)
+    column_export_list = ("number", "ticket", "outlet", "status", "created_at", "remedy_code", "labor_hours",
+                          "labor_rate", "labor_amount", "distance_km", "travel_band_km", "travel_amount",
+                          "parts_amount", "claimed_total", "approved_total", "audit_note", "audited_at",
+                          "overcharge", "charge_back", "batch")
+    column_formatters_export = {
+        "ticket": lambda v, c, m, n: m.ticket.number, "outlet": lambda v, c, m, n: m.outlet.code,
+        "status": enum_formatter(C), "created_at": time_formatter, "audited_at": time_formatter,
+        "remedy_code": lambda v, c, m, n: m.remedy_code.code if m.remedy_code else "",
+        "batch": lambda v, c, m, n: f"{m.batch.month:%Y-%m}" if m.batch else "",
+    }
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
-            ScopedOptionsFilter(FeeClaim.status, LABELS["status"], lambda: [(s.value, str(label(C, s.value))) for s in C]),
-            ScopedOptionsFilter(FeeClaim.outlet_id, LABELS["outlet"], outlet_options))
+            ScopedOptionsFilter(FeeClaim.status, LABELS["status"], lambda: [(s.value, label(C, s.value)) for s in C]),
+            ScopedOptionsFilter(FeeClaim.outlet_id, LABELS["outlet"], outlet_options),
+            MonthFilter(FeeClaim.created_at, _l("Month claimed")),
+        )
         super().__init__(*args, **kwargs)
+
+    def _user(self):
+        return current_user._get_current_object()
 
     @expose("/generate/", methods=("POST",))
     def generate_view(self):
         if current_user.role not in STAFF:
-            return self._refuse()
-        created = fee_claims.generate(db.session)
-        db.session.commit()
+            abort(403)
+        try:
+            created = fee_claims.generate(db.session, None, self._user())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return redirect(self.get_url(".index_view"))
         flash(_("%(count)d new claims from resolved warranty tickets.", count=len(created)), "success")
         return redirect(self.get_url(".index_view"))
 
     @expose("/distance/", methods=("POST",))
     def distance_view(self):
         return run_action(self, lambda found: fee_claims.set_distance(
-            db.session, found, current_user._get_current_object(), request.form.get("distance_km", "")),
+            db.session, found, self._user(), request.form.get("distance_km", "")),
             _("Distance saved; the claim is recomputed."), "distance")
 
     @expose("/audit/", methods=("POST",))
     def audit_view(self):
         def audit(found):
-            amount, errors = parse_amount(request.form.get("amount", ""))
-            if errors and request.form.get("decision") == "adjust":
-                raise FieldErrors(errors)
-            fee_claims.audit(db.session, found, current_user._get_current_object(), request.form.get("decision", ""),
-                             request.form.get("note", ""), amount)
+            decision = request.form.get("decision", "")
+            amount = None
+            if decision == "adjust":
+                amount = fee_claims.parse_amount(request.form.get("approved_total"), "approved_total")
+            fee_claims.audit(db.session, found, self._user(), decision, request.form.get("note", ""), amount)
         return run_action(self, audit, _("Audit recorded."), "audit")
 
     @expose("/overcharge/", methods=("POST",))
     def overcharge_view(self):
         def confirm(found):
-            amount, errors = parse_amount(request.form.get("overcharge", ""))
-            if errors:
-                raise FieldErrors({"overcharge": next(iter(errors.values()))})
-            fee_claims.confirm_overcharge(db.session, found, current_user._get_current_object(), amount,
+            amount = fee_claims.parse_amount(request.form.get("overcharge"), "overcharge")
+            fee_claims.confirm_overcharge(db.session, found, self._user(), amount,
                                           request.form.get("charge_back_note", ""))
         return run_action(self, confirm, _("Overcharge confirmed: the charge-back goes into the next settlement."),
                           "overcharge")
 
     def render(self, template, **kwargs):
+        user = current_user
         if template == self.details_template and "model" in kwargs:
-            found, user = kwargs["model"], current_user
+            found = kwargs["model"]
+            waiting = found.status == C.CLAIMED
+            payable = found.status in (*fee_claims.PAYABLE, C.SETTLED.value)
             kwargs.update(
-                failure=g.get("action_failure") or {}, status_label=lambda v: label(C, v),
-                can_edit_distance=found.status == C.CLAIMED and user.role != Role.ENGINEER,
-                can_audit=found.status == C.CLAIMED and user.role in STAFF,
-                can_charge_back=(user.role in MANAGERS and found.charge_back == 0 and user.id != found.audited_by_id
-                                 and found.status in fee_claims.PAYABLE + (C.SETTLED.value,)))
+                failure=g.get("action_failure") or {}, claim_status_label=lambda v: label(C, v),
+                badge=BADGES.get(found.status, "light"), yuan=yuan, localtime=format_local,
+                multiple=policy.value(db.session, "fees.overcharge_multiple"),
+                can_edit_distance=waiting and user.role in FEE_ROLES,
+                can_audit=waiting and user.role in STAFF,
+                can_charge_back=(user.role in MANAGERS and payable and not found.charge_back
+                                 and user.id != found.audited_by_id),
+                own_audit=(user.role in MANAGERS and payable and not found.charge_back
+                           and user.id == found.audited_by_id))
         if template == self.list_template:
-            kwargs["can_generate"] = current_user.role in STAFF
+            kwargs["can_generate"] = user.role in STAFF
         return super().render(template, **kwargs)
 
 
 class FeeBatchView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    """Monthly settlement per outlet: list, printable details, settle last month (staff)."""
+
+    roles = FEE_ROLES
+    export_roles = FEE_ROLES
     list_template = "admin/fee_batch_list.html"
     details_template = "admin/fee_batch_details.html"
-    column_list = ("outlet", "month", "claims_total", "charge_backs_total", "net", "created_at")
+    column_list = ("outlet", "month", "claims_total", "charge_backs_total", "net", "created_by", "created_at")
     column_labels = dict(LABELS, month=_l("Month"), claims_total=_l("Claims"), charge_backs_total=_l("Charge-backs"),
-                         net=_l("Net payable"), created_at=_l("Settled"))
+                         net=_l("Net payable"), created_by=_l("Settled by"), created_at=_l("Settled"))
     column_formatters = {"month": lambda v, c, m, n: f"{m.month:%Y-%m}", "claims_total": money_formatter,
-                         "charge_backs_total": money_formatter, "net": money_formatter, "created_at": time_formatter}
+                         "charge_backs_total": money_formatter, "net": net_formatter, "created_at": time_formatter}
+    column_sortable_list = ("month", "net", ("outlet", "outlet.code"))
     column_default_sort = [("month", True), ("id", True)]
-    column_export_list = ("outlet", "month", "claims_total", "charge_backs_total", "net")
+    column_export_list = ("outlet", "month", "claims_total", "charge_backs_total", "net", "created_at")
+    column_formatters_export = {"outlet": lambda v, c, m, n: m.outlet.code, "month": lambda v, c, m, n: f"{m.month:%Y-%m}",
+                                "created_at": time_formatter}
+
+    def __init__(self, *args, **kwargs):
+        self.column_filters = (ScopedOptionsFilter(FeeBatch.outlet_id, LABELS["outlet"], outlet_options),)
+        super().__init__(*args, **kwargs)
 
     @expose("/settle/", methods=("POST",))
     def settle_view(self):
-        """Last month's batch for every outlet with audited claims or charge-backs (idempotent)."""
+        """The month's batch (last month unless another finished month is given) for every
+        outlet with approved claims or charge-backs to settle; settling again changes nothing."""
         if current_user.role not in STAFF:
-            return self._refuse()
-        month = reconciliation.previous_month(local_today())
-        outlets = db.session.scalars(select(distinct(FeeClaim.outlet_id)).where(
-            FeeClaim.status.in_(fee_claims.PAYABLE) | (FeeClaim.charge_back > 0))).all()
-        for outlet_id in outlets:
-            fee_claims.settle_month(db.session, outlet_id, month, current_user._get_current_object())
-        db.session.commit()
-        flash(_("Service fees of %(month)s settled.", month=f"{month:%Y-%m}"), "success")
+            abort(403)
+        typed = request.form.get("month", "").strip()
+        month = parse_month(typed) if typed else reconciliation.previous_month(local_today())
+        if month is None:
+            flash(_("Give the month as YYYY-MM."), "error")
+            return redirect(self.get_url(".index_view"))
+        try:
+            batches = fee_claims.settle_all(db.session, month, current_user._get_current_object())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return redirect(self.get_url(".index_view"))
+        flash(_("Service fees of %(month)s settled: %(count)d outlet batches.", month=f"{month:%Y-%m}",
+                count=len(batches)), "success")
         return redirect(self.get_url(".index_view"))
 
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs["can_settle"] = current_user.role in STAFF
+            kwargs["last_month"] = f"{reconciliation.previous_month(local_today()):%Y-%m}"
         if template == self.details_template and "model" in kwargs:
-            batch = kwargs["model"]
-            kwargs["charged"] = db.session.scalars(select(FeeClaim).where(FeeClaim.charge_back_batch_id == batch.id)).all()
+            kwargs.update(yuan=yuan, localtime=format_local)
         return super().render(template, **kwargs)
+
+
+class TravelBandView(SecureModelView):
+    """Travel paid to outlets by distance band (R-FEE-1): the first band covering the distance,
+    the last band beyond. Admins edit them; the center reads them."""
+
+    roles = STAFF
+    create_roles = edit_roles = delete_roles = ADMINS
+    column_list = ("up_to_km", "amount")
+    column_labels = dict(LABELS, up_to_km=_l("Up to (km)"), amount=_l("Travel fee (¥)"))
+    column_formatters = {"amount": money_formatter}
+    column_default_sort = "up_to_km"
+    form_columns = ("up_to_km", "amount")
+    form_args = {"up_to_km": {"validators": [NumberRange(min=1, max=100000)]},
+                 "amount": {"validators": [NumberRange(min=0, max=100000)]}}
+
+
+def register(admin) -> None:
+    """The 'Service fees' menu: claims, settlements, travel bands."""
+    fees = _l("Service fees")
+    admin.add_view(FeeClaimView(FeeClaim, _l("Fee claims"), category=fees, endpoint="fee_claim"))
+    admin.add_view(FeeBatchView(FeeBatch, _l("Fee settlements"), category=fees, endpoint="fee_batch"))
+    admin.add_view(TravelBandView(TravelBand, _l("Travel bands"), category=fees, endpoint="travel_band"))
+

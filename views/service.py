@@ -4,6 +4,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import and_
+from wtforms.validators import NumberRange, Optional
 
 from backoffice import return_visits
 from backoffice.labels import choices, label
@@ -90,6 +91,8 @@ class FaultCodeView(SecureModelView):
     column_default_sort = [("kind", False), ("code", False)]
     form_columns = ("kind", "code", "name", "category", "standard_hours", "active")
     form_choices = {"kind": choices(CodeKind), "category": choices(ProductCategory)}
+    # R-FEE-1: the labour a remedy is paid for (Numeric(4, 2)); empty: the default hours policy.
+    form_args = {"standard_hours": {"validators": [Optional(), NumberRange(min=0, max=99.99)]}}
 
 
 class SlaPolicyView(SecureModelView):
@@ -119,14 +122,3 @@ class StockView(SecureModelView):
     column_sortable_list = ("qty", ("outlet", "outlet.code"), ("product_model", "product_model.code"))
     column_default_sort = [("id", False)]
     form_columns = ("outlet", "product_model", "qty")
-
-
-class TravelBandView(SecureModelView):
-    """Travel paid to outlets by distance band (R-FEE-1); the first band covering the distance."""
-
-    roles = MANAGERS
-    create_roles = edit_roles = delete_roles = frozenset({Role.ADMIN})
-    column_list = ("up_to_km", "amount")
-    column_labels = dict(LABELS, up_to_km=_l("Up to (km)"), amount=_l("Travel fee (¥)"))
-    column_default_sort = "up_to_km"
-    form_columns = ("up_to_km", "amount")

@@ -1,8 +1,9 @@
-"""fee claims: travel bands (seeded), remedy standard hours, claims and monthly batches
+"""fee claims: travel bands (seeded defaults), remedy standard hours, claims with their part
+lines, monthly settlement batches (R-FEE-1, R-FEE-2)
 
 Revision ID: 0008_fee_claims
 Revises: 0007_parts_ledger
-Create Date: 2026-11-22 23:42:42.205934
+Create Date: 2026-11-22 23:56:41.283142
 
 """
 from alembic import op
@@ -37,6 +38,7 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('claims_total >= 0 AND charge_backs_total >= 0', name=op.f('ck_fee_batch_totals_not_negative')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_batch_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['outlet_id'], ['outlet.id'], name=op.f('fk_fee_batch_outlet_id_outlet')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_batch')),
@@ -50,13 +52,16 @@ def upgrade():
 
     op.create_table('fee_claim',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=24), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('outlet_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('labor_hours', sa.Numeric(precision=4, scale=2), nullable=False),
+    sa.Column('remedy_code_id', sa.Integer(), nullable=True),
+    sa.Column('labor_hours', sa.Numeric(precision=5, scale=2), nullable=False),
     sa.Column('labor_rate', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('labor_amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('distance_km', sa.Integer(), nullable=False),
+    sa.Column('travel_band_km', sa.Integer(), nullable=True),
     sa.Column('travel_amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('parts_amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('claimed_total', sa.Numeric(precision=12, scale=2), nullable=False),
@@ -64,26 +69,30 @@ def upgrade():
     sa.Column('audit_note', sa.Text(), nullable=False),
     sa.Column('audited_by_id', sa.Integer(), nullable=True),
     sa.Column('audited_at', sa.DateTime(), nullable=True),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
     sa.Column('overcharge', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('charge_back', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('charge_back_note', sa.Text(), nullable=False),
     sa.Column('charge_back_by_id', sa.Integer(), nullable=True),
     sa.Column('charge_back_at', sa.DateTime(), nullable=True),
-    sa.Column('batch_id', sa.Integer(), nullable=True),
     sa.Column('charge_back_batch_id', sa.Integer(), nullable=True),
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("status IN ('claimed', 'approved', 'adjusted', 'rejected', 'settled')", name=op.f('ck_fee_claim_status_valid')),
+    sa.CheckConstraint('approved_total IS NULL OR approved_total <= claimed_total', name=op.f('ck_fee_claim_approved_within_claim')),
     sa.CheckConstraint('claimed_total >= 0 AND (approved_total IS NULL OR approved_total >= 0)', name=op.f('ck_fee_claim_amounts_not_negative')),
+    sa.CheckConstraint('distance_km >= 0', name=op.f('ck_fee_claim_distance_not_negative')),
     sa.CheckConstraint('overcharge >= 0 AND charge_back >= 0', name=op.f('ck_fee_claim_charge_back_not_negative')),
     sa.ForeignKeyConstraint(['audited_by_id'], ['user_account.id'], name=op.f('fk_fee_claim_audited_by_id_user_account')),
     sa.ForeignKeyConstraint(['batch_id'], ['fee_batch.id'], name=op.f('fk_fee_claim_batch_id_fee_batch')),
     sa.ForeignKeyConstraint(['charge_back_batch_id'], ['fee_batch.id'], name=op.f('fk_fee_claim_charge_back_batch_id_fee_batch')),
     sa.ForeignKeyConstraint(['charge_back_by_id'], ['user_account.id'], name=op.f('fk_fee_claim_charge_back_by_id_user_account')),
     sa.ForeignKeyConstraint(['outlet_id'], ['outlet.id'], name=op.f('fk_fee_claim_outlet_id_outlet')),
+    sa.ForeignKeyConstraint(['remedy_code_id'], ['fault_code.id'], name=op.f('fk_fee_claim_remedy_code_id_fault_code')),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_fee_claim_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_claim')),
+    sa.UniqueConstraint('number', name=op.f('uq_fee_claim_number')),
     sa.UniqueConstraint('ticket_id', name=op.f('uq_fee_claim_ticket_id'))
     )
     with op.batch_alter_table('fee_claim', schema=None) as batch_op:
@@ -95,13 +104,34 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_fee_claim_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_fee_claim_outlet_id'), ['outlet_id'], unique=False)
         batch_op.create_index('ix_fee_claim_outlet_status', ['outlet_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_claim_remedy_code_id'), ['remedy_code_id'], unique=False)
+
+    op.create_table('fee_claim_part',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('claim_id', sa.Integer(), nullable=False),
+    sa.Column('replaced_part_id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('qty', sa.Integer(), nullable=False),
+    sa.Column('unit_price', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.CheckConstraint('qty > 0', name=op.f('ck_fee_claim_part_qty_positive')),
+    sa.CheckConstraint('unit_price >= 0 AND amount >= 0', name=op.f('ck_fee_claim_part_amounts_not_negative')),
+    sa.ForeignKeyConstraint(['claim_id'], ['fee_claim.id'], name=op.f('fk_fee_claim_part_claim_id_fee_claim'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['part_id'], ['part.id'], name=op.f('fk_fee_claim_part_part_id_part')),
+    sa.ForeignKeyConstraint(['replaced_part_id'], ['replaced_part.id'], name=op.f('fk_fee_claim_part_replaced_part_id_replaced_part')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_claim_part'))
+    )
+    with op.batch_alter_table('fee_claim_part', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_claim_part_claim_id'), ['claim_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_claim_part_part_id'), ['part_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_claim_part_replaced_part_id'), ['replaced_part_id'], unique=False)
 
     with op.batch_alter_table('fault_code', schema=None) as batch_op:
         batch_op.add_column(sa.Column('standard_hours', sa.Numeric(precision=4, scale=2), nullable=True))
 
     # ### end Alembic commands ###
 
-    # R-FEE-1 defaults: travel paid by distance band (admins edit them).
+    # R-FEE-1 defaults: travel paid by distance band (admins edit them under Service fees).
     bands = sa.table("travel_band", sa.column("up_to_km", sa.Integer), sa.column("amount", sa.Numeric(12, 2)))
     op.bulk_insert(bands, [{"up_to_km": 10, "amount": 0}, {"up_to_km": 30, "amount": 30},
                            {"up_to_km": 60, "amount": 60}, {"up_to_km": 9999, "amount": 100}])
@@ -112,7 +142,14 @@ def downgrade():
     with op.batch_alter_table('fault_code', schema=None) as batch_op:
         batch_op.drop_column('standard_hours')
 
+    with op.batch_alter_table('fee_claim_part', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_claim_part_replaced_part_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_claim_part_part_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_claim_part_claim_id'))
+
+    op.drop_table('fee_claim_part')
     with op.batch_alter_table('fee_claim', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_claim_remedy_code_id'))
         batch_op.drop_index('ix_fee_claim_outlet_status')
         batch_op.drop_index(batch_op.f('ix_fee_claim_outlet_id'))
         batch_op.drop_index(batch_op.f('ix_fee_claim_created_at'))
