@@ -34,6 +34,19 @@ STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
+MAX_ID = 2**63 - 1  # a BIGINT; larger numbers would overflow the driver, not just miss
+
+
+def parse_id(value) -> int | None:
+    """A record id typed into a URL or form: plain ASCII digits within the database's integer
+    range, else None ("²" passes str.isdigit() but not int(); 10**20 overflows SQLite/PostgreSQL)."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def role_in(roles) -> bool:
     return current_user.is_authenticated and current_user.role in roles
 
@@ -57,7 +70,8 @@ class ScopedOptionsFilter(FilterEqual):
 
     def clean(self, value):
         if self.column.type.python_type is int:  # ids; anything else matches nothing
-            return int(value) if str(value).isdigit() else -1
+            found = parse_id(value)
+            return -1 if found is None else found
         return value
 
 
@@ -184,6 +198,8 @@ class SecureModelView(ModelView):
         try:
             key = pk.type.python_type(id)
         except (TypeError, ValueError):
+            abort(404)
+        if isinstance(key, int) and (key := parse_id(id)) is None:  # "²", 10**20: no such row
             abort(404)
         record = self.get_query().filter(pk == key).one_or_none()
         if record is None:

@@ -1,39 +1,61 @@
 """Old parts owed from warranty repairs and the return lists that bring them back (R-PART-4…6)."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, request
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
 
 from backoffice import old_parts, policy
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import local_today
-from models import OldPart, PartsReturn, db
+from models import LedgerEntry, OldPart, PartsAccount, PartsReturn, db
 from models.choices import NonCreditable, OldPartState, PartsReturnStatus, Role
 
 from .actions import run_action
-from .base import STAFF, ScopedOptionsFilter, SecureModelView
-from .customers import outlet_options
+from .base import STAFF, ChoiceFilter, ScopedOptionsFilter, SecureModelView, parse_id
 from .fields import LABELS, enum_formatter, time_formatter
+from .parts_accounts import dealer_outlet_options
 
 O, RS = OldPartState, PartsReturnStatus
+ZERO = Decimal("0.00")
+RETURN_BADGES = {"shipped": "warning", "received": "info", "inspected": "success"}
 EXEMPTIONS = {"cheap": _l("Under ¥5, few pieces"), "consumable": _l("Consumable"), "fragile": _l("Fragile panel")}
 
 
 def age_badge(view, context, model, name):
     """Days since the part was taken out; owed parts past the return cycle stand out."""
+    if "parts_return_days" not in g:  # read once per page, not per row
+        g.parts_return_days = int(policy.value(db.session, "parts.return_cycle_days"))
     days = (local_today() - model.replaced_on).days
-    late = model.state == O.OWED and days > policy.value(db.session, "parts.return_cycle_days")
+    late = model.state == O.OWED and days > g.parts_return_days
     return Markup(f'<span class="badge {"badge-danger" if late else "badge-light"}">{days}</span>')
 
 
 def ticket_link(view, context, model, name):
-    return Markup(f'<a href="/admin/ticket/details/?id={model.ticket_id}">{escape(model.ticket.number)}</a>')
+    href = url_for("ticket.details_view", id=model.ticket_id)
+    return Markup(f'<a href="{escape(href)}">{escape(model.ticket.number)}</a>')
+
+
+def return_link(view, context, model, name):
+    if model.return_id is None:
+        return ""
+    href = url_for("parts_return.details_view", id=model.return_id)
+    return Markup(f'<a href="{escape(href)}">RT{model.return_id:06d}</a>')
+
+
+def overdue_condition():
+    """Still owed after the return cycle (policy parts.return_cycle_days), as old_parts.overdue()."""
+    days = int(policy.value(db.session, "parts.return_cycle_days"))
+    return and_(OldPart.state == O.OWED.value, OldPart.replaced_on < local_today() - timedelta(days=days))
 
 
 class OldPartView(SecureModelView):
@@ -43,11 +65,12 @@ class OldPartView(SecureModelView):
     details_template = "admin/old_part_details.html"
     column_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "age", "state", "exemption",
                    "parts_return")
-    column_labels = dict(LABELS, ticket=_l("Ticket no."), part=_l("Part"), qty=_l("Qty"), value=_l("Value"),
-                         replaced_on=_l("Replaced on"), age=_l("Days"), state=_l("State"),
+    column_labels = dict(LABELS, ticket=_l("Ticket no."), part=_l("Part"), qty=_l("Qty"), value=_l("Amount"),
+                         replaced_on=_l("Replaced on"), age=_l("Days"), state=LABELS["status"],
                          exemption=_l("No return needed"), parts_return=_l("Return list"))
     column_formatters = {"ticket": ticket_link, "value": lambda v, c, m, n: f"¥{m.value:,.2f}", "age": age_badge,
-                         "state": enum_formatter(O), "exemption": lambda v, c, m, n: EXEMPTIONS.get(m.exemption, "")}
+                         "state": enum_formatter(O), "exemption": lambda v, c, m, n: EXEMPTIONS.get(m.exemption, ""),
+                         "parts_return": return_link}
     column_sortable_list = ("replaced_on",)
     column_default_sort = [("replaced_on", False), ("id", False)]
     column_export_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "state")
@@ -56,8 +79,9 @@ class OldPartView(SecureModelView):
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
-            ScopedOptionsFilter(OldPart.state, _l("State"), lambda: [(s.value, str(label(O, s.value))) for s in O]),
-            ScopedOptionsFilter(OldPart.outlet_id, LABELS["outlet"], outlet_options))
+            ScopedOptionsFilter(OldPart.state, LABELS["status"], lambda: [(s.value, str(label(O, s.value))) for s in O]),
+            ScopedOptionsFilter(OldPart.outlet_id, LABELS["outlet"], dealer_outlet_options),
+            ChoiceFilter(OldPart.replaced_on, _l("Overdue now"), {"yes": overdue_condition}, {"yes": _l("yes")}))
         super().__init__(*args, **kwargs)
 
     @expose("/return/", methods=("GET", "POST"))
@@ -67,7 +91,7 @@ class OldPartView(SecureModelView):
                                   .order_by(OldPart.outlet_id, OldPart.replaced_on, OldPart.id)).all()
         errors = {}
         if request.method == "POST":
-            chosen = {int(v) for v in request.form.getlist("old_part") if v.isdigit()}
+            chosen = {parse_id(v) for v in request.form.getlist("old_part")} - {None}
             picked = [o for o in owed if o.id in chosen]
             outlets = {o.outlet_id for o in picked}
             try:
@@ -99,22 +123,35 @@ class OldPartView(SecureModelView):
         return super().render(template, **kwargs)
 
 
+def return_badge(view, context, model, name):
+    css = RETURN_BADGES.get(model.status, "light")
+    return Markup(f'<span class="badge badge-{css}">{escape(label(RS, model.status))}</span>')
+
+
 class PartsReturnView(SecureModelView):
     roles = STAFF | {Role.DEALER}
     export_roles = STAFF | {Role.DEALER}
     details_template = "admin/parts_return_details.html"
-    column_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at", "received_at", "inspected_at")
-    column_labels = dict(LABELS, id=_l("Return list"), courier=_l("Courier"), tracking_no=_l("Tracking no."),
-                         created_at=_l("Sent"), received_at=_l("Counted"), inspected_at=_l("Inspected"))
-    column_formatters = {"id": lambda v, c, m, n: str(m), "status": enum_formatter(RS), "created_at": time_formatter,
+    column_list = ("id", "outlet", "status", "lines", "courier", "tracking_no", "created_at", "received_at",
+                   "inspected_at")
+    column_labels = dict(LABELS, id=_l("Return list"), lines=_l("Lines"), courier=_l("Courier"),
+                         tracking_no=_l("Tracking no."), created_at=_l("Sent"), received_at=_l("Counted"),
+                         inspected_at=_l("Inspected"))
+    column_formatters = {"id": lambda v, c, m, n: str(m), "status": return_badge, "created_at": time_formatter,
+                         "lines": lambda v, c, m, n: len(m.old_parts),
                          "received_at": time_formatter, "inspected_at": time_formatter}
     column_default_sort = [("created_at", True), ("id", True)]
     column_export_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at")
+    column_formatters_export = {"id": lambda v, c, m, n: str(m), "status": enum_formatter(RS),
+                                "created_at": time_formatter}
+
+    def get_query(self):
+        return super().get_query().options(selectinload(PartsReturn.old_parts))
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
             ScopedOptionsFilter(PartsReturn.status, LABELS["status"], lambda: [(s.value, str(label(RS, s.value))) for s in RS]),
-            ScopedOptionsFilter(PartsReturn.outlet_id, LABELS["outlet"], outlet_options))
+            ScopedOptionsFilter(PartsReturn.outlet_id, LABELS["outlet"], dealer_outlet_options))
         super().__init__(*args, **kwargs)
 
     @expose("/receive/", methods=("POST",))
@@ -136,10 +173,15 @@ class PartsReturnView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found, staff = kwargs["model"], current_user.role in STAFF
+            booked = outcomes(found) if found.status == RS.INSPECTED else {}
             kwargs.update(failure=g.get("action_failure") or {}, status_label=lambda v: label(RS, v),
                           state_label=lambda v: label(O, v), reason_label=lambda v: label(NonCreditable, v),
                           verdicts=[(old_parts.QUALITY, _("Quality failure: credit in full"))] + [
                               (v, str(t)) for v, t in choices(NonCreditable)],
+                          outcomes=booked, outcome_totals={kind: sum((b.get(kind, ZERO) for b in booked.values()), ZERO)
+                                                           for kind in ("credit", "charge")},
+                          account_id=db.session.scalar(select(PartsAccount.id).where(
+                              PartsAccount.outlet_id == found.outlet_id)),
                           can_receive=found.status == RS.SHIPPED and staff,
                           can_inspect=found.status == RS.RECEIVED and staff)
         return super().render(template, **kwargs)
@@ -147,7 +189,21 @@ class PartsReturnView(SecureModelView):
 
 def _count(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
+
+
+def outcomes(parcel: PartsReturn) -> dict[int, dict[str, Decimal]]:
+    """What the inspection booked per old part: {old_part_id: {"credit": ¥, "charge": ¥}}, read
+    from the ledger entries whose source is the old part (R-PART-4, R-PART-8)."""
+    sources = {f"old_part:{o.id}:{kind}": (o.id, kind) for o in parcel.old_parts for kind in ("credit", "charge")}
+    found: dict[int, dict[str, Decimal]] = {}
+    if not sources:
+        return found
+    for source, delta, cash in db.session.execute(select(LedgerEntry.source, LedgerEntry.delta, LedgerEntry.cash_amount)
+                                                  .where(LedgerEntry.source.in_(list(sources)))):
+        old_id, kind = sources[source]
+        found.setdefault(old_id, {})[kind] = delta if kind == "credit" else cash
+    return found
 
 
 

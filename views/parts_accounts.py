@@ -4,36 +4,111 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
-from flask import Response, flash, g, redirect, request
+from flask import Response, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backoffice import ledger, reconciliation
 from backoffice.labels import label
-from backoffice.timezones import format_local, local_today
-from models import PartsAccount, PartsReconciliation, db
+from backoffice.timezones import format_local, local_day_bounds, local_today
+from models import Outlet, PartsAccount, PartsReconciliation, db
 from models.choices import LedgerKind, ReconciliationStatus, Role
 
 from .actions import run_action
 from .base import STAFF, ScopedOptionsFilter, SecureModelView
-from .customers import outlet_options
 from .fields import LABELS, money_formatter, time_formatter
 
 R = ReconciliationStatus
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+YEARS = range(2000, 2101)  # a sane calendar: year 1 or 9999 would overflow the UTC bounds
+ZERO = Decimal("0.00")
 
 
-def parse_month(text: str | None) -> date:
+def parse_month(text: str | None) -> date | None:
+    found = MONTH_RE.match((text or "").strip())
+    if not found or int(found.group(1)) not in YEARS or not 1 <= int(found.group(2)) <= 12:
+        return None
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def parse_day(text: str | None) -> date | None:
+    found = DAY_RE.match((text or "").strip())
+    if not found or int(found.group(1)) not in YEARS:
+        return None
     try:
-        year, month = (int(part) for part in (text or "").split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return local_today().replace(day=1)
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The statement's local calendar days first..last; `month` when it is one whole month."""
+
+    first: date
+    last: date
+    month: date | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.month:%Y-%m}" if self.month else f"{self.first:%Y-%m-%d} – {self.last:%Y-%m-%d}"
+
+    @property
+    def args(self) -> dict:
+        """The query arguments that show this period again (the CSV link, the print)."""
+        if self.month:
+            return {"month": f"{self.month:%Y-%m}"}
+        return {"from": f"{self.first:%Y-%m-%d}", "to": f"{self.last:%Y-%m-%d}"}
+
+    @property
+    def slug(self) -> str:
+        return f"{self.month:%Y-%m}" if self.month else f"{self.first:%Y%m%d}-{self.last:%Y%m%d}"
+
+
+def period_from(args) -> Period:
+    """From/to local dates when both are valid, else ?month=YYYY-MM, else this month."""
+    first, last = parse_day(args.get("from")), parse_day(args.get("to"))
+    if first and last:
+        first, last = min(first, last), max(first, last)
+        return Period(first, last)
+    month = parse_month(args.get("month")) or local_today().replace(day=1)
+    return Period(month, month_end(month), month)
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    on_account: Decimal
+    cash: Decimal
+
+
+def kind_totals(figures: ledger.Statement) -> list[KindTotal]:
+    """The period's movements summed per kind: on account (the balance) and payable in cash.
+    Opening + every on-account total = closing, to the cent."""
+    return [KindTotal(kind.value, figures.total(kind.value),
+                      sum((e.cash_amount for e in figures.entries if e.kind == kind.value), ZERO))
+            for kind in LedgerKind]
+
+
+def csv_text(value) -> str:
+    """A text cell that a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
+    text = str(value or "")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def statement_rows(figures: ledger.Statement) -> list[list[str]]:
@@ -41,10 +116,21 @@ def statement_rows(figures: ledger.Statement) -> list[list[str]]:
              _("Balance")],
             ["", _("Opening balance"), "", "", "", "", "", f"{figures.opening:.2f}"]]
     for e in figures.entries:
-        rows.append([format_local(e.at), label(LedgerKind, e.kind), str(e.part or ""), str(e.qty or ""),
-                     e.reason, f"{e.delta:.2f}", f"{e.cash_amount:.2f}", f"{e.balance_after:.2f}"])
+        rows.append([format_local(e.at), label(LedgerKind, e.kind), csv_text(e.part), str(e.qty or ""),
+                     csv_text(e.reason), f"{e.delta:.2f}", f"{e.cash_amount:.2f}", f"{e.balance_after:.2f}"])
     rows.append(["", _("Closing balance"), "", "", "", "", f"{figures.cash_total:.2f}", f"{figures.closing:.2f}"])
+    rows.append([])
+    for total in kind_totals(figures):
+        rows.append(["", label(LedgerKind, total.kind), "", "", "", f"{total.on_account:.2f}", f"{total.cash:.2f}", ""])
+    rows.append(["", _("Total"), "", "", "", f"{figures.closing - figures.opening:.2f}", f"{figures.cash_total:.2f}",
+                 ""])
     return rows
+
+
+def dealer_outlet_options():
+    """Outlets that hold a parts account (not the service center), as the user may see them."""
+    return db.session.execute(select(Outlet.id, Outlet.name).where(Outlet.is_service_center.is_(False))
+                              .order_by(Outlet.code)).all()
 
 
 class PartsAccountView(SecureModelView):
@@ -60,36 +146,41 @@ class PartsAccountView(SecureModelView):
     column_default_sort = "outlet_id"
 
     def __init__(self, *args, **kwargs):
-        self.column_filters = (ScopedOptionsFilter(PartsAccount.outlet_id, LABELS["outlet"], outlet_options),)
+        self.column_filters = (ScopedOptionsFilter(PartsAccount.outlet_id, LABELS["outlet"], dealer_outlet_options),)
         super().__init__(*args, **kwargs)
 
-    def _figures(self, found):
-        month = parse_month(request.args.get("month"))
-        return month, reconciliation.month_statement(db.session, found.outlet_id, month)
+    def _figures(self, found) -> tuple[Period, ledger.Statement]:
+        period = period_from(request.args)
+        return period, ledger.statement(db.session, found.outlet_id, *local_day_bounds(period.first, period.last))
 
     @expose("/statement.csv")
     def statement_csv(self):
+        """The statement on screen as a spreadsheet: same account (same scope), same period."""
         found = self.get_one(request.args.get("id", ""))
-        month, figures = self._figures(found)
+        period, figures = self._figures(found)
         out = io.StringIO()
         csv.writer(out).writerows(statement_rows(figures))
-        name = f"parts-statement-{found.outlet.code}-{month:%Y-%m}.csv"
+        name = f"parts-statement-{found.outlet.code}-{period.slug}.csv"
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}"})
 
     @expose("/quota/", methods=("POST",))
     def quota_view(self):
+        """R-PART-2: quota = policy rate × the outlet's purchases; the difference is posted."""
         if current_user.role not in STAFF:
-            return self._refuse()
+            return self._refuse(request.args.get("id"))
         return run_action(self, lambda found: ledger.grant_quota(
             db.session, found.outlet, current_user._get_current_object()), _("Quota brought in line with purchases."),
             "quota")
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
-            month, figures = self._figures(kwargs["model"])
-            kwargs.update(month=month, figures=figures, kind_label=lambda v: label(LedgerKind, v),
-                          target_quota=ledger.quota_for(db.session, kwargs["model"].outlet),
+            found = kwargs["model"]
+            period, figures = self._figures(found)
+            kwargs.update(period=period, figures=figures, totals=kind_totals(figures),
+                          kind_label=lambda v: label(LedgerKind, v),
+                          csv_url=url_for(".statement_csv", id=found.id, **period.args),
+                          target_quota=ledger.quota_for(db.session, found.outlet),
                           can_grant=current_user.role in STAFF)
         return super().render(template, **kwargs)
 
@@ -112,10 +203,12 @@ class ReconciliationView(SecureModelView):
                          "month": lambda v, c, m, n: f"{m.month:%Y-%m}"}
     column_default_sort = [("month", True), ("id", True)]
     column_export_list = ("outlet", "month", "opening", "closing", "cash_total", "status")
+    column_formatters_export = {"month": lambda v, c, m, n: f"{m.month:%Y-%m}",
+                                "status": lambda v, c, m, n: label(R, m.status)}
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
-            ScopedOptionsFilter(PartsReconciliation.outlet_id, LABELS["outlet"], outlet_options),
+            ScopedOptionsFilter(PartsReconciliation.outlet_id, LABELS["outlet"], dealer_outlet_options),
             ScopedOptionsFilter(PartsReconciliation.status, LABELS["status"],
                                 lambda: [(s.value, str(label(R, s.value))) for s in R]))
         super().__init__(*args, **kwargs)
@@ -126,10 +219,16 @@ class ReconciliationView(SecureModelView):
         if current_user.role not in STAFF:
             return self._refuse()
         month = reconciliation.previous_month(local_today())
-        outlets = db.session.scalars(select(PartsAccount.outlet_id)).all()
-        for outlet_id in outlets:
-            reconciliation.issue(db.session, outlet_id, month)
-        db.session.commit()
+        for attempt in range(2):  # a second click at the same moment issued some first: once more
+            try:
+                for outlet_id in db.session.scalars(select(PartsAccount.outlet_id)).all():
+                    reconciliation.issue(db.session, outlet_id, month)
+                db.session.commit()
+                break
+            except IntegrityError:
+                db.session.rollback()
+                if attempt:
+                    raise
         flash(_("Statements of %(month)s issued.", month=f"{month:%Y-%m}"), "success")
         return redirect(self.get_url(".index_view"))
 
@@ -152,8 +251,10 @@ class ReconciliationView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
-            kwargs.update(figures=reconciliation.month_statement(db.session, found.outlet_id, found.month),
+            figures = reconciliation.month_statement(db.session, found.outlet_id, found.month)
+            kwargs.update(figures=figures, totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v), failure=_failure(),
+                          status_label=lambda v: label(R, v),
                           can_confirm=found.status in (R.OPEN, R.DISPUTED) and current_user.role != Role.ENGINEER,
                           can_dispute=found.status == R.OPEN,
                           can_close=found.status == R.CONFIRMED and current_user.role in STAFF,

@@ -1,30 +1,34 @@
 """Parts requests of the outlets (R-PART-3): request form, review, picking list, shipping, delivery."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from backoffice import ledger, parts_requests
+from backoffice import ledger, parts_requests, policy, reconciliation
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
-from backoffice.timezones import format_local
+from backoffice.timezones import format_local, local_today
 from models import Outlet, Part, PartsRequest, db, utcnow
-from models.choices import GasType, PartsRequestStatus, Role
+from models.choices import GasType, PartsRequestStatus, Role, Settlement
 
 from .actions import run_action
-from .base import STAFF, ScopedOptionsFilter, SecureModelView
-from .customers import outlet_options
+from .base import STAFF, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
+from .parts_accounts import dealer_outlet_options
 from .fields import LABELS, enum_formatter, time_formatter
 
 LINES = 8
 S = PartsRequestStatus
 BADGES = {"awaiting_exception": "warning", "submitted": "info", "reviewed": "primary", "shipped": "primary",
           "delivered": "success", "disputed": "danger", "rejected": "secondary"}
+OPEN = (S.AWAITING_EXCEPTION, S.SUBMITTED, S.REVIEWED)  # not shipped yet
 
 
 def status_badge(view, context, model, name):
@@ -32,14 +36,35 @@ def status_badge(view, context, model, name):
     return Markup(f'<span class="badge badge-{css}">{escape(label(S, model.status))}</span>')
 
 
+def ship_state(request: PartsRequest, due) -> str:
+    """'late' when an urgent request was (or still is not) shipped by its due time, else 'on_time'."""
+    if due is None or request.status == S.REJECTED:
+        return ""
+    shipped = request.shipped_at if request.status not in OPEN else None
+    return "late" if (shipped or utcnow()) > due else "on_time"
+
+
+def list_ship_due(model: PartsRequest):
+    """parts_requests.ship_due() for a list row, with the policy read once per page."""
+    if "parts_ship_hours" not in g:
+        g.parts_ship_hours = int(policy.value(db.session, "parts.urgent_ship_hours"))
+    return model.created_at + timedelta(hours=g.parts_ship_hours) if model.urgent else None
+
+
 def ship_by(view, context, model, name):
     """Urgent requests show when they must ship (R-PART-3) and whether that has passed."""
-    due = parts_requests.ship_due(db.session, model)
-    if due is None:
+    due = list_ship_due(model)
+    state = ship_state(model, due)
+    if not state:
         return ""
-    late = (model.shipped_at or utcnow()) > due
-    css = "badge-danger" if late else "badge-warning"
-    return Markup(f'<span class="badge {css}">{escape(_("Urgent"))} · {escape(format_local(due))}</span>')
+    css = "badge-danger" if state == "late" else ("badge-warning" if model.status in OPEN else "badge-light")
+    parts = [_("Urgent"), _("ship by") + " " + format_local(due)] + ([_("Late")] if state == "late" else [])
+    text = " · ".join(parts)
+    return Markup(f'<span class="badge {css}" data-ship="{state}">{escape(text)}</span>')
+
+
+def gas_label(value) -> str:
+    return label(GasType, value) if value else ""
 
 
 def part_options():
@@ -53,6 +78,22 @@ def outlet_choices():
                                                    Outlet.active.is_(True)).order_by(Outlet.code)).all()
 
 
+def full_weeks(outlet_ids) -> set[int]:
+    """Outlets whose request batches of this week are used (R-PART-3): their form asks for the
+    reason of an exception. Only a hint for the form; submit() decides under a lock."""
+    week = parts_requests.week_start(local_today())
+    limit = int(policy.value(db.session, "parts.batches_per_week"))
+    used = db.session.execute(select(PartsRequest.outlet_id, func.count(PartsRequest.id)).where(
+        PartsRequest.outlet_id.in_(list(outlet_ids)), PartsRequest.week_start == week,
+        PartsRequest.status != S.REJECTED.value).group_by(PartsRequest.outlet_id)).all()
+    return {outlet_id for outlet_id, count in used if count >= limit}
+
+
+def quantity(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
+
+
 def read_lines(form) -> tuple[list[parts_requests.LineDraft], dict]:
     """The form's line rows as drafts (empty rows kept, so error keys match row numbers)."""
     drafts, errors = [], {}
@@ -61,13 +102,12 @@ def read_lines(form) -> tuple[list[parts_requests.LineDraft], dict]:
         if not part:
             drafts.append(parts_requests.LineDraft(None, None))
             continue
-        if not part.isdigit():
+        part_id, count = parse_id(part), quantity(qty)
+        if part_id is None:
             errors[f"lines-{i}-part_id"] = _l("Choose a part of the price list.")
-        if not qty.isdigit():
+        if count is None:
             errors[f"lines-{i}-qty"] = _l("A quantity from 1 to 999.")
-        drafts.append(parts_requests.LineDraft(int(part) if part.isdigit() else None,
-                                               int(qty) if qty.isdigit() else None,
-                                               form.get(f"gas_type-{i}") or None,
+        drafts.append(parts_requests.LineDraft(part_id, count, form.get(f"gas_type-{i}") or None,
                                                bool(form.get(f"urgent-{i}"))))
     return drafts, errors
 
@@ -88,11 +128,15 @@ class PartsRequestView(SecureModelView):
     column_export_list = ("number", "outlet", "status", "created_at", "courier", "tracking_no")
     column_formatters_export = {"status": enum_formatter(S), "created_at": time_formatter}
 
+    def get_query(self):
+        return super().get_query().options(selectinload(PartsRequest.lines))
+
     def __init__(self, *args, **kwargs):
         self.column_filters = (
             ScopedOptionsFilter(PartsRequest.status, LABELS["status"],
                                 lambda: [(v, str(t)) for v, t in choices(S)]),
-            ScopedOptionsFilter(PartsRequest.outlet_id, LABELS["outlet"], outlet_options),
+            ScopedOptionsFilter(PartsRequest.outlet_id, LABELS["outlet"], dealer_outlet_options),
+            LocalDateBetweenFilter(PartsRequest.created_at, _l("Requested")),
         )
         super().__init__(*args, **kwargs)
 
@@ -101,16 +145,17 @@ class PartsRequestView(SecureModelView):
         """The outlet's request form: lines from the price list, urgent flags, note."""
         if current_user.role not in (Role.DEALER, *STAFF):
             return self._refuse()
+        outlets = outlet_choices()
         errors, notice = {}, None
         if request.method == "POST":
             drafts, errors = read_lines(request.form)
-            outlet_id = request.form.get("outlet_id", "")
-            if not outlet_id.isdigit() or db.session.get(Outlet, int(outlet_id)) is None:
+            outlet_id = parse_id(request.form.get("outlet_id"))
+            if outlet_id not in {o.id for o in outlets}:
                 errors["outlet_id"] = _l("Choose the outlet.")
             if not errors:
                 try:
                     created = parts_requests.submit(
-                        db.session, int(outlet_id), current_user._get_current_object(), drafts,
+                        db.session, outlet_id, current_user._get_current_object(), drafts,
                         request.form.get("note", ""), request.form.get("exception_reason", ""))
                     db.session.commit()
                     flash(_("Request %(number)s sent.", number=created.number), "success")
@@ -120,15 +165,27 @@ class PartsRequestView(SecureModelView):
                 except DomainError as exc:
                     notice = exc.message
                 db.session.rollback()
-        return self.render("admin/parts_request_form.html", errors=errors, notice=notice,
-                           typed=request.form, lines=range(LINES), parts=part_options(),
-                           outlets=outlet_choices(), gas_types=choices(GasType),
-                           reconciliation_url=url_for("parts_month.index_view"))
+        selected = request.form.get("outlet_id") if request.method == "POST" else None
+        if selected is None and current_user.role == Role.DEALER:
+            selected = str(current_user.outlet_id)  # a dealer's own outlet first
+        blocked = []
+        if current_user.role == Role.DEALER:  # R-PART-7: say so before the dealer types anything
+            today = local_today()
+            blocked = [o for o in outlets if reconciliation.supply_blocked(db.session, o.id, today)]
+            if blocked and notice is None:
+                notice = _("Last month's parts account is not confirmed yet: confirm the statement before "
+                           "requesting more parts.")
+        return self.render("admin/parts_request_form.html", errors=errors, notice=notice, blocked=blocked,
+                           typed=request.form, selected=selected, lines=range(LINES), parts=part_options(),
+                           outlets=outlets, full_weeks=full_weeks(o.id for o in outlets),
+                           gas_types=choices(GasType), reconciliation_url=url_for("parts_month.index_view"))
 
     @expose("/picking/")
     def picking_view(self):
+        """The printable picking list: number, outlet and address, lines, courier blanks."""
         found = self.get_one(request.args.get("id", ""))
-        return self.render("admin/parts_picking_list.html", model=found)
+        return self.render("admin/parts_picking_list.html", model=found, gas_label=gas_label,
+                           settlement_label=lambda v: label(Settlement, v))
 
     @expose("/exception/", methods=("POST",))
     def exception_view(self):
@@ -161,15 +218,17 @@ class PartsRequestView(SecureModelView):
         if template == self.details_template and "model" in kwargs:
             found, user = kwargs["model"], current_user
             staff = user.role in STAFF
+            due = parts_requests.ship_due(db.session, found)
+            awaiting = found.status == S.AWAITING_EXCEPTION
             kwargs.update(
-                failure=g.get("action_failure") or {}, status_label=lambda v: label(S, v),
-                settlement_choices=choices(parts_requests.Settlement),
-                can_decide=(found.status == S.AWAITING_EXCEPTION and user.role in (Role.ADMIN, Role.MANAGER)
-                            and user.id != found.requested_by_id),
+                failure=g.get("action_failure") or {}, status_label=lambda v: label(S, v), gas_label=gas_label,
+                settlement_choices=choices(Settlement), ship_state=ship_state(found, due),
+                can_decide=awaiting and user.role in (Role.ADMIN, Role.MANAGER) and user.id != found.requested_by_id,
+                own_exception=awaiting and user.role in (Role.ADMIN, Role.MANAGER) and user.id == found.requested_by_id,
                 can_review=found.status == S.SUBMITTED and staff,
                 can_ship=found.status == S.REVIEWED and staff,
                 can_confirm=found.status == S.SHIPPED,
-                ship_due=parts_requests.ship_due(db.session, found))
+                ship_due=due)
             if kwargs["can_review"]:
                 kwargs["suggested"] = parts_requests.suggested_settlements(db.session, found)
                 kwargs["balance"] = ledger.balance_of(db.session, found.outlet_id)

@@ -1,15 +1,24 @@
-"""The spare-parts screens for each role (R-PART-2…8, R-ROLE-1, R-ROLE-2)."""
+"""The spare-parts screens for each role (R-PART-2…8, R-ROLE-1, R-ROLE-2): accounts and their
+statement, requests, old parts and their return lists, monthly reconciliation."""
+import csv
+import io
 import re
+from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, update
 
-from backoffice import accounts
+from backoffice import accounts, ledger, reconciliation
+from backoffice.timezones import local_today, to_local
 from backoffice.demo import DEMO_PASSWORD
-from models import (LedgerEntry, OldPart, Part, PartsAccount, PartsReconciliation, PartsRequest,
+from models import (LedgerEntry, OldPart, Outlet, Part, PartsAccount, PartsReconciliation, PartsRequest,
                     PartsReturn)
+from models.choices import LedgerKind
 from tests import factories as f
+
+PARTS_ENDPOINTS = ("parts_request", "parts_account", "old_part", "parts_return", "parts_month")
+EN = {"Accept-Language": "en"}
 
 
 def text(response):
@@ -17,6 +26,7 @@ def text(response):
 
 
 def account(session, code):
+    session.expire_all()
     return session.scalar(select(PartsAccount).where(PartsAccount.outlet_id == f.outlet(session, code).id))
 
 
@@ -32,160 +42,711 @@ def post_action(client, endpoint, action, record_id, **data):
 
 
 def request_parts(client, session, code, *lines, **extra):
+    """POST the request form; lines are (part, qty) or (part, qty, {gas_type-i/urgent-i extras})."""
     data = {"csrf_token": client.csrf, "outlet_id": str(f.outlet(session, code).id), "note": "周转配件"}
-    for i, (part, qty) in enumerate(lines):
-        data[f"part_id-{i}"], data[f"qty-{i}"] = str(part.id), str(qty)
+    for i, (part, qty, *more) in enumerate(lines):
+        data[f"part_id-{i}"], data[f"qty-{i}"] = str(getattr(part, "id", part)), str(qty)
+        for key, value in (more[0] if more else {}).items():
+            data[f"{key}-{i}"] = value
     data.update(extra)
     return client.post("/admin/parts_request/request/", data=data)
 
 
-def a_part(session, below=None):
-    stmt = select(Part).where(Part.active.is_(True), Part.unit_price >= 20).order_by(Part.id)
+def part(session, code=None):
+    stmt = select(Part).where(Part.active.is_(True))
+    stmt = stmt.where(Part.code == code) if code else stmt.where(Part.unit_price >= 20).order_by(Part.id)
     return session.scalars(stmt).first()
 
 
-def test_dealer_sees_only_own_outlets_parts_records(login_as, session):  # R-ROLE-1
+def newest_request(session):
+    session.expire_all()
+    return session.scalars(select(PartsRequest).order_by(PartsRequest.id.desc())).first()
+
+
+def count(session, model, *where):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value.replace(",", "").replace("¥", ""))
+
+
+def statement_figures(page: str) -> dict:
+    """Opening, every movement, closing and the totals per kind, as the statement page shows them."""
+    def cells(testid):
+        return [money(v) for v in re.findall(rf'data-testid="{testid}">([^<]*)<', page) if v.strip()]
+    return {"opening": cells("opening")[0], "closing": cells("closing")[0], "deltas": cells("delta"),
+            "cash": cells("cash"), "cash_total": cells("cash-total")[0],
+            "kind_on_account": cells("total-on-account"), "kind_cash": cells("total-cash")}
+
+
+def make_dealer(app, session, username, code):
+    with app.app_context():
+        accounts.create_user(session, username, DEMO_PASSWORD, "dealer", full_name="陈志强",
+                             outlet=f.outlet(session, code))
+        session.commit()
+
+
+def owed_pair(session):
+    """Two owed old parts of one outlet of dealer1 (GZ-TH or GZ-TH-01)."""
+    for code in ("GZ-TH-01", "GZ-TH"):
+        owed = session.scalars(select(OldPart).where(OldPart.state == "owed",
+                                                     OldPart.outlet_id == f.outlet(session, code).id)
+                               .order_by(OldPart.id)).all()
+        if len(owed) >= 2:
+            return code, owed[:2]
+    pytest.fail("the demo data has no outlet of dealer1 with two owed old parts")
+
+
+# --- scope (R-ROLE-1) ----------------------------------------------------------------------------
+
+def test_dealer_sees_only_own_outlets_accounts_requests_returns_and_months(login_as, session):
     dealer = login_as("dealer1")
     foreign = account(session, "FS-SD")
-    assert "FS-SD" not in text(dealer.get("/admin/parts_account/"))
+    for endpoint in PARTS_ENDPOINTS:
+        listing = text(dealer.get(f"/admin/{endpoint}/"))
+        assert "FS-SD" not in listing and "DG-NC" not in listing, endpoint
+        export = text(dealer.get(f"/admin/{endpoint}/export/csv/"))
+        assert "FS-SD" not in export and "顺德" not in export and "东莞" not in export, endpoint
+    assert "GZ-TH-01" in text(dealer.get("/admin/parts_account/"))  # the sub-outlet is the dealer's too
     assert dealer.get(f"/admin/parts_account/details/?id={foreign.id}").status_code == 404
     assert dealer.get(f"/admin/parts_account/statement.csv?id={foreign.id}").status_code == 404
     for endpoint, model in (("parts_request", PartsRequest), ("parts_return", PartsReturn),
                             ("parts_month", PartsReconciliation), ("old_part", OldPart)):
         other = session.scalar(select(model).where(model.outlet_id == foreign.outlet_id))
-        if other is not None:
-            assert dealer.get(f"/admin/{endpoint}/details/?id={other.id}").status_code == 404, endpoint
-        export = text(dealer.get(f"/admin/{endpoint}/export/csv/"))
-        assert "FS-SD" not in export and "顺德" not in export, endpoint
+        assert other is not None, endpoint
+        assert dealer.get(f"/admin/{endpoint}/details/?id={other.id}").status_code == 404, endpoint
+    other_request = session.scalar(select(PartsRequest).where(PartsRequest.outlet_id == foreign.outlet_id))
+    assert dealer.get(f"/admin/parts_request/picking/?id={other_request.id}").status_code == 404
+    # Actions on another outlet's records answer 404 too, and change nothing.
+    month = session.scalar(select(PartsReconciliation).where(PartsReconciliation.outlet_id == foreign.outlet_id))
+    response = dealer.post(f"/admin/parts_month/dispute/?id={month.id}",
+                           data={"csrf_token": dealer.csrf, "dispute_reason": "不对"})
+    assert response.status_code == 404
+    # The other dealer sees its own parcel and request.
+    dealer2 = login_as("dealer2")
+    parcel = session.scalar(select(PartsReturn).where(PartsReturn.outlet_id == foreign.outlet_id))
+    assert dealer2.get(f"/admin/parts_return/details/?id={parcel.id}").status_code == 200
+    assert "GZ-TH" not in text(dealer2.get("/admin/parts_request/"))
 
 
-def test_dealer_requests_parts_center_reviews_ships_and_dealer_confirms(login_as, session):  # R-PART-3
+def test_staff_see_every_outlets_accounts_but_not_the_service_center(login_as, session):
+    clerk = login_as("clerk")
+    page = text(clerk.get("/admin/parts_account/"))
+    for code in ("GZ-TH", "GZ-TH-01", "FS-SD", "DG-NC"):
+        assert f"({code})" in page
+    form = text(clerk.get("/admin/parts_request/request/"))
+    assert "(FS-SD)" in form and "(DG-NC)" in form
+    assert 'data-testid="request-blocked"' not in form
+    center = session.scalar(select(Outlet).where(Outlet.is_service_center.is_(True)))
+    assert f'<option value="{center.id}" data-week-full' not in form  # it keeps no parts account
+    assert not re.search(r'<option value="\d+" data-week-full="\d" selected', form)  # staff choose
+
+
+# --- requests (R-PART-3) ---------------------------------------------------------------------------
+
+def test_dealer_requests_parts_and_the_center_reviews_ships_and_dealer_confirms(login_as, session):
     dealer, clerk = login_as("dealer1"), login_as("clerk")
-    part = a_part(session)
+    chosen = part(session)
     before = account(session, "GZ-TH").balance
-    response = request_parts(dealer, session, "GZ-TH", (part, 2))
+    form = text(dealer.get("/admin/parts_request/request/"))
+    own = f.outlet(session, "GZ-TH")
+    assert re.search(rf'<option value="{own.id}"[^>]*selected', form)  # the dealer's outlet first
+    assert f"{chosen.code} {chosen.name} · ¥{chosen.unit_price:,.2f}" in form  # the price list
+    response = request_parts(dealer, session, "GZ-TH", (chosen, 2, {"urgent": "y", "gas_type": "natural_gas"}))
     assert response.status_code == 302, text(response)[:2000]
-    created = session.scalars(select(PartsRequest).order_by(PartsRequest.id.desc())).first()
-    assert created.status == "submitted" and created.lines[0].qty == 2
+    created = newest_request(session)
+    assert created.status == "submitted" and created.lines[0].qty == 2 and created.lines[0].urgent
+    assert created.requested_by.username == "dealer1"
+    listing = text(clerk.get("/admin/parts_request/"))
+    assert created.number in listing and 'data-ship="on_time"' in listing
     line = created.lines[0]
+
+    details = text(clerk.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert '<option value="on_account" selected' in details  # suggested: the balance covers it
+    assert f"¥{before:,.2f}" in details  # the balance shown for the review
+    assert post_action(dealer, "parts_request", "review", created.id,
+                       **{f"settlement-{line.id}": "on_account"}).status_code == 302
+    assert newest_request(session).status == "submitted"  # an outlet never reviews
     assert post_action(clerk, "parts_request", "review", created.id,
                        **{f"settlement-{line.id}": "on_account"}).status_code == 302
-    assert "picking-list" in text(clerk.get(f"/admin/parts_request/picking/?id={created.id}"))
+    assert newest_request(session).status == "reviewed"
+
+    picking = text(clerk.get(f"/admin/parts_request/picking/?id={created.id}"))
+    assert 'data-testid="picking-list"' in picking and created.number in picking
+    assert own.address in picking and "____________" in picking and "@media print" in picking
     assert post_action(clerk, "parts_request", "ship", created.id, courier="顺丰速运",
                        tracking_no="SF1234567890").status_code == 302
+    assert 'data-testid="confirm-delivery"' in text(dealer.get(f"/admin/parts_request/details/?id={created.id}"))
     assert post_action(dealer, "parts_request", "delivery", created.id, complete="yes").status_code == 302
+    done = newest_request(session)
+    assert done.status == "delivered" and done.delivered_at is not None
+    assert account(session, "GZ-TH").balance == before - chosen.unit_price * 2
+    timeline = text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    assert "SF1234567890" in timeline and done.reviewed_by.full_name in timeline
+    assert "SF1234567890" in text(dealer.get(f"/admin/parts_request/details/?id={created.id}"))
+    statement = text(dealer.get(f"/admin/parts_account/details/?id={account(session, 'GZ-TH').id}"))
+    assert 'data-kind="issue"' in statement and created.number in statement
+
+
+def test_a_delivery_difference_needs_a_note(login_as, session):
+    dealer, clerk = login_as("dealer2"), login_as("clerk")
+    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted",
+                                                        PartsRequest.outlet_id == f.outlet(session, "FS-SD").id))
+    settlements = {f"settlement-{line.id}": "purchase" for line in waiting.lines}
+    assert post_action(clerk, "parts_request", "review", waiting.id, **settlements).status_code == 302
+    assert post_action(clerk, "parts_request", "ship", waiting.id, courier="中通快递",
+                       tracking_no="ZT778899").status_code == 302
+    refused = post_action(dealer, "parts_request", "delivery", waiting.id, complete="no", delivery_note=" ")
+    assert refused.status_code == 200 and "is-invalid" in text(refused)
+    assert post_action(dealer, "parts_request", "delivery", waiting.id, complete="no",
+                       delivery_note="少了一个水气联动阀").status_code == 302
     session.expire_all()
-    assert session.get(PartsRequest, created.id).status == "delivered"
-    assert account(session, "GZ-TH").balance == before - part.unit_price * 2
+    found = session.get(PartsRequest, waiting.id)
+    assert found.status == "disputed" and found.delivery_note == "少了一个水气联动阀"
+    # Bought in cash: nothing drawn on account, the cash shows on the statement.
+    purchases = session.scalars(select(LedgerEntry).where(LedgerEntry.reason == waiting.number)).all()
+    assert {e.kind for e in purchases} == {"purchase"} and all(e.delta == 0 for e in purchases)
 
 
 def test_request_form_keeps_typed_lines_on_error(login_as, session):
     dealer = login_as("dealer1")
-    part = a_part(session)
-    response = request_parts(dealer, session, "GZ-TH", (part, "两个"))
+    good, other = part(session), part(session, "P-BAT-01")
+    response = request_parts(dealer, session, "GZ-TH-01", (good, 3, {"urgent": "y", "gas_type": "lpg"}),
+                             (other, "两个"), note="保修周转，月底前到")
     page = text(response)
-    assert response.status_code == 200 and "is-invalid" in page
-    assert f'<option value="{part.id}" selected' in page and 'value="两个"' in page
+    assert response.status_code == 200
+    assert re.search(r'name="qty-1" [^>]*class="[^"]*is-invalid', page)
+    assert not re.search(r'name="qty-0" [^>]*class="[^"]*is-invalid', page)
+    assert f'<option value="{good.id}" selected' in page and f'<option value="{other.id}" selected' in page
+    assert 'value="两个"' in page and 'name="qty-0"' in page and 'value="3"' in page
+    assert re.search(r'name="urgent-0" [^>]*checked', page)
+    assert '<option value="lpg" selected' in page and 'value="保修周转，月底前到"' in page
+    assert re.search(rf'<option value="{f.outlet(session, "GZ-TH-01").id}"[^>]*selected', page)
+    assert count(session, PartsRequest, PartsRequest.note == "保修周转，月底前到") == 0
+    empty = request_parts(dealer, session, "GZ-TH")
+    assert empty.status_code == 200 and "invalid-feedback" in text(empty)  # no line at all
 
 
-def test_dealer_cannot_review_or_ship(login_as, session):
-    dealer = login_as("dealer2")
-    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted",
-                                                        PartsRequest.outlet_id == f.outlet(session, "FS-SD").id))
-    line = waiting.lines[0]
-    response = post_action(dealer, "parts_request", "review", waiting.id, **{f"settlement-{line.id}": "on_account"})
-    assert response.status_code == 302
-    session.expire_all()
-    assert session.get(PartsRequest, waiting.id).status == "submitted"
+def test_center_review_keeps_choices_when_a_line_is_over_the_account(login_as, session):  # R-PART-2
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    dear = part(session, "P-HEX-01")
+    left = account(session, "GZ-TH-01").balance
+    qty = int(left // dear.unit_price) + 1  # more than the account holds
+    assert request_parts(dealer, session, "GZ-TH-01", (dear, qty)).status_code == 302
+    created = newest_request(session)
+    line = created.lines[0]
+    details = text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    assert '<option value="purchase" selected' in details  # suggested beyond the balance
+    refused = post_action(clerk, "parts_request", "review", created.id, **{f"settlement-{line.id}": "on_account"})
+    page = text(refused)
+    assert refused.status_code == 200 and "is-invalid" in page
+    assert '<option value="on_account" selected' in page  # the choice made is kept
+    assert newest_request(session).status == "submitted"
+    assert account(session, "GZ-TH-01").balance == left  # nothing posted
+    assert post_action(clerk, "parts_request", "review", created.id,
+                       **{f"settlement-{line.id}": "purchase"}).status_code == 302
+    assert newest_request(session).status == "reviewed"
 
 
-def test_third_batch_needs_an_exception_that_a_manager_decides(login_as, session):  # R-PART-3, R-ROLE-2
+def test_third_batch_in_a_week_needs_an_exception_and_a_manager_decides(login_as, session):  # R-PART-3
     dealer, manager = login_as("dealer1"), login_as("manager")
-    part = a_part(session)
+    outlet = f.outlet(session, "GZ-TH-01")
+    chosen = part(session)
+    assert re.search(rf'value="{outlet.id}" data-week-full="0"', text(dealer.get("/admin/parts_request/request/")))
     for _ in range(2):
-        assert request_parts(dealer, session, "GZ-TH-01", (part, 1)).status_code == 302
-    refused = request_parts(dealer, session, "GZ-TH-01", (part, 1))
-    assert refused.status_code == 200 and "exception_reason" in text(refused) and "is-invalid" in text(refused)
-    assert request_parts(dealer, session, "GZ-TH-01", (part, 1),
+        assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1)).status_code == 302
+    form = text(dealer.get("/admin/parts_request/request/"))
+    assert re.search(rf'value="{outlet.id}" data-week-full="1"', form)  # the form will ask for the reason
+    refused = request_parts(dealer, session, "GZ-TH-01", (chosen, 1))
+    page = text(refused)
+    assert refused.status_code == 200 and re.search(r'name="exception_reason"[^>]*is-invalid', page)
+    assert 'class="form-group d-none" id="exception-group"' not in page
+    assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1),
                          exception_reason="燃气热水器批量故障，急需比例阀").status_code == 302
-    third = session.scalars(select(PartsRequest).order_by(PartsRequest.id.desc())).first()
-    assert third.status == "awaiting_exception"
+    third = newest_request(session)
+    assert third.status == "awaiting_exception" and third.batch_no == 3
     assert 'data-testid="decide-exception"' not in text(dealer.get(f"/admin/parts_request/details/?id={third.id}"))
+    post_action(dealer, "parts_request", "exception", third.id, decision="approve", note="自己批准")
+    assert newest_request(session).status == "awaiting_exception"  # an outlet never decides
+    details = text(manager.get(f"/admin/parts_request/details/?id={third.id}"))
+    assert 'data-testid="decide-exception"' in details and "燃气热水器批量故障" in details
+    no_note = post_action(manager, "parts_request", "exception", third.id, decision="approve", note="")
+    assert no_note.status_code == 200 and "is-invalid" in text(no_note)
     assert post_action(manager, "parts_request", "exception", third.id, decision="approve",
                        note="质量事故，同意加批").status_code == 302
+    decided = newest_request(session)
+    assert decided.status == "submitted" and decided.reviewed_by.username == "manager"
+    assert "质量事故，同意加批" in decided.exception_reason
+
+
+def test_requester_manager_cannot_decide_own_exception(login_as, session):  # R-ROLE-2
+    manager, admin = login_as("manager"), login_as("admin")
+    chosen = part(session)
+    for _ in range(2):
+        assert request_parts(manager, session, "GZ-TH", (chosen, 1)).status_code == 302
+    assert request_parts(manager, session, "GZ-TH", (chosen, 1), exception_reason="批量故障").status_code == 302
+    own = newest_request(session)
+    assert own.status == "awaiting_exception" and own.requested_by.username == "manager"
+    details = text(manager.get(f"/admin/parts_request/details/?id={own.id}"))
+    assert 'data-testid="decide-exception"' not in details and 'data-testid="own-exception"' in details
+    response = post_action(manager, "parts_request", "exception", own.id, decision="approve", note="我同意")
+    assert response.status_code == 302
+    assert "alert-danger" in text(manager.get(response.headers["Location"]))
+    assert newest_request(session).status == "awaiting_exception"
+    assert post_action(admin, "parts_request", "exception", own.id, decision="reject",
+                       note="本周已两批，下周再发").status_code == 302
+    assert newest_request(session).status == "rejected"
+
+
+def test_urgent_request_not_shipped_in_time_is_marked_late(login_as, session):  # R-PART-3
+    clerk = login_as("clerk")
+    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted"))
+    assert waiting.urgent
+    session.execute(update(PartsRequest).where(PartsRequest.id == waiting.id)
+                    .values(created_at=waiting.created_at - timedelta(hours=30)))
+    session.commit()
+    assert 'data-ship="late"' in text(clerk.get("/admin/parts_request/"))
+    assert 'data-ship="late"' in text(clerk.get(f"/admin/parts_request/details/?id={waiting.id}"))
+
+
+def test_request_list_filters_by_status_outlet_and_date(login_as, session):
+    clerk = login_as("clerk")
+    fs = f.outlet(session, "FS-SD")
+    by_status = text(clerk.get("/admin/parts_request/?flt0_0=submitted"))
+    assert "PJ-FS-SD" in by_status and "PJ-GZ-TH" not in by_status
+    by_outlet = text(clerk.get(f"/admin/parts_request/?flt0_1={fs.id}"))
+    assert "PJ-FS-SD" in by_outlet and "PJ-DG-NC" not in by_outlet
+    old = session.scalar(select(PartsRequest).where(PartsRequest.status == "delivered").order_by(PartsRequest.id))
+    day = to_local(old.created_at).date()
+    by_date = text(clerk.get(f"/admin/parts_request/?flt0_2={day:%Y-%m-%d}+to+{day:%Y-%m-%d}"))
+    assert old.number in by_date
+    assert session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted")).number not in by_date
+
+
+# --- statement (R-PART-7, R-PART-8) --------------------------------------------------------------
+
+def _movements_this_month(dealer, clerk, session):
+    """An issue on account and a cash purchase with cents, a credited and a charged old part."""
+    code, (kept, broken) = owed_pair(session)
+    battery, igniter = part(session, "P-BAT-01"), part(session, "P-IGN-01")
+    assert request_parts(dealer, session, code, (battery, 3), (igniter, 1)).status_code == 302
+    created = newest_request(session)
+    first, second = created.lines
+    assert post_action(clerk, "parts_request", "review", created.id, **{
+        f"settlement-{first.id}": "on_account", f"settlement-{second.id}": "purchase"}).status_code == 302
+    assert dealer.post("/admin/old_part/return/", data={
+        "csrf_token": dealer.csrf, "old_part": [str(kept.id), str(broken.id)], "courier": "德邦物流",
+        "tracking_no": "DB20261123"}).status_code == 302
     session.expire_all()
-    assert session.get(PartsRequest, third.id).status == "submitted"
+    parcel = session.get(OldPart, kept.id).parts_return
+    assert post_action(clerk, "parts_return", "receive", parcel.id, **{
+        f"received-{kept.id}": str(kept.qty), f"received-{broken.id}": str(broken.qty)}).status_code == 302
+    assert post_action(clerk, "parts_return", "inspect", parcel.id, **{
+        f"verdict-{kept.id}": "quality", f"verdict-{broken.id}": "human_damage",
+        f"note-{broken.id}": "外壳摔裂"}).status_code == 302
+    return code, created, parcel, kept, broken
 
 
-def test_blocked_outlet_is_told_to_confirm_last_month(app, login_as, session):  # R-PART-7
-    with app.app_context():
-        accounts.create_user(session, "dealer_dg", DEMO_PASSWORD, "dealer", full_name="陈志强",
-                             outlet=f.outlet(session, "DG-NC"))
-        session.commit()
-    client = login_as("dealer_dg")
-    response = request_parts(client, session, "DG-NC", (a_part(session), 1))
-    assert 'data-testid="request-blocked"' in text(response)
-    month = session.scalar(select(PartsReconciliation).where(
-        PartsReconciliation.outlet_id == f.outlet(session, "DG-NC").id))
-    assert post_action(client, "parts_month", "confirm", month.id).status_code == 302
-    assert request_parts(client, session, "DG-NC", (a_part(session), 1)).status_code == 302
+def test_statement_adds_up_to_the_cent(login_as, session):
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    code, created, _parcel, kept, broken = _movements_this_month(dealer, clerk, session)
+    found = account(session, code)
+    page = text(dealer.get(f"/admin/parts_account/details/?id={found.id}"))  # default: this month
+    shown = statement_figures(page)
+    assert shown["opening"] + sum(shown["deltas"]) == shown["closing"] == found.balance
+    assert sum(shown["cash"]) == shown["cash_total"]
+    # Totals per kind (quota, issue, purchase, credit, charge, adjustment) add up the same way.
+    assert shown["opening"] + sum(shown["kind_on_account"]) == shown["closing"]
+    assert sum(shown["kind_cash"]) == shown["cash_total"]
+    by_kind = dict(zip([k.value for k in LedgerKind], zip(shown["kind_on_account"], shown["kind_cash"])))
+    battery, igniter = created.lines[0], created.lines[1]
+    assert by_kind["issue"] == (-battery.amount, Decimal("0.00")) and battery.amount == Decimal("13.50")
+    assert by_kind["purchase"] == (Decimal("0.00"), igniter.amount)
+    assert by_kind["return_credit"] == (kept.value, Decimal("0.00"))
+    assert by_kind["charge"][1] == broken.value
+    assert shown["cash_total"] == igniter.amount + broken.value
+    for kind in ("issue", "purchase", "return_credit", "charge"):
+        assert f'data-kind="{kind}"' in page
+    assert "@media print" in page and "window.print()" in page
 
 
-def test_statement_adds_up_to_the_cent_and_exports(login_as, session):  # R-PART-7, R-PART-8
+def test_statement_period_month_or_from_to(login_as, session):
     clerk = login_as("clerk")
     found = account(session, "GZ-TH")
     entries = session.scalars(select(LedgerEntry).where(LedgerEntry.outlet_id == found.outlet_id)
                               .order_by(LedgerEntry.at)).all()
-    month = entries[0].at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the local month
-    page = text(clerk.get(f"/admin/parts_account/details/?id={found.id}&month={month}"))
-    opening = Decimal(re.search(r'data-testid="opening">([\d,.-]+)<', page).group(1).replace(",", ""))
-    closing = Decimal(re.search(r'data-testid="closing">([\d,.-]+)<', page).group(1).replace(",", ""))
-    movements = [Decimal(v.replace(",", "")) for v in re.findall(r'<td class="text-right">([+-][\d,.]+)</td>', page)]
-    assert movements and opening + sum(movements) == closing
-    csv = clerk.get(f"/admin/parts_account/statement.csv?id={found.id}&month={month}")
-    assert csv.status_code == 200 and csv.mimetype == "text/csv" and f"{closing:.2f}" in text(csv)
+    first_day = to_local(entries[0].at).date()
+    month = statement_figures(text(clerk.get(f"/admin/parts_account/details/?id={found.id}&month={first_day:%Y-%m}")))
+    in_month = [e for e in entries if to_local(e.at).strftime("%Y-%m") == f"{first_day:%Y-%m}"]
+    assert month["opening"] == 0 and len(month["deltas"]) == len(in_month)
+    span = text(clerk.get(f"/admin/parts_account/details/?id={found.id}&from={first_day:%Y-%m-%d}"
+                          f"&to={first_day:%Y-%m-%d}"))
+    figures = statement_figures(span)
+    day_entries = [e for e in entries if to_local(e.at).date() == first_day]
+    assert len(figures["deltas"]) == len(day_entries)
+    assert figures["closing"] == day_entries[-1].balance_after
+    assert f"{first_day:%Y-%m-%d} – {first_day:%Y-%m-%d}" in span
+    swapped = text(clerk.get(f"/admin/parts_account/details/?id={found.id}&from={first_day:%Y-%m-%d}"
+                             f"&to={first_day.replace(day=1):%Y-%m-%d}"))
+    assert statement_figures(swapped)["closing"] == figures["closing"]
+    # The CSV link carries the period shown.
+    assert f"statement.csv?id={found.id}&amp;from={first_day:%Y-%m-%d}" in span
 
 
-def test_return_list_is_counted_inspected_and_credited_on_the_statement(login_as, session):  # R-PART-4
+def test_statement_csv_export(login_as, session):
     dealer, clerk = login_as("dealer1"), login_as("clerk")
-    owed = session.scalar(select(OldPart).where(OldPart.state == "owed",
-                                                OldPart.outlet_id == f.outlet(session, "GZ-TH").id))
-    before = account(session, "GZ-TH").balance
+    found = account(session, "GZ-TH")
+    entries = session.scalars(select(LedgerEntry).where(LedgerEntry.outlet_id == found.outlet_id)).all()
+    month = to_local(entries[0].at).strftime("%Y-%m")
+    response = dealer.get(f"/admin/parts_account/statement.csv?id={found.id}&month={month}", headers=EN)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert f"parts-statement-GZ-TH-{month}.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(text(response).lstrip("\ufeff"))))
+    assert rows[0][:2] == ["Date", "Movement"] and rows[1][1] == "Opening balance"
+    movements = [r for r in rows[2:] if r and r[0]]
+    assert len(movements) == len(entries)
+    closing = next(r for r in rows if len(r) > 1 and r[1] == "Closing balance")
+    opening = Decimal(rows[1][7])
+    assert opening + sum(Decimal(r[5]) for r in movements) == Decimal(closing[7]) == found.balance
+    total = next(r for r in rows if len(r) > 1 and r[1] == "Total")
+    assert Decimal(total[5]) == Decimal(closing[7]) - opening
+    # Scoped like the screen: another outlet's account is not found.
+    assert dealer.get(f"/admin/parts_account/statement.csv?id={account(session, 'FS-SD').id}").status_code == 404
+    # A text that a spreadsheet would run as a formula is written as text.
+    ledger.post(session, found.outlet_id, LedgerKind.ADJUSTMENT, Decimal("0.00"), source="test:formula",
+                reason='=HYPERLINK("http://evil.example","点我")')
+    session.commit()
+    exported = text(clerk.get(f"/admin/parts_account/statement.csv?id={found.id}"))
+    assert "'=HYPERLINK" in exported and ',=HYPERLINK' not in exported
+
+
+def test_staff_update_the_quota_from_purchases(login_as, session):  # R-PART-2
+    clerk, dealer = login_as("clerk"), login_as("dealer1")
+    outlet = f.outlet(session, "GZ-TH")
+    outlet.total_purchase_amount = Decimal("3000000.00")
+    session.commit()
+    found = account(session, "GZ-TH")
+    before_quota, before_balance = found.quota, found.balance
+    assert 'data-testid="grant-quota"' in text(clerk.get(f"/admin/parts_account/details/?id={found.id}"))
+    assert 'data-testid="grant-quota"' not in text(dealer.get(f"/admin/parts_account/details/?id={found.id}"))
+    assert dealer.post(f"/admin/parts_account/quota/?id={found.id}",
+                       data={"csrf_token": dealer.csrf}).status_code == 403
+    assert account(session, "GZ-TH").quota == before_quota
+    assert clerk.post(f"/admin/parts_account/quota/?id={found.id}",
+                      data={"csrf_token": clerk.csrf}).status_code == 302
+    after = account(session, "GZ-TH")
+    assert after.quota == Decimal("9000.00") and after.balance == before_balance + (Decimal("9000.00") - before_quota)
+    page = text(clerk.get(f"/admin/parts_account/details/?id={found.id}"))
+    assert 'data-kind="quota"' in page and 'data-testid="grant-quota"' not in page  # in line now
+
+
+# --- reconciliation (R-PART-7) ---------------------------------------------------------------------
+
+def test_blocked_outlet_is_told_to_confirm_last_month(app, login_as, session):  # R-PART-7
+    make_dealer(app, session, "dealer_dg", "DG-NC")
+    client = login_as("dealer_dg")
+    form = text(client.get("/admin/parts_request/request/"))
+    assert 'data-testid="request-blocked"' in form and 'href="/admin/parts_month/"' in form
+    before = count(session, PartsRequest)
+    response = request_parts(client, session, "DG-NC", (part(session), 1))
+    assert 'data-testid="request-blocked"' in text(response) and count(session, PartsRequest) == before
+    month = session.scalar(select(PartsReconciliation).where(
+        PartsReconciliation.outlet_id == f.outlet(session, "DG-NC").id))
+    details = text(client.get(f"/admin/parts_month/details/?id={month.id}"))
+    assert 'data-testid="statement"' in details and 'data-testid="reconciliation-actions"' in details
+    assert post_action(client, "parts_month", "confirm", month.id).status_code == 302
+    assert 'data-testid="request-blocked"' not in text(client.get("/admin/parts_request/request/"))
+    assert request_parts(client, session, "DG-NC", (part(session), 1)).status_code == 302
+
+
+def test_dealer_disputes_with_a_reason_and_the_center_closes_only_a_confirmed_month(app, login_as, session):
+    make_dealer(app, session, "dealer_dg", "DG-NC")
+    dealer, clerk = login_as("dealer_dg"), login_as("clerk")
+    month = session.scalar(select(PartsReconciliation).where(
+        PartsReconciliation.outlet_id == f.outlet(session, "DG-NC").id))
+    no_reason = post_action(dealer, "parts_month", "dispute", month.id, dispute_reason="  ")
+    assert no_reason.status_code == 200 and "is-invalid" in text(no_reason)
+    assert post_action(dealer, "parts_month", "dispute", month.id,
+                       dispute_reason="10月3日的主控板没有收到").status_code == 302
+    post_action(clerk, "parts_month", "close", month.id)  # not confirmed yet: refused
+    session.expire_all()
+    assert session.get(PartsReconciliation, month.id).status == "disputed"
+    assert "10月3日的主控板没有收到" in text(clerk.get(f"/admin/parts_month/details/?id={month.id}"))
+    assert post_action(dealer, "parts_month", "confirm", month.id).status_code == 302
+    assert 'action="/admin/parts_month/close/' not in text(dealer.get(f"/admin/parts_month/details/?id={month.id}"))
+    post_action(dealer, "parts_month", "close", month.id)  # an outlet never closes
+    session.expire_all()
+    assert session.get(PartsReconciliation, month.id).status == "confirmed"
+    assert post_action(clerk, "parts_month", "close", month.id).status_code == 302
+    session.expire_all()
+    closed = session.get(PartsReconciliation, month.id)
+    assert closed.status == "closed" and closed.closed_by.username == "clerk"
+    assert closed.confirmed_by.username == "dealer_dg"
+
+
+def test_center_issues_last_months_statements_once(login_as, session):
+    clerk, dealer = login_as("clerk"), login_as("dealer1")
+    new = Outlet(code="ZS-SQ", name="中山石岐服务网点", total_purchase_amount=Decimal("1000000.00"))
+    session.add(new)
+    session.flush()
+    last = reconciliation.previous_month(local_today())
+    start, _end = reconciliation.month_bounds(last)
+    ledger.grant_quota(session, new, at=start + timedelta(hours=2))
+    session.commit()
+    before = count(session, PartsReconciliation)
+    assert 'action="/admin/parts_month/issue/"' in text(clerk.get("/admin/parts_month/"))
+    assert 'action="/admin/parts_month/issue/"' not in text(dealer.get("/admin/parts_month/"))
+    assert dealer.post("/admin/parts_month/issue/", data={"csrf_token": dealer.csrf}).status_code == 403
+    for _ in range(2):  # idempotent
+        assert clerk.post("/admin/parts_month/issue/", data={"csrf_token": clerk.csrf}).status_code == 302
+        assert count(session, PartsReconciliation) == before + 1
+    issued = session.scalar(select(PartsReconciliation).where(PartsReconciliation.outlet_id == new.id))
+    assert issued.month == last and issued.status == "open" and issued.closing == Decimal("3000.00")
+
+
+# --- old parts and their return lists (R-PART-4…6) -------------------------------------------------
+
+def test_return_list_receive_inspect_credits_and_charges(login_as, session):  # R-PART-4, R-PART-5
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    code, (kept, broken) = owed_pair(session)
+    before = account(session, code).balance
+    form = text(dealer.get("/admin/old_part/return/"))
+    assert f'value="{kept.id}"' in form and f'value="{broken.id}"' in form
     response = dealer.post("/admin/old_part/return/", data={
-        "csrf_token": dealer.csrf, "old_part": str(owed.id), "courier": "德邦物流", "tracking_no": "DB20261123"})
+        "csrf_token": dealer.csrf, "old_part": [str(kept.id), str(broken.id)], "courier": "德邦物流",
+        "tracking_no": "DB20261123"})
     assert response.status_code == 302, text(response)[:1000]
     session.expire_all()
-    parcel = session.get(OldPart, owed.id).parts_return
-    assert post_action(clerk, "parts_return", "receive", parcel.id, **{f"received-{owed.id}": str(owed.qty)}).status_code == 302
-    assert post_action(clerk, "parts_return", "inspect", parcel.id, **{f"verdict-{owed.id}": "quality"}).status_code == 302
+    parcel = session.get(OldPart, kept.id).parts_return
+    assert parcel.status == "shipped" and {o.id for o in parcel.old_parts} == {kept.id, broken.id}
+    assert 'data-testid="return-lines"' in text(dealer.get(f"/admin/parts_return/details/?id={parcel.id}"))
+    assert f'name="received-{kept.id}"' not in text(dealer.get(f"/admin/parts_return/details/?id={parcel.id}"))
+    # Counting: each line defaults to the listed quantity; a bad count keeps what was typed.
+    details = text(clerk.get(f"/admin/parts_return/details/?id={parcel.id}"))
+    assert f'name="received-{kept.id}" class="form-control form-control-sm" style="max-width:5rem" value="{kept.qty}"' \
+        in details
+    bad = post_action(clerk, "parts_return", "receive", parcel.id,
+                      **{f"received-{kept.id}": "一个", f"received-{broken.id}": str(broken.qty)})
+    assert bad.status_code == 200 and 'value="一个"' in text(bad) and "is-invalid" in text(bad)
     session.expire_all()
-    assert session.get(OldPart, owed.id).state == "credited"
-    assert account(session, "GZ-TH").balance == before + owed.value
-    page = text(dealer.get(f"/admin/parts_account/details/?id={account(session, 'GZ-TH').id}"))
-    assert 'data-kind="return_credit"' in page
+    assert session.get(PartsReturn, parcel.id).status == "shipped"
+    assert post_action(clerk, "parts_return", "receive", parcel.id, **{
+        f"received-{kept.id}": str(kept.qty), f"received-{broken.id}": str(broken.qty)}).status_code == 302
+    no_verdict = post_action(clerk, "parts_return", "inspect", parcel.id, **{f"verdict-{kept.id}": "quality"})
+    assert no_verdict.status_code == 200 and "is-invalid" in text(no_verdict)
+    assert post_action(clerk, "parts_return", "inspect", parcel.id, **{
+        f"verdict-{kept.id}": "quality", f"verdict-{broken.id}": "human_damage",
+        f"note-{broken.id}": "外壳摔裂"}).status_code == 302
+    session.expire_all()
+    assert session.get(OldPart, kept.id).state == "credited"
+    charged = session.get(OldPart, broken.id)
+    assert charged.state == "charged" and charged.non_creditable == "human_damage"
+    after = account(session, code)
+    assert after.balance == before + kept.value + broken.value  # credited, and charged in cash
+    # The outlet sees the outcome on the return list and on its statement.
+    outcome = text(dealer.get(f"/admin/parts_return/details/?id={parcel.id}"))
+    assert f'data-testid="credited-{kept.id}"' in outcome and f'data-testid="charged-{broken.id}"' in outcome
+    assert f"¥{kept.value:,.2f}" in outcome and "外壳摔裂" in outcome
+    statement = text(dealer.get(f"/admin/parts_account/details/?id={after.id}"))
+    assert 'data-kind="return_credit"' in statement and 'data-kind="charge"' in statement
 
 
 def test_return_list_without_courier_keeps_the_choice(login_as, session):
     dealer = login_as("dealer1")
     owed = session.scalar(select(OldPart).where(OldPart.state == "owed",
                                                 OldPart.outlet_id == f.outlet(session, "GZ-TH").id))
-    response = dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf, "old_part": str(owed.id)})
+    response = dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf, "old_part": str(owed.id),
+                                                            "tracking_no": "DB1"})
     assert response.status_code == 200 and "is-invalid" in text(response)
-    assert f'value="{owed.id}" id="old-{owed.id}" checked' in text(response)
+    assert f'value="{owed.id}" id="old-{owed.id}" checked' in text(response) and 'value="DB1"' in text(response)
+    session.expire_all()
+    assert session.get(OldPart, owed.id).state == "owed"
 
 
-def test_engineer_has_no_parts_screens(login_as):
-    engineer = login_as("engineer")
-    for endpoint in ("parts_request", "parts_account", "old_part", "parts_return", "parts_month"):
-        assert engineer.get(f"/admin/{endpoint}/").status_code in (302, 403), endpoint
-    assert "/admin/parts_account/" not in text(engineer.get("/admin/"))
+def test_return_list_of_another_outlets_old_parts_is_refused(login_as, session):
+    dealer = login_as("dealer1")
+    foreign = session.scalar(select(OldPart).where(OldPart.state == "owed",
+                                                   OldPart.outlet_id != f.outlet(session, "GZ-TH").id,
+                                                   OldPart.outlet_id != f.outlet(session, "GZ-TH-01").id))
+    assert foreign is not None
+    assert f'value="{foreign.id}"' not in text(dealer.get("/admin/old_part/return/"))
+    response = dealer.post("/admin/old_part/return/", data={
+        "csrf_token": dealer.csrf, "old_part": str(foreign.id), "courier": "德邦", "tracking_no": "DB2"})
+    assert response.status_code == 200 and "invalid-feedback" in text(response)
+    session.expire_all()
+    assert session.get(OldPart, foreign.id).state == "owed"
 
 
-def test_parts_posts_need_the_csrf_token(login_as, session):
+def test_staff_verify_parts_scrapped_locally(login_as, session):  # R-PART-6
+    clerk, dealer = login_as("clerk"), login_as("dealer1")
+    scrapped = session.scalars(select(OldPart).where(OldPart.state == "scrap_local").order_by(OldPart.id)).all()
+    assert len(scrapped) >= 2
+    first, second = scrapped[:2]
+    assert 'data-testid="verify-scrap"' in text(clerk.get(f"/admin/old_part/details/?id={first.id}"))
+    mine = session.scalar(select(OldPart).where(OldPart.state == "scrap_local",
+                                                OldPart.outlet_id == f.outlet(session, "GZ-TH-01").id))
+    assert mine is not None
+    assert 'data-testid="verify-scrap"' not in text(dealer.get(f"/admin/old_part/details/?id={mine.id}"))
+    post_action(dealer, "old_part", "verify", mine.id, confirmed="yes")
+    session.expire_all()
+    assert session.get(OldPart, mine.id).state == "scrap_local"
+    no_note = post_action(clerk, "old_part", "verify", first.id, confirmed="no", note="")
+    assert no_note.status_code == 200 and "is-invalid" in text(no_note)
+    assert post_action(clerk, "old_part", "verify", first.id, confirmed="no", note="回访：用户说没换过").status_code == 302
+    assert post_action(clerk, "old_part", "verify", second.id, confirmed="yes", note="回访确认").status_code == 302
+    session.expire_all()
+    assert session.get(OldPart, first.id).state == "charged"
+    assert session.get(OldPart, second.id).state == "credited"
+
+
+def test_old_parts_list_shows_age_and_filters_overdue(login_as, session):  # R-PART-4
     clerk = login_as("clerk")
+    page = text(clerk.get("/admin/old_part/?page_size=100"))
+    assert "badge-danger" in page  # owed for longer than the return cycle
+    assert 'href="/admin/ticket/details/?id=' in page
+    overdue = text(clerk.get("/admin/old_part/?flt0_2=yes&page_size=100"))
+    cutoff = local_today() - timedelta(days=7)  # policy parts.return_cycle_days
+    late = session.scalars(select(OldPart).where(OldPart.state == "owed", OldPart.replaced_on < cutoff)).all()
+    assert late and all(o.ticket.number in overdue for o in late)
+    rows = re.findall(r'<tr[^>]*>.*?</tr>', overdue, flags=re.S)
+    body = [r for r in rows if 'href="/admin/ticket/details/' in r]
+    assert body and all("badge-danger" in r for r in body)
+    by_state = text(clerk.get("/admin/old_part/?flt0_0=in_return&page_size=100"))
+    assert "RT0000" in by_state
+
+
+# --- roles, menus, CSRF, bad input ------------------------------------------------------------------
+
+def test_menus_show_the_spare_parts_screens_by_role(login_as):
+    for username in ("clerk", "manager", "admin", "dealer1"):
+        page = text(login_as(username).get("/admin/"))
+        for endpoint in PARTS_ENDPOINTS:
+            assert f'href="/admin/{endpoint}/"' in page, (username, endpoint)
+
+
+def test_engineer_has_no_parts_menu_and_gets_403_or_redirect(login_as, session):
+    engineer = login_as("engineer")
+    page = text(engineer.get("/admin/"))
+    for endpoint in PARTS_ENDPOINTS:
+        assert f'href="/admin/{endpoint}/"' not in page, endpoint
+        assert engineer.get(f"/admin/{endpoint}/").status_code in (302, 403), endpoint
+        assert engineer.get(f"/admin/{endpoint}/details/?id=1").status_code in (302, 403, 404), endpoint
+    for url in ("/admin/parts_request/request/", "/admin/old_part/return/", "/admin/parts_request/picking/?id=1",
+                "/admin/parts_account/statement.csv?id=1", "/admin/parts_account/export/csv/"):
+        assert engineer.get(url).status_code in (302, 403), url
     waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted"))
-    line = waiting.lines[0]
-    response = clerk.post(f"/admin/parts_request/review/?id={waiting.id}", data={f"settlement-{line.id}": "on_account"})
-    assert response.status_code == 400
+    response = engineer.post(f"/admin/parts_request/review/?id={waiting.id}",
+                             data={"csrf_token": engineer.csrf, f"settlement-{waiting.lines[0].id}": "purchase"})
+    assert response.status_code in (302, 403, 404)
     session.expire_all()
     assert session.get(PartsRequest, waiting.id).status == "submitted"
+
+
+def _post_endpoints(session):
+    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted"))
+    parcel = session.scalar(select(PartsReturn))
+    month = session.scalar(select(PartsReconciliation).where(PartsReconciliation.status == "open"))
+    scrapped = session.scalar(select(OldPart).where(OldPart.state == "scrap_local"))
+    owed = session.scalar(select(OldPart).where(OldPart.state == "owed"))
+    line = waiting.lines[0]
+    return [
+        ("/admin/parts_request/request/", {"outlet_id": str(waiting.outlet_id), "part_id-0": str(line.part_id),
+                                           "qty-0": "1"}),
+        (f"/admin/parts_request/exception/?id={waiting.id}", {"decision": "approve", "note": "x"}),
+        (f"/admin/parts_request/review/?id={waiting.id}", {f"settlement-{line.id}": "purchase"}),
+        (f"/admin/parts_request/ship/?id={waiting.id}", {"courier": "x", "tracking_no": "y"}),
+        (f"/admin/parts_request/delivery/?id={waiting.id}", {"complete": "yes"}),
+        (f"/admin/parts_account/quota/?id={account(session, 'GZ-TH').id}", {}),
+        ("/admin/old_part/return/", {"old_part": str(owed.id), "courier": "x", "tracking_no": "y"}),
+        (f"/admin/old_part/verify/?id={scrapped.id}", {"confirmed": "yes"}),
+        (f"/admin/parts_return/receive/?id={parcel.id}", {f"received-{o.id}": str(o.qty) for o in parcel.old_parts}),
+        (f"/admin/parts_return/inspect/?id={parcel.id}", {f"verdict-{o.id}": "quality" for o in parcel.old_parts}),
+        ("/admin/parts_month/issue/", {}),
+        (f"/admin/parts_month/confirm/?id={month.id}", {}),
+        (f"/admin/parts_month/dispute/?id={month.id}", {"dispute_reason": "x"}),
+        (f"/admin/parts_month/close/?id={month.id}", {}),
+    ]
+
+
+def _snapshot(session):
+    session.expire_all()
+    return (count(session, LedgerEntry), count(session, PartsRequest), count(session, PartsReturn),
+            count(session, PartsReconciliation),
+            tuple(session.scalars(select(PartsRequest.status).order_by(PartsRequest.id))),
+            tuple(session.scalars(select(OldPart.state).order_by(OldPart.id))),
+            tuple(session.scalars(select(PartsReconciliation.status).order_by(PartsReconciliation.id))))
+
+
+@pytest.mark.parametrize("username", ["clerk", "manager", "dealer2"])
+def test_csrf_required_on_every_parts_post(login_as, session, username):
+    client = login_as(username)
+    before = _snapshot(session)
+    for url, data in _post_endpoints(session):
+        response = client.post(url, data=data)
+        assert response.status_code == 400, (url, response.status_code)
+        forged = client.post(url, data={**data, "csrf_token": "forged"})
+        assert forged.status_code == 400, url
+    assert _snapshot(session) == before
+
+
+HUGE = "99999999999999999999"
+
+
+def test_bad_input_never_500(login_as, session):
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    chosen = part(session)
+    before = count(session, PartsRequest)
+    for qty in ("abc", "²", "-1", "0", "1000", "1.5", HUGE, "", "１"):
+        response = request_parts(dealer, session, "GZ-TH", (chosen, qty))
+        assert response.status_code == 200, qty
+    for part_id in ("999999", HUGE, "²", "abc", "-3"):
+        assert request_parts(dealer, session, "GZ-TH", (part_id, 1)).status_code == 200, part_id
+    assert request_parts(dealer, session, "GZ-TH", (chosen, 1, {"gas_type": "coal"})).status_code == 200
+    for outlet_id in ("", "abc", HUGE, "²", str(f.outlet(session, "FS-SD").id)):
+        response = dealer.post("/admin/parts_request/request/", data={
+            "csrf_token": dealer.csrf, "outlet_id": outlet_id, "part_id-0": str(chosen.id), "qty-0": "1"})
+        assert response.status_code == 200, outlet_id
+    center = session.scalar(select(Outlet).where(Outlet.is_service_center.is_(True)))
+    assert request_parts(clerk, session, center.code, (chosen, 1)).status_code == 200  # no account there
+    assert count(session, PartsRequest) == before
+
+    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted"))
+    line = waiting.lines[0]
+    assert post_action(clerk, "parts_request", "review", waiting.id,
+                       **{f"settlement-{line.id}": "bogus"}).status_code == 200
+    assert post_action(clerk, "parts_request", "review", waiting.id).status_code == 200
+    assert post_action(clerk, "parts_request", "review", waiting.id,
+                       **{f"settlement-{o.id}": "purchase" for o in waiting.lines}).status_code == 302
+    for data in ({"courier": "", "tracking_no": "SF1"}, {"courier": "顺丰", "tracking_no": ""}, {}):
+        response = post_action(clerk, "parts_request", "ship", waiting.id, **data)
+        assert response.status_code == 200 and "is-invalid" in text(response), data
+    session.expire_all()
+    assert session.get(PartsRequest, waiting.id).status == "reviewed"
+    for record_id in (HUGE, "abc", "²", "-1", "0", ""):
+        for url in (f"/admin/parts_request/details/?id={record_id}", f"/admin/parts_request/picking/?id={record_id}",
+                    f"/admin/parts_account/statement.csv?id={record_id}", f"/admin/parts_return/details/?id={record_id}"):
+            assert clerk.get(url).status_code in ((302, 404) if record_id == "" else (404,)), url
+        assert clerk.post(f"/admin/parts_request/ship/?id={record_id}",
+                          data={"csrf_token": clerk.csrf}).status_code == 404
+
+    parcel = session.scalar(select(PartsReturn))
+    for value in ("abc", "-1", "99", HUGE, "²", ""):
+        response = post_action(clerk, "parts_return", "receive", parcel.id,
+                               **{f"received-{o.id}": value for o in parcel.old_parts})
+        assert response.status_code == 200, value
+    for ids in (["abc"], [HUGE], ["²"], []):
+        response = dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf, "old_part": ids,
+                                                               "courier": "x", "tracking_no": "y"})
+        assert response.status_code == 200, ids
+    found = account(session, "GZ-TH")
+    for query in ("month=2026-13", "month=0001-01", "month=9999-12", "month=nonsense", "from=2026-02-30&to=2026-03-01",
+                  "from=0001-01-01&to=9999-12-31", "from=x&to=y", "from=2026-10-01"):
+        for url in (f"/admin/parts_account/details/?id={found.id}&{query}",
+                    f"/admin/parts_account/statement.csv?id={found.id}&{query}"):
+            assert clerk.get(url).status_code == 200, url
+    for query in (f"?flt0_1={HUGE}", "?flt0_1=²", "?flt0_1=abc", "?flt0_2=2026-13-45+to+x", "?flt0_0=nonsense",
+                  "?search=%25'", "?page=-1", "?sort=99"):
+        for endpoint in PARTS_ENDPOINTS:
+            assert dealer.get(f"/admin/{endpoint}/{query}").status_code < 500, (endpoint, query)

@@ -20,7 +20,8 @@ def statements(app):
     event.remove(engine, "before_cursor_execute", count)
 
 
-@pytest.mark.parametrize("endpoint", ["ticket", "customer", "unit", "outlet", "appraisal", "user"])
+@pytest.mark.parametrize("endpoint", ["ticket", "customer", "unit", "outlet", "appraisal", "user",
+                                      "parts_request", "parts_account", "old_part", "parts_return", "parts_month"])
 def test_list_statement_count_does_not_grow_with_rows(login_as, statements, endpoint):
     admin = login_as("admin")
     statements.clear()
