@@ -31,7 +31,7 @@ STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
 PARTS_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation,
                FeeClaim, FeeBatch)
 TICKET_OWNED = (ReturnVisit, Complaint, Attachment, ServiceReport, MailIn, TicketFee, TicketEvent,
-                TicketClock, ReplacedPart, ApprovalRequest)
+                TicketClock, ReplacedPart)
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,12 @@ def _ticket_predicate(scope: Scope):
 
 
 def _ticket_owned(scope: Scope) -> list:
-    """Rows that belong to a ticket follow the ticket's scope."""
+    """Rows that belong to a ticket follow the ticket's scope. Approval requests about a parts
+    request or a fee claim (no ticket) follow the outlet, like the parts records."""
     visible = select(Ticket.id).where(_ticket_predicate(scope)).scalar_subquery()
-    return [with_loader_criteria(model, model.ticket_id.in_(visible)) for model in TICKET_OWNED]
+    network = and_(ApprovalRequest.ticket_id.is_(None), _in(ApprovalRequest.outlet_id, scope.outlet_ids or frozenset()))
+    return [*(with_loader_criteria(model, model.ticket_id.in_(visible)) for model in TICKET_OWNED),
+            with_loader_criteria(ApprovalRequest, or_(ApprovalRequest.ticket_id.in_(visible), network))]
 
 
 def criteria(scope: Scope) -> list:

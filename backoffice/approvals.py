@@ -1,5 +1,7 @@
 """Returns, exchanges, refunds, compensation, fee waivers and verdict overrides as requests a
-manager approves (DOMAIN §7, R-RET-1…4, R-WAR-5, R-ROLE-2).
+manager approves (DOMAIN §7, R-RET-1…4, R-WAR-5, R-ROLE-2); the dealer network's requests
+(extra parts batches, parts beyond the quota, fee charge-backs) are raised in
+`network_approvals` and decided here the same way.
 
 `check` applies the policy before a request can be submitted; `submit` records it on the
 ticket; `decide` lets a manager approve, reject or ask for more information — never the
@@ -21,7 +23,7 @@ from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, Role, TicketStatus, WarrantyWindow
 
-from . import policy, warranty, workflow
+from . import network_approvals, policy, warranty, workflow
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 
@@ -95,6 +97,8 @@ def check(session: Session, ticket: Ticket, draft: Draft) -> dict:
     try:
         kind, grounds = K(draft.kind), G(draft.grounds)
     except ValueError:
+        return {"kind": _l("Choose what is requested and on which grounds.")}
+    if kind not in GROUNDS:  # parts and fee requests are raised from their own screens
         return {"kind": _l("Choose what is requested and on which grounds.")}
     if grounds == G.INJURY:  # R-RET-1
         return {"grounds": _l("Injury cases go to legal handling, not to an approval request.")}
@@ -201,18 +205,28 @@ def decide(session: Session, request: ApprovalRequest, actor: User, decision: st
         raise ApprovalForbidden(_l("This request is no longer waiting for a decision."))
     if not note:
         raise FieldErrors({"note": _l("Give the reason for your decision.")})
+    network = network_approvals.is_network(request)
+    if network:
+        network_approvals.check_decider(request, actor)
     now = utcnow()
     if decision == "approve":
         _approve(session, request, actor, note, now)
     elif decision == "reject":
         _close(request, actor, note, now, ApprovalStatus.REJECTED)
+        if network:
+            network_approvals.rejected(session, request, actor, now)
     elif decision == "ask_info":
         request.status = ApprovalStatus.INFO_REQUESTED.value
     else:
         raise FieldErrors({"decision": _l("Choose a decision.")})
-    session.add(TicketEvent(ticket=request.ticket, actor=actor, at=now, action=f"approval_{decision}",
-                            note=note))
+    _log(session, request, actor, f"approval_{decision}", note, now)
     return request.status
+
+
+def _log(session: Session, request: ApprovalRequest, actor: User, action: str, note: str, at=None) -> None:
+    """Ticket requests leave their trace on the ticket's timeline; the others keep it on the request."""
+    if request.ticket is not None:
+        session.add(TicketEvent(ticket=request.ticket, actor=actor, at=at or utcnow(), action=action, note=note))
 
 
 def answer_info(session: Session, request: ApprovalRequest, actor: User, note: str) -> None:
@@ -223,7 +237,7 @@ def answer_info(session: Session, request: ApprovalRequest, actor: User, note: s
         raise FieldErrors({"note": _l("Write the information asked for.")})
     request.reason = f"{request.reason}\n— {note.strip()}"
     request.status = ApprovalStatus.PENDING.value
-    session.add(TicketEvent(ticket=request.ticket, actor=actor, action="approval_info_given", note=note.strip()))
+    _log(session, request, actor, "approval_info_given", note.strip())
 
 
 def _approve(session, request, actor, note, now) -> None:
@@ -260,3 +274,5 @@ def _post(session: Session, request: ApprovalRequest, actor: User, now) -> None:
     elif kind == K.VERDICT_OVERRIDE:
         warranty.override(request.ticket, request.requested_window, request.reason,
                           actor.full_name or actor.username)
+    else:
+        network_approvals.approved(session, request, actor, now)

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import (AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, OldPart, Outlet, Part,
+from models import (AppraisalRecord, Customer, FaultCode, FeeClaim, FinishedGoodsStock, OldPart, Outlet, Part,
                     ProductModel, Ticket, TicketEvent, Unit, User, utcnow)
 from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
 
-from . import accounts, fee_claims, ledger, old_parts, parts_requests, reconciliation, tickets, workflow
-from .timezones import local_today
+from . import (accounts, approvals, fee_claims, ledger, network_approvals, old_parts, parts_requests, reconciliation,
+               tickets, workflow)
+from .timezones import local_today, service_zone
 
 DEMO_PASSWORD = "demo1234"
 
@@ -158,6 +159,7 @@ def seed(session: Session) -> bool:
     _parts_accounts(session, rng, outlets, users)
     _appraisals(session, rng, users)
     _fee_claims(session, users)
+    _approvals(session, rng, outlets, users)
     return True
 
 
@@ -209,8 +211,7 @@ STANDARD_HOURS = {"R-WH01": "0.5", "R-WH02": "1.0", "R-WH03": "1.5", "R-WH04": "
 def _fee_claims(session, users):
     """Service-fee claims of the resolved warranty tickets (R-FEE-1, R-FEE-2): the outlets state
     their distances; the center audits the older two thirds (one adjusted, one rejected, each
-    with its reason); last month is settled for FS-SD; one overcharge at GZ-TH-01 is confirmed
-    by the manager and waits for the next settlement."""
+    with its reason); last month is settled for FS-SD."""
     rng = random.Random(20261123)
     for code in session.scalars(select(FaultCode).where(FaultCode.kind == "remedy")):
         if code.code in STANDARD_HOURS:
@@ -240,12 +241,53 @@ def _fee_claims(session, users):
     session.flush()
     fs_sd = session.scalar(select(Outlet).where(Outlet.code == "FS-SD"))
     fee_claims.settle_month(session, fs_sd.id, reconciliation.previous_month(local_today()), clerk)
-    overcharged = next((c for c in audited if c.outlet.code == "GZ-TH-01" and c.status == "approved"
-                        and c.travel_amount > 0), None)
-    if overcharged is not None:
-        fee_claims.confirm_overcharge(session, overcharged, users["manager"], Decimal("30.00"),
-                                      "回访核实：实际路程不足10公里，多报差旅费")
     session.flush()
+
+
+def _approvals(session, rng, outlets, users):
+    """The managers' queue: an overcharge at GZ-TH-01 reported by the clerk and approved by the
+    manager (charged back in the next settlement); waiting for a decision since last week (so
+    this week's batches stay free): a third parts batch at GZ-TH-01, parts beyond the quota for
+    a quality incident at GZ-TH; and a goodwill compensation on a ticket (R-PART-2, R-PART-3,
+    R-FEE-2, R-RET-4)."""
+    clerk, manager = users["clerk"], users["manager"]
+    overcharged = session.scalar(select(FeeClaim).join(Outlet, FeeClaim.outlet_id == Outlet.id).where(
+        Outlet.code == "GZ-TH-01", FeeClaim.status == "approved", FeeClaim.travel_amount > 0).order_by(FeeClaim.id))
+    if overcharged is not None:
+        asked = network_approvals.ask_chargeback(session, overcharged, clerk, Decimal("30.00"),
+                                                 "回访核实：实际路程不足10公里，多报差旅费")
+        approvals.decide(session, asked, manager, "approve", "回访录音与导航记录一致，按10倍扣回")
+    last_week = datetime.combine(parts_requests.week_start(local_today()) - timedelta(days=7), time(9),
+                                 tzinfo=service_zone()).astimezone(timezone.utc)
+    parts = session.scalars(select(Part).where(Part.unit_price >= 20).order_by(Part.unit_price.desc())).all()
+    outlet, dealer = outlets["GZ-TH-01"], users["dealer1"]
+    for day in range(3):
+        line = [parts_requests.LineDraft(parts[day + 2].id, 1)]
+        parts_requests.submit(session, outlet.id, dealer, line, "门店备件", at=last_week + timedelta(days=day),
+                              exception_reason="" if day < 2 else "燃气热水器安装旺季，两批已用完，用户等待维修")
+    balance = ledger.balance_of(session, outlets["GZ-TH"].id)  # ask for a little more than is left
+    many = min(999, int(balance / parts[0].unit_price) + 3)
+    asked_at = last_week + timedelta(days=4)
+    incident = parts_requests.submit(session, outlets["GZ-TH"].id, dealer, [
+        parts_requests.LineDraft(parts[0].id, many), parts_requests.LineDraft(parts[1].id, 2)],
+        "JSQ20-12 批次点火针故障集中更换", at=asked_at)
+    settlements = {line.id: "on_account" for line in incident.lines}
+    network_approvals.ask_incident(session, incident, clerk, settlements,
+                                   "同批次（2026年9月产）点火针断裂，已有多张服务单，申请特批挂账更换",
+                                   at=asked_at + timedelta(hours=3))
+    _goodwill(session, rng, clerk)
+    session.flush()
+
+
+def _goodwill(session, rng, clerk):
+    candidates = session.scalars(select(Ticket).join(Unit, Ticket.unit_id == Unit.id).where(
+        Ticket.status == TicketStatus.DIAGNOSED.value, Unit.price > 0).order_by(Ticket.id)).all()
+    for ticket in candidates:
+        draft = approvals.Draft(kind="extra_compensation", grounds="goodwill", amount=Decimal("100.00"),
+                                reason="用户三次预约未能按时上门，经理同意致歉补偿")
+        if not approvals.check(session, ticket, draft):
+            approvals.submit(session, ticket, clerk, draft)
+            return
 
 
 def _outlets(session):

@@ -221,14 +221,9 @@ def audit(session: Session, claim: FeeClaim, actor: User, decision: str, note: s
     claim.audit_note, claim.audited_by_id, claim.audited_at = note, actor.id, at or utcnow()
 
 
-def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharge: Decimal | None,
-                       note: str, at: datetime | None = None) -> None:
-    """R-FEE-2 / R-CMP-3: a manager who did not audit the claim (four eyes, R-ROLE-2)
-    confirms an overcharge; the multiple of it is deducted in the next settlement."""
-    if actor.role not in MANAGERS:
-        raise DomainError(_l("Only a manager confirms an overcharge."))
-    if claim.audited_by_id == actor.id:
-        raise DomainError(_l("You audited this claim: another manager confirms the overcharge."))
+def check_overcharge(claim: FeeClaim, overcharge: Decimal | None, note: str) -> None:
+    """An overcharge is charged back once, on an approved or settled claim, and is at most what
+    was approved (R-FEE-2)."""
     if claim.status not in (*PAYABLE, C.SETTLED.value) or claim.charge_back > 0:
         raise DomainError(_l("Only an approved or settled claim without a charge-back can be charged back."))
     errors = {}
@@ -239,6 +234,18 @@ def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharg
         errors["charge_back_note"] = _l("Say what was overcharged.")
     if errors:
         raise FieldErrors(errors)
+
+
+def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharge: Decimal | None,
+                       note: str, at: datetime | None = None) -> None:
+    """R-FEE-2 / R-CMP-3: a manager who did not audit the claim (four eyes, R-ROLE-2)
+    confirms an overcharge; the multiple of it is deducted in the next settlement. Reached
+    through the approval of a charge-back request (backoffice.network_approvals)."""
+    if actor.role not in MANAGERS:
+        raise DomainError(_l("Only a manager confirms an overcharge."))
+    if claim.audited_by_id == actor.id:
+        raise DomainError(_l("You audited this claim: another manager confirms the overcharge."))
+    check_overcharge(claim, overcharge, note)
     claim.overcharge = money(overcharge)
     claim.charge_back = money(claim.overcharge * policy.value(session, "fees.overcharge_multiple"))
     claim.charge_back_note, claim.charge_back_by_id, claim.charge_back_at = note.strip(), actor.id, at or utcnow()

@@ -64,6 +64,9 @@ LABELS = {
         ApprovalKind.REPAIR_COMPENSATION: _l("Repair compensation (transport, lost time)"),
         ApprovalKind.EXTRA_COMPENSATION: _l("Extra compensation"), ApprovalKind.FEE_WAIVER: _l("Fee waiver"),
         ApprovalKind.VERDICT_OVERRIDE: _l("Warranty verdict override"),
+        ApprovalKind.PARTS_EXTRA_BATCH: _l("Extra parts batch this week"),
+        ApprovalKind.PARTS_INCIDENT: _l("Parts on account beyond the quota"),
+        ApprovalKind.FEE_CHARGEBACK: _l("Service-fee charge-back"),
     },
     ApprovalGrounds: {
         ApprovalGrounds.SANBAO_WINDOW: _l("Inside the 7 / 15-day window"),
@@ -75,6 +78,9 @@ LABELS = {
         ApprovalGrounds.QUALITY_REPAIRED: _l("Quality problem, repaired"),
         ApprovalGrounds.GOODWILL: _l("Goodwill"),
         ApprovalGrounds.INJURY: _l("Injury"),
+        ApprovalGrounds.EXTRA_BATCH: _l("Weekly batches used"),
+        ApprovalGrounds.QUALITY_INCIDENT: _l("Special quality incident"),
+        ApprovalGrounds.OVERCHARGE: _l("Overcharge confirmed"),
     },
     ApprovalStatus: {ApprovalStatus.PENDING: _l("Waiting for a decision"),
                      ApprovalStatus.INFO_REQUESTED: _l("More information asked"),
@@ -85,6 +91,7 @@ LABELS = {
                  LedgerKind.CHARGE: _l("Charged to the outlet"), LedgerKind.ADJUSTMENT: _l("Adjustment")},
     PartsRequestStatus: {
         PartsRequestStatus.AWAITING_EXCEPTION: _l("Exception to decide"),
+        PartsRequestStatus.AWAITING_INCIDENT: _l("Quality incident to decide"),
         PartsRequestStatus.SUBMITTED: _l("Waiting for review"), PartsRequestStatus.REVIEWED: _l("Picking"),
         PartsRequestStatus.SHIPPED: _l("Shipped"), PartsRequestStatus.DELIVERED: _l("Delivered"),
         PartsRequestStatus.DISPUTED: _l("Delivery difference"), PartsRequestStatus.REJECTED: _l("Refused"),

@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
-from models.choices import GasType, LedgerKind, PartsRequestStatus, Role, Settlement
+from models import ApprovalRequest, Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
+from models.choices import (ApprovalGrounds, ApprovalKind, ApprovalStatus, GasType, LedgerKind, PartsRequestStatus,
+                            Role, Settlement)
 
 from . import ledger, policy, reconciliation
 from .access import UNSCOPED
@@ -18,7 +19,6 @@ from .errors import DomainError, FieldErrors
 from .timezones import to_local
 
 S = PartsRequestStatus
-MANAGERS = {Role.ADMIN, Role.MANAGER}
 CENTER = {Role.ADMIN, Role.MANAGER, Role.CLERK}
 
 
@@ -36,7 +36,8 @@ def week_start(day: date) -> date:
 
 def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft], note: str = "",
            exception_reason: str = "", at: datetime | None = None) -> PartsRequest:
-    """A request batch. Over the weekly limit it waits for a manager's exception (R-PART-3)."""
+    """A request batch. Over the weekly limit it waits for a manager to approve the exception
+    through an approval request (R-PART-3, R-ROLE-2)."""
     at = at or utcnow()
     errors = _check_lines(session, lines)
     if errors:
@@ -72,6 +73,11 @@ def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft]
                                               gas_type=draft.gas_type or part.gas_type,
                                               unit_price=part.unit_price))
     session.add(request)
+    if over:
+        session.add(ApprovalRequest(
+            kind=ApprovalKind.PARTS_EXTRA_BATCH.value, grounds=ApprovalGrounds.EXTRA_BATCH.value,
+            parts_request=request, outlet_id=outlet_id, amount=0, reason=request.exception_reason,
+            requested_by=actor, status=ApprovalStatus.PENDING.value, needs_second=False, created_at=at))
     session.flush()
     return request
 
@@ -93,21 +99,6 @@ def _check_lines(session: Session, lines: list[LineDraft]) -> dict:
     return errors
 
 
-def decide_exception(session: Session, request: PartsRequest, actor: User, approve: bool,
-                     note: str) -> None:
-    """A manager allows (or refuses) a batch over the weekly limit; never their own (R-ROLE-2)."""
-    _require(request, S.AWAITING_EXCEPTION)
-    if actor.role not in MANAGERS:
-        raise DomainError(_l("Only a manager decides an exception."))
-    if request.requested_by_id == actor.id:
-        raise DomainError(_l("You requested this: another manager decides it."))
-    if not note.strip():
-        raise FieldErrors({"note": _l("Give the reason for the decision.")})
-    request.status = (S.SUBMITTED if approve else S.REJECTED).value
-    request.reviewed_by, request.reviewed_at = actor, utcnow()
-    request.exception_reason = f"{request.exception_reason}\n— {note.strip()}"
-
-
 def suggested_settlements(session: Session, request: PartsRequest) -> dict[int, str]:
     """On account while the balance covers the line, purchase beyond it (R-PART-2)."""
     left = ledger.balance_of(session, request.outlet_id)
@@ -122,17 +113,15 @@ def suggested_settlements(session: Session, request: PartsRequest) -> dict[int, 
 def review(session: Session, request: PartsRequest, actor: User, settlements: dict[int, str],
            at: datetime | None = None) -> None:
     """The center settles each line and posts it to the ledger; all lines or none."""
-    _require(request, S.SUBMITTED)
-    _require_center(actor)
+    require(request, S.SUBMITTED)
+    require_center(actor)
     at = at or utcnow()
+    errors = settlement_errors(request, settlements)
+    if errors:
+        raise FieldErrors(errors)
     with session.begin_nested():  # a refused line undoes the lines posted before it
-        errors = {}
         for line in request.lines:
-            choice = settlements.get(line.id)
-            if choice not in {s.value for s in Settlement}:
-                errors[f"settlement-{line.id}"] = _l("Choose on account or purchase.")
-                continue
-            line.settlement = choice
+            line.settlement = settlements[line.id]
             try:
                 _post_line(session, request, line, actor, at)
             except ledger.OverQuota as exc:
@@ -140,6 +129,12 @@ def review(session: Session, request: PartsRequest, actor: User, settlements: di
         if errors:
             raise FieldErrors(errors)
     request.status, request.reviewed_by, request.reviewed_at = S.REVIEWED.value, actor, at
+
+
+def settlement_errors(request: PartsRequest, settlements: dict[int, str]) -> dict:
+    valid = {s.value for s in Settlement}
+    return {f"settlement-{line.id}": _l("Choose on account or purchase.")
+            for line in request.lines if settlements.get(line.id) not in valid}
 
 
 def _post_line(session, request, line, actor, at) -> None:
@@ -154,8 +149,8 @@ def _post_line(session, request, line, actor, at) -> None:
 
 def ship(session: Session, request: PartsRequest, actor: User, courier: str, tracking_no: str,
          at: datetime | None = None) -> None:
-    _require(request, S.REVIEWED)
-    _require_center(actor)
+    require(request, S.REVIEWED)
+    require_center(actor)
     errors = parcel_errors(courier, tracking_no)
     if errors:
         raise FieldErrors(errors)
@@ -176,7 +171,7 @@ def parcel_errors(courier: str, tracking_no: str) -> dict:
 def confirm_delivery(session: Session, request: PartsRequest, actor: User, complete: bool,
                      note: str = "", at: datetime | None = None) -> None:
     """The outlet checks the parcel against the list; differences within a week (R-PART-3)."""
-    _require(request, S.SHIPPED)
+    require(request, S.SHIPPED)
     at = at or utcnow()
     if not complete:
         days = int(policy.value(session, "parts.delivery_check_days"))
@@ -196,11 +191,11 @@ def ship_due(session: Session, request: PartsRequest) -> datetime | None:
     return request.created_at + timedelta(hours=int(policy.value(session, "parts.urgent_ship_hours")))
 
 
-def _require(request: PartsRequest, *states: S) -> None:
+def require(request: PartsRequest, *states: S) -> None:
     if request.status not in {s.value for s in states}:
         raise DomainError(_l("This request is no longer at that step: reload the page."))
 
 
-def _require_center(actor: User) -> None:
+def require_center(actor: User) -> None:
     if actor.role not in CENTER:
         raise DomainError(_l("Only the service center does this."))

@@ -1,5 +1,7 @@
 """Requests a manager approves: returns, exchanges, refunds, compensation, waivers, verdict
-overrides (DOMAIN §7, R-RET-4, R-ROLE-2); the money they post, and finished-goods stock."""
+overrides (DOMAIN §7, R-RET-4, R-ROLE-2), and for the dealer network extra parts batches,
+parts on account beyond the quota and fee charge-backs (§6, §6b); the money they post, and
+finished-goods stock."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
 from .choices import ApprovalGrounds, ApprovalKind, ApprovalStatus
+
+# Requests about a parts request or a fee claim; every other kind is about a ticket.
+NETWORK_KINDS = (ApprovalKind.PARTS_EXTRA_BATCH, ApprovalKind.PARTS_INCIDENT, ApprovalKind.FEE_CHARGEBACK)
+OPEN = "status IN ('pending', 'info_requested')"
 
 
 class ApprovalRequest(Audited, TimestampMixin, db.Model):
@@ -25,11 +31,22 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
         sa.CheckConstraint("second_approver_id IS NULL OR (second_approver_id <> requested_by_id "
                            "AND second_approver_id <> first_approver_id)", name="four_eyes_second"),
         sa.Index("ix_approval_request_status_created", "status", "created_at"),
+        sa.CheckConstraint(
+            "CASE WHEN kind IN ({}) THEN (ticket_id IS NULL AND (parts_request_id IS NOT NULL OR fee_claim_id "
+            "IS NOT NULL)) ELSE ticket_id IS NOT NULL END".format(", ".join(f"'{k.value}'" for k in NETWORK_KINDS)),
+            name="has_subject"),
+        # One open request at a time about the same parts request or fee claim (a double click).
+        sa.Index("uq_approval_request_open_parts_request", "parts_request_id", unique=True,
+                 sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
+        sa.Index("uq_approval_request_open_fee_claim", "fee_claim_id", unique=True,
+                 sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
-    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # the ticket's
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    parts_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parts_request.id"))
+    fee_claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fee_claim.id"))
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # the subject's
     kind: Mapped[str] = mapped_column(sa.String(24), index=True)
     grounds: Mapped[str] = mapped_column(sa.String(24))
     status: Mapped[str] = mapped_column(sa.String(16), default=ApprovalStatus.PENDING.value)
@@ -54,6 +71,8 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version_id}
 
     ticket = relationship("Ticket", back_populates="approvals")
+    parts_request = relationship("PartsRequest", back_populates="approvals")
+    fee_claim = relationship("FeeClaim", back_populates="approvals")
     outlet = relationship("Outlet", foreign_keys=[outlet_id])
     stock_outlet = relationship("Outlet", foreign_keys=[stock_outlet_id])
     target_model = relationship("ProductModel")
@@ -65,6 +84,12 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind}"
+
+    @property
+    def subject_number(self) -> str:
+        """The document this request is about: ticket, parts request or fee claim number."""
+        subject = self.ticket or self.parts_request or self.fee_claim
+        return subject.number if subject is not None else ""
 
 
 class MoneyPosting(db.Model):

@@ -143,6 +143,10 @@ class ApprovalKind(StrEnum):  # R-RET-4
     EXTRA_COMPENSATION = "extra_compensation"
     FEE_WAIVER = "fee_waiver"
     VERDICT_OVERRIDE = "verdict_override"
+    # The dealer network's parts and fees (DOMAIN §6, §6b): not tied to a ticket.
+    PARTS_EXTRA_BATCH = "parts_extra_batch"  # R-PART-3: a batch over the weekly limit
+    PARTS_INCIDENT = "parts_incident"  # R-PART-2: on account beyond the quota, quality incident
+    FEE_CHARGEBACK = "fee_chargeback"  # R-FEE-2, R-CMP-3: an overcharge charged back at 10x
 
 
 class ApprovalGrounds(StrEnum):  # R-WAR-5, R-RET-1…3
@@ -155,6 +159,9 @@ class ApprovalGrounds(StrEnum):  # R-WAR-5, R-RET-1…3
     QUALITY_REPAIRED = "quality_repaired"  # repairable quality problem: transport / lost time
     GOODWILL = "goodwill"
     INJURY = "injury"  # goes to legal handling, never an approval
+    EXTRA_BATCH = "extra_batch"  # R-PART-3
+    QUALITY_INCIDENT = "quality_incident"  # R-PART-2
+    OVERCHARGE = "overcharge"  # R-CMP-3
 
 
 class ApprovalStatus(StrEnum):
@@ -175,6 +182,7 @@ class LedgerKind(StrEnum):  # R-PART-8: every movement of a parts account is one
 
 class PartsRequestStatus(StrEnum):  # R-PART-3: review → picking → shipped → delivered
     AWAITING_EXCEPTION = "awaiting_exception"  # over the weekly limit: a manager decides
+    AWAITING_INCIDENT = "awaiting_incident"  # on account beyond the quota: a manager decides
     SUBMITTED = "submitted"
     REVIEWED = "reviewed"  # each line settled on account or purchase; picking list printable
     SHIPPED = "shipped"

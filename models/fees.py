@@ -85,6 +85,7 @@ class FeeClaim(Audited, TimestampMixin, db.Model):
     outlet = relationship("Outlet")
     remedy_code = relationship("FaultCode")
     audited_by = relationship("User", foreign_keys=[audited_by_id])
+    approvals = relationship("ApprovalRequest", back_populates="fee_claim", order_by="ApprovalRequest.id")
     charge_back_by = relationship("User", foreign_keys=[charge_back_by_id])
     batch = relationship("FeeBatch", foreign_keys=[batch_id], back_populates="claims")
     charge_back_batch = relationship("FeeBatch", foreign_keys=[charge_back_batch_id],

@@ -46,6 +46,7 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
     outlet = relationship("Outlet")
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    approvals = relationship("ApprovalRequest", back_populates="parts_request", order_by="ApprovalRequest.id")
     lines = relationship("PartsRequestLine", back_populates="request", order_by="PartsRequestLine.id",
                          cascade="all, delete-orphan")
 

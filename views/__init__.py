@@ -9,7 +9,7 @@ from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
 from backoffice.timezones import format_local
 from models import (ApiToken, AppraisalRecord, ApprovalRequest, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
-                    OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
+                    LedgerEntry, OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
                     PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
 from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
                             VisitKind, WarrantyWindow)
@@ -25,6 +25,7 @@ from .customers import CustomerView, ProductModelView, UnitView
 from .fields import LABELS
 from .home import AccountView, HomeView
 from .intake import IntakeView
+from .ledger_entries import LedgerEntryView
 from .network import OutletView, UserView
 from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
 from . import fees
@@ -103,6 +104,7 @@ def init_views(app: Flask) -> None:
     parts = _l("Spare parts")
     admin.add_view(PartsRequestView(PartsRequest, _l("Parts requests"), category=parts, endpoint="parts_request"))
     admin.add_view(PartsAccountView(PartsAccount, _l("Parts accounts"), category=parts, endpoint="parts_account"))
+    admin.add_view(LedgerEntryView(LedgerEntry, _l("Ledger entries"), category=parts, endpoint="ledger_entry"))
     admin.add_view(OldPartView(OldPart, _l("Old parts"), category=parts, endpoint="old_part"))
     admin.add_view(PartsReturnView(PartsReturn, _l("Old-part returns"), category=parts, endpoint="parts_return"))
     admin.add_view(ReconciliationView(PartsReconciliation, _l("Monthly reconciliation"), category=parts,

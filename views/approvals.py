@@ -1,26 +1,36 @@
 """Approval requests: raised from the ticket page, decided by managers (R-RET-4, R-ROLE-2)."""
-from flask import flash, g, redirect, request
+from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from backoffice import approvals, policy
+from backoffice import approvals, ledger, network_approvals, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import format_local
 from models import ApprovalRequest, db, utcnow
-from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role
+from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, Settlement
 
 from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
 
-def ticket_link(view, context, model, name):
-    return Markup(f'<a href="/admin/ticket/details/?id={model.ticket_id}">{escape(model.ticket.number)}</a>')
+SUBJECT_PAGES = (("ticket_id", "ticket.details_view"), ("parts_request_id", "parts_request.details_view"),
+                 ("fee_claim_id", "fee_claim.details_view"))
+
+
+def subject_link(view, context, model, name):
+    """The ticket, parts request or fee claim the request is about, linked to its page."""
+    for column, endpoint in SUBJECT_PAGES:
+        if getattr(model, column) is not None:
+            href = url_for(endpoint, id=getattr(model, column))
+            return Markup(f'<a href="{escape(href)}">{escape(model.subject_number)}</a>')
+    return ""
 
 
 def status_formatter(view, context, model, name):
@@ -54,27 +64,27 @@ class ApprovalView(SecureModelView):
     roles = ALL_ROLES
     export_roles = MANAGERS | {Role.CLERK, Role.DEALER}
     details_template = "admin/approval_details.html"
-    column_list = ("id", "created_at", "ticket", "kind", "grounds", "amount", "outlet", "requested_by",
+    column_list = ("id", "created_at", "subject", "kind", "grounds", "amount", "outlet", "requested_by",
                    "status", "age")
-    column_details_list = ("id", "ticket", "kind", "grounds", "amount", "purchase_price", "warranty_window",
+    column_details_list = ("id", "subject", "kind", "grounds", "amount", "purchase_price", "warranty_window",
                            "target_model", "stock_outlet", "requested_window", "reason", "outlet",
                            "requested_by", "created_at", "status", "first_approver", "decided_by",
                            "decided_at", "decision_note")
-    column_labels = dict(LABELS, id=_l("No."), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
+    column_labels = dict(LABELS, id=_l("No."), subject=_l("Concerns"), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
                          requested_by=_l("Requested by"), purchase_price=_l("Purchase price"),
                          warranty_window=_l("Warranty window"), target_model=_l("Exchange for"),
                          stock_outlet=_l("From stock of"), requested_window=_l("Verdict requested"),
                          reason=_l("Reason"), first_approver=_l("First approval"),
                          decided_by=_l("Decided by"), decided_at=_l("Decided"), decision_note=_l("Decision"))
-    column_formatters = {"ticket": ticket_link, "kind": enum_formatter(ApprovalKind),
+    column_formatters = {"subject": subject_link, "kind": enum_formatter(ApprovalKind),
                          "grounds": enum_formatter(ApprovalGrounds), "amount": money_formatter,
                          "purchase_price": money_formatter, "status": status_formatter,
                          "age": age_formatter, "created_at": time_formatter, "decided_at": time_formatter}
     column_sortable_list = ("id", "created_at", "amount", "status")
     column_default_sort = [("created_at", True), ("id", True)]
-    column_export_list = ("id", "created_at", "ticket", "kind", "grounds", "amount", "outlet",
+    column_export_list = ("id", "created_at", "subject", "kind", "grounds", "amount", "outlet",
                           "requested_by", "status", "decided_at", "decision_note")
-    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "kind": enum_formatter(ApprovalKind),
+    column_formatters_export = {"subject": lambda v, c, m, n: m.subject_number, "kind": enum_formatter(ApprovalKind),
                                 "grounds": enum_formatter(ApprovalGrounds), "created_at": time_formatter,
                                 "decided_at": time_formatter,
                                 "status": enum_formatter(ApprovalStatus)}
@@ -91,6 +101,11 @@ class ApprovalView(SecureModelView):
     def queue_url(self, key):
         index = next(i for i, flt in enumerate(self.column_filters) if key in getattr(flt, "_conditions", {}))
         return f"{self.url}/?flt0_{index}={key}"
+
+    def get_query(self):
+        # outlet and requested_by are joined by Flask-Admin itself (they are list columns)
+        return super().get_query().options(*(selectinload(getattr(ApprovalRequest, name)) for name in (
+            "ticket", "parts_request", "fee_claim")))
 
     @expose("/decide/", methods=("POST",))
     def decide_view(self):
@@ -131,11 +146,31 @@ class ApprovalView(SecureModelView):
                                     and user.id != found.first_approver_id)
             kwargs["can_answer"] = found.status == ApprovalStatus.INFO_REQUESTED and user.id == found.requested_by_id
             kwargs["own_request"] = user.id == found.requested_by_id
+            kwargs.update(network_context(found))
         return super().render(template, **kwargs)
 
 
+def network_context(found: ApprovalRequest) -> dict:
+    """What a manager decides on for a parts or fee request: the lines proposed and the account
+    (quality incident), or the claim and the charge-back it would cost (overcharge)."""
+    if found.kind == ApprovalKind.PARTS_INCIDENT and found.parts_request is not None:
+        parts = found.parts_request
+        return {"incident": {"request": parts, "on_account": network_approvals.on_account_total(parts),
+                             "balance": ledger.balance_of(db.session, parts.outlet_id)},
+                "settlement_label": lambda v: label(Settlement, v)}
+    if found.kind == ApprovalKind.FEE_CHARGEBACK and found.fee_claim is not None:
+        multiple = policy.value(db.session, "fees.overcharge_multiple")
+        return {"chargeback": {"claim": found.fee_claim, "multiple": multiple,
+                               "charge_back": (found.amount * multiple).quantize(found.amount)}}
+    return {}
+
+
 def request_form_context(ticket):
-    """What the ticket page needs for its 'request approval' form."""
-    return {"approval_prefill": approvals.prefill(ticket), "approval_kinds": choices(ApprovalKind),
-            "approval_grounds": choices(ApprovalGrounds),
+    """What the ticket page needs for its 'request approval' form: the ticket kinds only."""
+    ticket_kinds = {kind.value for kind in approvals.GROUNDS}
+    ticket_grounds = {grounds.value for kinds in approvals.GROUNDS.values() for grounds in kinds}
+    ticket_grounds.add(ApprovalGrounds.INJURY.value)  # offered, to be told it goes to legal handling
+    return {"approval_prefill": approvals.prefill(ticket),
+            "approval_kinds": [(v, t) for v, t in choices(ApprovalKind) if v in ticket_kinds],
+            "approval_grounds": [(v, t) for v, t in choices(ApprovalGrounds) if v in ticket_grounds],
             "approval_failure": g.get("approval_failure") or {}}

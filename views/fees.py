@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import false
 from wtforms.validators import NumberRange
 
-from backoffice import fee_claims, policy, reconciliation
+from backoffice import fee_claims, network_approvals, policy, reconciliation
 from backoffice.errors import DomainError
 from backoffice.labels import label
 from backoffice.timezones import format_local, local_today
@@ -25,7 +25,7 @@ from models import FeeBatch, FeeClaim, TravelBand, db, utcnow
 from models.choices import FeeClaimStatus, Role
 
 from .actions import run_action
-from .base import MANAGERS, STAFF, ScopedOptionsFilter, SecureModelView
+from .base import STAFF, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
@@ -197,12 +197,13 @@ class FeeClaimView(SecureModelView):
 
     @expose("/overcharge/", methods=("POST",))
     def overcharge_view(self):
-        def confirm(found):
+        """R-FEE-2 / R-CMP-3: the center reports an overcharge; a manager approves the charge-back."""
+        def report(found):
             amount = fee_claims.parse_amount(request.form.get("overcharge"), "overcharge")
-            fee_claims.confirm_overcharge(db.session, found, self._user(), amount,
-                                          request.form.get("charge_back_note", ""))
-        return run_action(self, confirm, _("Overcharge confirmed: the charge-back goes into the next settlement."),
-                          "overcharge")
+            network_approvals.ask_chargeback(db.session, found, self._user(), amount,
+                                             request.form.get("charge_back_note", ""))
+        return run_action(self, report, _("Sent to a manager: once approved, the charge-back goes into the next "
+                                          "settlement."), "overcharge")
 
     def render(self, template, **kwargs):
         user = current_user
@@ -210,16 +211,15 @@ class FeeClaimView(SecureModelView):
             found = kwargs["model"]
             waiting = found.status == C.CLAIMED
             payable = found.status in (*fee_claims.PAYABLE, C.SETTLED.value)
+            pending = network_approvals.open_request(found)
             kwargs.update(
                 failure=g.get("action_failure") or {}, claim_status_label=lambda v: label(C, v),
                 badge=BADGES.get(found.status, "light"), yuan=yuan, localtime=format_local,
                 multiple=policy.value(db.session, "fees.overcharge_multiple"),
                 can_edit_distance=waiting and user.role in FEE_ROLES,
                 can_audit=waiting and user.role in STAFF,
-                can_charge_back=(user.role in MANAGERS and payable and not found.charge_back
-                                 and user.id != found.audited_by_id),
-                own_audit=(user.role in MANAGERS and payable and not found.charge_back
-                           and user.id == found.audited_by_id))
+                approvals=found.approvals, pending_approval=pending,
+                can_charge_back=user.role in STAFF and payable and not found.charge_back and pending is None)
         if template == self.list_template:
             kwargs["can_generate"] = user.role in STAFF
         return super().render(template, **kwargs)

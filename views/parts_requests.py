@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from backoffice import ledger, parts_requests, policy, reconciliation
+from backoffice import ledger, network_approvals, parts_requests, policy, reconciliation
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import format_local, local_today
@@ -26,9 +26,9 @@ from .fields import LABELS, enum_formatter, time_formatter
 
 LINES = 8
 S = PartsRequestStatus
-BADGES = {"awaiting_exception": "warning", "submitted": "info", "reviewed": "primary", "shipped": "primary",
+BADGES = {"awaiting_exception": "warning", "awaiting_incident": "warning", "submitted": "info", "reviewed": "primary", "shipped": "primary",
           "delivered": "success", "disputed": "danger", "rejected": "secondary"}
-OPEN = (S.AWAITING_EXCEPTION, S.SUBMITTED, S.REVIEWED)  # not shipped yet
+OPEN = (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED, S.REVIEWED)  # not shipped yet
 
 
 def status_badge(view, context, model, name):
@@ -61,6 +61,10 @@ def ship_by(view, context, model, name):
     parts = [_("Urgent"), _("ship by") + " " + format_local(due)] + ([_("Late")] if state == "late" else [])
     text = " · ".join(parts)
     return Markup(f'<span class="badge {css}" data-ship="{state}">{escape(text)}</span>')
+
+
+def chosen_settlements(found: PartsRequest) -> dict[int, str]:
+    return {line.id: request.form.get(f"settlement-{line.id}", "") for line in found.lines}
 
 
 def gas_label(value) -> str:
@@ -187,19 +191,19 @@ class PartsRequestView(SecureModelView):
         return self.render("admin/parts_picking_list.html", model=found, gas_label=gas_label,
                            settlement_label=lambda v: label(Settlement, v))
 
-    @expose("/exception/", methods=("POST",))
-    def exception_view(self):
-        approve = request.form.get("decision") == "approve"
-        return run_action(self, lambda found: parts_requests.decide_exception(
-            db.session, found, current_user._get_current_object(), approve, request.form.get("note", "")),
-            _("Decision recorded."), "exception")
-
     @expose("/review/", methods=("POST",))
     def review_view(self):
         def review(found):
-            chosen = {line.id: request.form.get(f"settlement-{line.id}", "") for line in found.lines}
-            parts_requests.review(db.session, found, current_user._get_current_object(), chosen)
+            parts_requests.review(db.session, found, current_user._get_current_object(), chosen_settlements(found))
         return run_action(self, review, _("Reviewed: print the picking list."), "review")
+
+    @expose("/incident/", methods=("POST",))
+    def incident_view(self):
+        """R-PART-2: ask a manager to issue on account beyond the quota (quality incident)."""
+        def ask(found):
+            network_approvals.ask_incident(db.session, found, current_user._get_current_object(),
+                                           chosen_settlements(found), request.form.get("incident_reason", ""))
+        return run_action(self, ask, _("Sent to a manager for approval."), "review")
 
     @expose("/ship/", methods=("POST",))
     def ship_view(self):
@@ -219,12 +223,10 @@ class PartsRequestView(SecureModelView):
             found, user = kwargs["model"], current_user
             staff = user.role in STAFF
             due = parts_requests.ship_due(db.session, found)
-            awaiting = found.status == S.AWAITING_EXCEPTION
             kwargs.update(
                 failure=g.get("action_failure") or {}, status_label=lambda v: label(S, v), gas_label=gas_label,
                 settlement_choices=choices(Settlement), ship_state=ship_state(found, due),
-                can_decide=awaiting and user.role in (Role.ADMIN, Role.MANAGER) and user.id != found.requested_by_id,
-                own_exception=awaiting and user.role in (Role.ADMIN, Role.MANAGER) and user.id == found.requested_by_id,
+                approval=network_approvals.open_request(found), approvals=found.approvals,
                 can_review=found.status == S.SUBMITTED and staff,
                 can_ship=found.status == S.REVIEWED and staff,
                 can_confirm=found.status == S.SHIPPED,

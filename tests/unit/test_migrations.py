@@ -59,3 +59,26 @@ def test_upgrade_keeps_existing_tickets_and_gives_them_their_customers_area(tmp_
             row = conn.execute(text("SELECT number, area, warranty_params FROM ticket")).one()
     assert row[0] == "SV20260101-0001" and row[1] == "suburban"
     assert schema_differences(app) == []
+
+
+def test_network_approvals_migration_keeps_ticket_requests_both_ways(app):
+    """0009 on the demo data: down to 0008 drops only the requests without a ticket (the old
+    schema cannot hold them) and sends incidents back to review; up again restores the head."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        with db.engine.connect() as conn:
+            ticket_requests = conn.execute(text(
+                "SELECT id, kind, status FROM approval_request WHERE ticket_id IS NOT NULL ORDER BY id")).all()
+            assert conn.execute(text("SELECT count(*) FROM approval_request WHERE ticket_id IS NULL")).scalar() > 0
+        downgrade(revision="0008_fee_claims")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, kind, status FROM approval_request ORDER BY id")).all() == \
+                ticket_requests
+            assert conn.execute(text(
+                "SELECT count(*) FROM parts_request WHERE status = 'awaiting_incident'")).scalar() == 0
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, kind, status FROM approval_request ORDER BY id")).all() == \
+                ticket_requests
+    assert schema_differences(app) == []

@@ -137,47 +137,6 @@ def test_each_line_names_a_price_list_part_and_a_quantity(session):  # R-PART-1,
     assert (fan.gas_type, fan.unit_price) == ("lpg", Decimal("185.00"))  # the price list's, when requested
 
 
-def test_manager_approves_exception_but_never_own(session):  # R-PART-3, R-ROLE-2
-    outlet = outlet_with_quota(session)
-    manager, admin = f.user(session, "manager"), f.user(session, "admin")
-    submit(session, outlet)
-    submit(session, outlet)
-    own = submit(session, outlet, user="manager", exception_reason="批量质量事故")
-    with pytest.raises(DomainError):  # R-ROLE-2: not their own request
-        parts_requests.decide_exception(session, own, manager, True, "同意")
-    with pytest.raises(DomainError):  # only a manager decides
-        parts_requests.decide_exception(session, own, f.user(session, "clerk"), True, "同意")
-    with pytest.raises(FieldErrors) as no_note:
-        parts_requests.decide_exception(session, own, admin, True, " ")
-    assert set(no_note.value.errors) == {"note"}
-    assert own.status == S.AWAITING_EXCEPTION.value
-
-    parts_requests.decide_exception(session, own, admin, True, "批次质量问题属实")
-    assert own.status == S.SUBMITTED.value and own.reviewed_by == admin
-    assert own.exception_reason.endswith("— 批次质量问题属实")
-    with pytest.raises(DomainError):  # decided once
-        parts_requests.decide_exception(session, own, admin, False, "再议")
-
-    refused = submit(session, outlet, user="dealer1", exception_reason="再要一批")
-    parts_requests.decide_exception(session, refused, manager, False, "本周已三批")
-    assert refused.status == S.REJECTED.value
-    with pytest.raises(DomainError):  # a refused batch goes no further
-        parts_requests.review(session, refused, f.user(session, "clerk"), {})
-
-
-def test_a_refused_exception_keeps_batch_numbers_unique(session):  # R-PART-3
-    outlet = outlet_with_quota(session)
-    submit(session, outlet)
-    submit(session, outlet)
-    refused = submit(session, outlet, exception_reason="第三批")
-    parts_requests.decide_exception(session, refused, f.user(session, "manager"), False, "不批")
-    # A refused batch does not count against the limit, but its number stays taken.
-    again = submit(session, outlet, exception_reason="补充说明后再申请")
-    assert again.status == S.AWAITING_EXCEPTION.value
-    assert again.batch_no == 4 and again.number == "PJ-T-SUPPLY-2031W11-4"
-    session.commit()
-
-
 def test_review_posts_on_account_and_purchase_lines(session):  # R-PART-2, R-PART-3, R-PART-8
     outlet = outlet_with_quota(session)  # 3000.00
     clerk = f.user(session, "clerk")

@@ -139,3 +139,49 @@ def test_dealer_exchange_may_draw_on_the_centers_stock(login_as, session):  # R-
     assert response.status_code == 302, text(response)
     created = session.scalar(select(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
     assert created.kind == "exchange" and created.target_model_id == model.id
+
+
+# --- the dealer network's requests (no ticket): scoped by their outlet (R-ROLE-1) -----------------
+def network_requests(session, code):
+    outlet = f.outlet(session, code)
+    return session.scalars(select(ApprovalRequest).where(ApprovalRequest.ticket_id.is_(None))
+                           .where(ApprovalRequest.outlet_id.in_(
+                               select(Outlet.id).where((Outlet.id == outlet.id) | (Outlet.parent_id == outlet.id))))
+                           .order_by(ApprovalRequest.id)).all()
+
+
+def test_dealer_sees_own_network_requests_and_not_another_outlets(login_as, session):  # R-ROLE-1
+    own = network_requests(session, "GZ-TH")  # demo: extra batch, quality incident, charge-back
+    assert {r.kind for r in own} == {"parts_extra_batch", "parts_incident", "fee_chargeback"}
+    dealer1, dealer2 = login_as("dealer1"), login_as("dealer2")
+    listed = text(dealer1.get("/admin/approval/"))
+    for found in own:
+        assert found.subject_number in listed
+        assert dealer1.get(f"/admin/approval/details/?id={found.id}").status_code == 200
+        assert dealer2.get(f"/admin/approval/details/?id={found.id}").status_code == 404
+    foreign = text(dealer2.get("/admin/approval/")) + text(dealer2.get("/admin/approval/export/csv/"))
+    assert not any(found.subject_number in foreign for found in own)
+    assert own[0].subject_number in text(dealer1.get("/admin/approval/export/csv/"))
+
+
+def test_engineer_sees_no_network_requests(login_as, session):  # R-ROLE-1
+    engineer = login_as("engineer")
+    for found in network_requests(session, "GZ-TH"):
+        assert engineer.get(f"/admin/approval/details/?id={found.id}").status_code in (403, 404)
+
+
+def test_dealer_cannot_decide_another_outlets_network_request(login_as, session):  # R-ROLE-1, R-ROLE-2
+    waiting = next(r for r in network_requests(session, "GZ-TH") if r.status == "pending")
+    dealer2 = login_as("dealer2")
+    response = dealer2.post(f"/admin/approval/decide/?id={waiting.id}", data={
+        "csrf_token": dealer2.csrf, "decision": "approve", "note": "同意", "loaded_version": "1"})
+    assert response.status_code == 404
+    session.expire_all()
+    assert session.get(ApprovalRequest, waiting.id).status == "pending"
+
+
+def test_ticket_request_form_offers_only_ticket_kinds(login_as, session):  # R-RET-4
+    ticket = fresh_ticket(session)
+    page = text(login_as("clerk").get(f"/admin/ticket/details/?id={ticket.id}"))
+    assert 'value="return_refund"' in page
+    assert 'value="parts_incident"' not in page and 'value="fee_chargeback"' not in page

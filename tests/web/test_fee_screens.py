@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backoffice import fee_claims, reconciliation
 from backoffice.timezones import local_today
-from models import FeeBatch, FeeClaim, Ticket, TravelBand
+from models import ApprovalRequest, FeeBatch, FeeClaim, Ticket, TravelBand
 from tests import factories as f
 
 
@@ -167,29 +167,70 @@ def test_engineers_see_no_fees(login_as, session):
 
 
 # --- manager: charge-back, four eyes ----------------------------------------------------------
-def test_charge_back_by_a_manager_who_did_not_audit(login_as, session):
+def decide(client, approval_id, decision, note):
+    page = text(client.get(f"/admin/approval/details/?id={approval_id}"))
+    found = re.search(r'name="loaded_version" value="(\d+)"', page)
+    return client.post(f"/admin/approval/decide/?id={approval_id}", data={
+        "csrf_token": client.csrf, "decision": decision, "note": note,
+        "loaded_version": found.group(1) if found else ""})
+
+
+def charge_back_request(session, claim):
+    session.expire_all()
+    return session.scalar(select(ApprovalRequest).where(ApprovalRequest.fee_claim_id == claim.id)
+                          .order_by(ApprovalRequest.id.desc()))
+
+
+def test_charge_back_is_asked_then_approved_by_a_manager_who_did_not_audit(login_as, session):  # R-CMP-3
     manager, admin = login_as("manager"), login_as("admin")
     claim = claim_of(session, "FS-SD")
     assert post_action(manager, "audit", claim.id, decision="approve").status_code == 302
-    page = text(details(manager, claim.id))
-    assert 'data-testid="charge-back"' not in page
+    assert 'data-testid="charge-back"' in text(details(manager, claim.id))  # anyone at the center reports
+    response = post_action(manager, "overcharge", claim.id, overcharge="lots", charge_back_note="")
+    assert response.status_code == 200 and "is-invalid" in text(response) and charge_back_request(session, claim) is None
     assert post_action(manager, "overcharge", claim.id, overcharge="5.00",
                        charge_back_note="多报路程").status_code == 302
-    assert reload(session, claim).charge_back == Decimal("0.00")  # refused: own audit
-    response = post_action(admin, "overcharge", claim.id, overcharge="lots", charge_back_note="")
-    assert response.status_code == 200 and "is-invalid" in text(response)
-    assert post_action(admin, "overcharge", claim.id, overcharge="5.00",
-                       charge_back_note="多报路程").status_code == 302
+    asked = charge_back_request(session, claim)
+    assert (asked.kind, asked.amount, asked.status) == ("fee_chargeback", Decimal("5.00"), "pending")
+    page = text(details(manager, claim.id))
+    assert 'data-testid="charge-back"' not in page and 'data-testid="claim-approvals"' in page  # one at a time
+    assert reload(session, claim).charge_back == Decimal("0.00")  # not before approval
+    approval_page = text(admin.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="chargeback"' in approval_page and "¥50.00" in approval_page and claim.number in approval_page
+    assert decide(admin, asked.id, "approve", "录音核实").status_code == 302
     assert reload(session, claim).charge_back == Decimal("50.00")
     assert "多报路程" in text(details(login_as("dealer2"), claim.id))
 
 
-def test_clerk_cannot_charge_back(login_as, session):
+def test_the_auditing_manager_cannot_approve_the_charge_back(login_as, session):  # R-ROLE-2
+    manager, clerk = login_as("manager"), login_as("clerk")
+    claim = claim_of(session, "FS-SD")
+    assert post_action(manager, "audit", claim.id, decision="approve").status_code == 302
+    assert post_action(clerk, "overcharge", claim.id, overcharge="5.00", charge_back_note="多报路程").status_code == 302
+    asked = charge_back_request(session, claim)
+    response = decide(manager, asked.id, "approve", "同意")
+    assert "alert-danger" in text(manager.get(response.headers["Location"]))
+    assert charge_back_request(session, claim).status == "pending"
+    assert reload(session, claim).charge_back == Decimal("0.00")
+
+
+def test_clerk_reports_an_overcharge_but_never_decides_it(login_as, session):  # R-ROLE-2
     clerk = login_as("clerk")
     claim = claim_of(session, "DG-NC", "approved")
-    assert 'data-testid="charge-back"' not in text(details(clerk, claim.id))
-    assert post_action(clerk, "overcharge", claim.id, overcharge="1", charge_back_note="x").status_code == 302
+    assert 'data-testid="charge-back"' in text(details(clerk, claim.id))
+    assert post_action(clerk, "overcharge", claim.id, overcharge="1", charge_back_note="多报工时").status_code == 302
+    asked = charge_back_request(session, claim)
+    decide(clerk, asked.id, "approve", "同意")
+    assert charge_back_request(session, claim).status == "pending"
     assert reload(session, claim).charge_back == Decimal("0.00")
+
+
+def test_dealer_cannot_report_an_overcharge(login_as, session):
+    dealer = login_as("dealer2")
+    claim = claim_of(session, "FS-SD", "approved") or claim_of(session, "FS-SD", "settled")
+    assert 'data-testid="charge-back"' not in text(details(dealer, claim.id))
+    post_action(dealer, "overcharge", claim.id, overcharge="1", charge_back_note="x")
+    assert charge_back_request(session, claim) is None
 
 
 # --- settlement --------------------------------------------------------------------------------

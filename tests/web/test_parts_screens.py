@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from backoffice import accounts, ledger, reconciliation
 from backoffice.timezones import local_today, to_local
 from backoffice.demo import DEMO_PASSWORD
-from models import (LedgerEntry, OldPart, Outlet, Part, PartsAccount, PartsReconciliation, PartsRequest,
+from models import (ApprovalRequest, LedgerEntry, OldPart, Outlet, Part, PartsAccount, PartsReconciliation, PartsRequest,
                     PartsReturn)
 from models.choices import LedgerKind
 from tests import factories as f
@@ -250,7 +250,19 @@ def test_center_review_keeps_choices_when_a_line_is_over_the_account(login_as, s
     assert newest_request(session).status == "reviewed"
 
 
-def test_third_batch_in_a_week_needs_an_exception_and_a_manager_decides(login_as, session):  # R-PART-3
+def decide(client, approval_id, decision, note):
+    url = f"/admin/approval/details/?id={approval_id}"
+    return client.post(f"/admin/approval/decide/?id={approval_id}", data={
+        "csrf_token": client.csrf, "decision": decision, "note": note, "loaded_version": version(client, url)})
+
+
+def open_approval(session, request_id):
+    session.expire_all()
+    return session.scalar(select(ApprovalRequest).where(ApprovalRequest.parts_request_id == request_id,
+                                                        ApprovalRequest.status.in_(("pending", "info_requested"))))
+
+
+def test_third_batch_in_a_week_needs_an_approval_a_manager_decides(login_as, session):  # R-PART-3
     dealer, manager = login_as("dealer1"), login_as("manager")
     outlet = f.outlet(session, "GZ-TH-01")
     chosen = part(session)
@@ -266,43 +278,78 @@ def test_third_batch_in_a_week_needs_an_exception_and_a_manager_decides(login_as
     assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1),
                          exception_reason="燃气热水器批量故障，急需比例阀").status_code == 302
     third = newest_request(session)
+    asked = open_approval(session, third.id)
     assert third.status == "awaiting_exception" and third.batch_no == 3
-    assert 'data-testid="decide-exception"' not in text(dealer.get(f"/admin/parts_request/details/?id={third.id}"))
-    post_action(dealer, "parts_request", "exception", third.id, decision="approve", note="自己批准")
-    assert newest_request(session).status == "awaiting_exception"  # an outlet never decides
-    details = text(manager.get(f"/admin/parts_request/details/?id={third.id}"))
-    assert 'data-testid="decide-exception"' in details and "燃气热水器批量故障" in details
-    no_note = post_action(manager, "parts_request", "exception", third.id, decision="approve", note="")
-    assert no_note.status_code == 200 and "is-invalid" in text(no_note)
-    assert post_action(manager, "parts_request", "exception", third.id, decision="approve",
-                       note="质量事故，同意加批").status_code == 302
-    decided = newest_request(session)
-    assert decided.status == "submitted" and decided.reviewed_by.username == "manager"
-    assert "质量事故，同意加批" in decided.exception_reason
+    assert (asked.kind, asked.requested_by.username, asked.reason) == (
+        "parts_extra_batch", "dealer1", "燃气热水器批量故障，急需比例阀")
+    # The parts request links its approval; the outlet sees it and cannot decide it.
+    own_page = text(dealer.get(f"/admin/parts_request/details/?id={third.id}"))
+    assert 'data-testid="request-approvals"' in own_page and f"/admin/approval/details/?id={asked.id}" in own_page
+    assert 'data-testid="decide"' not in text(dealer.get(f"/admin/approval/details/?id={asked.id}"))
+    decide(dealer, asked.id, "approve", "自己批准")
+    assert open_approval(session, third.id).status == "pending"  # an outlet never decides
+    # The manager's queue shows it with the parts request it concerns.
+    assert third.number in text(manager.get("/admin/approval/"))
+    details = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="decide"' in details and "燃气热水器批量故障" in details
+    assert f"/admin/parts_request/details/?id={third.id}" in details
+    no_note = decide(manager, asked.id, "approve", "")
+    assert no_note.status_code == 302 and open_approval(session, third.id) is not None
+    assert decide(manager, asked.id, "approve", "质量事故，同意加批").status_code == 302
+    assert newest_request(session).status == "submitted"
+    assert "质量事故，同意加批" in text(dealer.get(f"/admin/parts_request/details/?id={third.id}"))
 
 
-def test_requester_manager_cannot_decide_own_exception(login_as, session):  # R-ROLE-2
+def test_requester_manager_cannot_decide_own_extra_batch(login_as, session):  # R-ROLE-2
     manager, admin = login_as("manager"), login_as("admin")
     chosen = part(session)
     for _ in range(2):
         assert request_parts(manager, session, "GZ-TH", (chosen, 1)).status_code == 302
     assert request_parts(manager, session, "GZ-TH", (chosen, 1), exception_reason="批量故障").status_code == 302
     own = newest_request(session)
-    assert own.status == "awaiting_exception" and own.requested_by.username == "manager"
-    details = text(manager.get(f"/admin/parts_request/details/?id={own.id}"))
-    assert 'data-testid="decide-exception"' not in details and 'data-testid="own-exception"' in details
-    response = post_action(manager, "parts_request", "exception", own.id, decision="approve", note="我同意")
+    asked = open_approval(session, own.id)
+    assert own.status == "awaiting_exception" and asked.requested_by.username == "manager"
+    details = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="decide"' not in details
+    response = decide(manager, asked.id, "approve", "我同意")
     assert response.status_code == 302
     assert "alert-danger" in text(manager.get(response.headers["Location"]))
     assert newest_request(session).status == "awaiting_exception"
-    assert post_action(admin, "parts_request", "exception", own.id, decision="reject",
-                       note="本周已两批，下周再发").status_code == 302
+    assert decide(admin, asked.id, "reject", "本周已两批，下周再发").status_code == 302
     assert newest_request(session).status == "rejected"
+
+
+def test_center_asks_a_manager_to_issue_beyond_the_quota_for_a_quality_incident(login_as, session):  # R-PART-2
+    dealer, clerk, manager = login_as("dealer1"), login_as("clerk"), login_as("manager")
+    left = account(session, "GZ-TH-01").balance
+    heat_exchanger = part(session, "P-HEX-01")
+    qty = int(left / heat_exchanger.unit_price) + 2  # a little more than the account holds
+    assert request_parts(dealer, session, "GZ-TH-01", (heat_exchanger, qty)).status_code == 302
+    created = newest_request(session)
+    line = created.lines[0]
+    page = text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    assert 'data-testid="ask-incident"' in page
+    assert 'data-testid="ask-incident"' not in text(dealer.get(f"/admin/parts_request/details/?id={created.id}"))
+    no_reason = post_action(clerk, "parts_request", "incident", created.id,
+                            **{f"settlement-{line.id}": "on_account", "incident_reason": ""})
+    assert no_reason.status_code == 200 and re.search(r'name="incident_reason"[^>]*is-invalid', text(no_reason))
+    assert post_action(clerk, "parts_request", "incident", created.id, **{
+        f"settlement-{line.id}": "on_account", "incident_reason": "批次热交换器渗漏，已有多张服务单"}).status_code == 302
+    asked = open_approval(session, created.id)
+    assert newest_request(session).status == "awaiting_incident"
+    assert asked.amount == line.amount - left and account(session, "GZ-TH-01").balance == left
+    details = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="incident"' in details and f"¥{left:,.2f}" in details
+    assert decide(manager, asked.id, "approve", "批次质量事故属实").status_code == 302
+    assert newest_request(session).status == "reviewed"
+    assert account(session, "GZ-TH-01").balance == Decimal("0.00")
+    statement = text(dealer.get(f"/admin/parts_account/details/?id={account(session, 'GZ-TH-01').id}"))
+    assert created.number in statement and "批次热交换器渗漏" in statement
 
 
 def test_urgent_request_not_shipped_in_time_is_marked_late(login_as, session):  # R-PART-3
     clerk = login_as("clerk")
-    waiting = session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted"))
+    waiting = urgent_waiting(session)
     assert waiting.urgent
     session.execute(update(PartsRequest).where(PartsRequest.id == waiting.id)
                     .values(created_at=waiting.created_at - timedelta(hours=30)))
@@ -311,18 +358,24 @@ def test_urgent_request_not_shipped_in_time_is_marked_late(login_as, session):  
     assert 'data-ship="late"' in text(clerk.get(f"/admin/parts_request/details/?id={waiting.id}"))
 
 
+def urgent_waiting(session):
+    """The demo's urgent FS-SD request, waiting for review since today."""
+    return session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted")
+                          .join(Outlet, PartsRequest.outlet_id == Outlet.id).where(Outlet.code == "FS-SD"))
+
+
 def test_request_list_filters_by_status_outlet_and_date(login_as, session):
     clerk = login_as("clerk")
     fs = f.outlet(session, "FS-SD")
     by_status = text(clerk.get("/admin/parts_request/?flt0_0=submitted"))
-    assert "PJ-FS-SD" in by_status and "PJ-GZ-TH" not in by_status
+    assert "PJ-FS-SD" in by_status and "PJ-DG-NC" not in by_status
     by_outlet = text(clerk.get(f"/admin/parts_request/?flt0_1={fs.id}"))
     assert "PJ-FS-SD" in by_outlet and "PJ-DG-NC" not in by_outlet
     old = session.scalar(select(PartsRequest).where(PartsRequest.status == "delivered").order_by(PartsRequest.id))
     day = to_local(old.created_at).date()
     by_date = text(clerk.get(f"/admin/parts_request/?flt0_2={day:%Y-%m-%d}+to+{day:%Y-%m-%d}"))
     assert old.number in by_date
-    assert session.scalar(select(PartsRequest).where(PartsRequest.status == "submitted")).number not in by_date
+    assert urgent_waiting(session).number not in by_date
 
 
 # --- statement (R-PART-7, R-PART-8) --------------------------------------------------------------
@@ -654,7 +707,8 @@ def _post_endpoints(session):
     return [
         ("/admin/parts_request/request/", {"outlet_id": str(waiting.outlet_id), "part_id-0": str(line.part_id),
                                            "qty-0": "1"}),
-        (f"/admin/parts_request/exception/?id={waiting.id}", {"decision": "approve", "note": "x"}),
+        (f"/admin/parts_request/incident/?id={waiting.id}", {f"settlement-{line.id}": "on_account",
+                                                             "incident_reason": "x"}),
         (f"/admin/parts_request/review/?id={waiting.id}", {f"settlement-{line.id}": "purchase"}),
         (f"/admin/parts_request/ship/?id={waiting.id}", {"courier": "x", "tracking_no": "y"}),
         (f"/admin/parts_request/delivery/?id={waiting.id}", {"complete": "yes"}),
@@ -673,7 +727,7 @@ def _post_endpoints(session):
 def _snapshot(session):
     session.expire_all()
     return (count(session, LedgerEntry), count(session, PartsRequest), count(session, PartsReturn),
-            count(session, PartsReconciliation),
+            count(session, PartsReconciliation), count(session, ApprovalRequest),
             tuple(session.scalars(select(PartsRequest.status).order_by(PartsRequest.id))),
             tuple(session.scalars(select(OldPart.state).order_by(OldPart.id))),
             tuple(session.scalars(select(PartsReconciliation.status).order_by(PartsReconciliation.id))))

@@ -21,7 +21,8 @@ def statements(app):
 
 
 @pytest.mark.parametrize("endpoint", ["ticket", "customer", "unit", "outlet", "appraisal", "user",
-                                      "parts_request", "parts_account", "old_part", "parts_return", "parts_month"])
+                                      "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return",
+                                      "parts_month"])
 def test_list_statement_count_does_not_grow_with_rows(login_as, statements, endpoint):
     admin = login_as("admin")
     statements.clear()

@@ -5,7 +5,7 @@ from flask_admin.contrib.sqla import ModelView
 ROLES = ["admin", "manager", "clerk", "engineer", "dealer1", "dealer2"]
 ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "appraisal", "user",
              "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock", "api_token",
-             "parts_request", "parts_account", "old_part", "parts_return", "parts_month",
+             "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return", "parts_month",
              "fee_claim", "fee_batch", "travel_band"]
 PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/parts_request/picking/?id=5", "/admin/parts_account/statement.csv?id=1",

@@ -1,0 +1,134 @@
+"""What the dealer network asks a manager to approve (DOMAIN §6, §6b, R-ROLE-2):
+
+- a parts batch over the weekly limit (R-PART-3), asked by `parts_requests.submit`;
+- parts on account beyond the quota for a special quality incident (R-PART-2), asked by the
+  center while reviewing a request;
+- the charge-back of a confirmed overcharge on a fee claim (R-FEE-2, R-CMP-3).
+
+They are approval requests like the ticket ones: `approvals.decide` enforces four eyes and two
+managers above the threshold, then calls `approved` / `rejected` here to apply the decision.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import ApprovalRequest, FeeClaim, PartsRequest, User, utcnow
+from models.approvals import NETWORK_KINDS
+from models.choices import ApprovalGrounds as G
+from models.choices import ApprovalKind as K
+from models.choices import ApprovalStatus, LedgerKind, Settlement
+from models.choices import PartsRequestStatus as S
+
+from . import fee_claims, ledger, parts_requests, policy
+from .errors import DomainError, FieldErrors
+
+OPEN = (ApprovalStatus.PENDING.value, ApprovalStatus.INFO_REQUESTED.value)
+ZERO = Decimal("0.00")
+
+
+def is_network(approval: ApprovalRequest) -> bool:
+    return approval.kind in {k.value for k in NETWORK_KINDS}
+
+
+def open_request(subject: PartsRequest | FeeClaim) -> ApprovalRequest | None:
+    """The request about this parts request or fee claim still waiting for a decision."""
+    return next((a for a in subject.approvals if a.status in OPEN), None)
+
+
+def on_account_total(request: PartsRequest) -> Decimal:
+    return sum((line.amount for line in request.lines if line.settlement == Settlement.ON_ACCOUNT), ZERO)
+
+
+def ask_incident(session: Session, request: PartsRequest, actor: User, settlements: dict[int, str],
+                 reason: str, at: datetime | None = None) -> ApprovalRequest:
+    """R-PART-2: the center proposes the lines' settlements and asks a manager to issue on
+    account what the balance does not cover, for a special quality incident."""
+    parts_requests.require(request, S.SUBMITTED)
+    parts_requests.require_center(actor)
+    errors = parts_requests.settlement_errors(request, settlements)
+    if not (reason or "").strip():
+        errors["incident_reason"] = _l("Describe the quality incident.")
+    if errors:
+        raise FieldErrors(errors)
+    for line in request.lines:
+        line.settlement = settlements[line.id]
+    shortfall = on_account_total(request) - ledger.balance_of(session, request.outlet_id)
+    if shortfall <= 0:
+        raise FieldErrors({"incident_reason": _l(
+            "The parts account covers these lines: review the request, no approval is needed.")})
+    request.status = S.AWAITING_INCIDENT.value
+    return _add(session, kind=K.PARTS_INCIDENT.value, grounds=G.QUALITY_INCIDENT.value, parts_request=request,
+                outlet_id=request.outlet_id, amount=shortfall, reason=reason.strip(), requested_by=actor,
+                created_at=at or utcnow())
+
+
+def ask_chargeback(session: Session, claim: FeeClaim, actor: User, overcharge: Decimal | None,
+                   note: str, at: datetime | None = None) -> ApprovalRequest:
+    """R-FEE-2 / R-CMP-3: the center reports an overcharge; a manager confirms the charge-back."""
+    if actor.role not in fee_claims.CENTER:
+        raise DomainError(_l("Only the service center reports an overcharge."))
+    if open_request(claim) is not None:
+        raise DomainError(_l("A charge-back of this claim is already waiting for a decision."))
+    fee_claims.check_overcharge(claim, overcharge, note)
+    return _add(session, kind=K.FEE_CHARGEBACK.value, grounds=G.OVERCHARGE.value, fee_claim=claim,
+                outlet_id=claim.outlet_id, amount=fee_claims.money(overcharge), reason=note.strip(), requested_by=actor,
+                created_at=at or utcnow())
+
+
+def _add(session: Session, **fields) -> ApprovalRequest:
+    needs_second = fields["amount"] > policy.value(session, "approvals.second_manager_above")
+    try:
+        with session.begin_nested():  # the partial UNIQUE index: one open request per subject
+            approval = ApprovalRequest(status=ApprovalStatus.PENDING.value, needs_second=needs_second, **fields)
+            session.add(approval)
+            session.flush()
+    except IntegrityError:
+        raise DomainError(_l("A request about this is already waiting for a decision.")) from None
+    return approval
+
+
+def check_decider(approval: ApprovalRequest, actor: User) -> None:
+    """Four eyes beyond the requester (R-ROLE-2): whoever audited a claim does not confirm its
+    charge-back; whoever requested the parts does not allow their own extra batch."""
+    if approval.kind == K.FEE_CHARGEBACK and approval.fee_claim.audited_by_id == actor.id:
+        raise DomainError(_l("You audited this claim: another manager decides the charge-back."))
+    if approval.parts_request is not None and approval.parts_request.requested_by_id == actor.id:
+        raise DomainError(_l("You requested these parts: another manager decides."))
+
+
+def approved(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
+    kind = K(approval.kind)
+    if kind == K.PARTS_EXTRA_BATCH:
+        parts_requests.require(approval.parts_request, S.AWAITING_EXCEPTION)
+        approval.parts_request.status = S.SUBMITTED.value
+    elif kind == K.PARTS_INCIDENT:
+        _issue_beyond_quota(session, approval, actor, now)
+    elif kind == K.FEE_CHARGEBACK:
+        fee_claims.confirm_overcharge(session, approval.fee_claim, actor, approval.amount, approval.reason, at=now)
+
+
+def _issue_beyond_quota(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
+    """Credit the account with what the balance lacks now (never more), then issue the lines as
+    proposed: the balance ends at or above zero and both movements trace to this approval."""
+    request = approval.parts_request
+    parts_requests.require(request, S.AWAITING_INCIDENT)
+    ledger.locked_account(session, request.outlet_id)
+    lacking = on_account_total(request) - ledger.balance_of(session, request.outlet_id)
+    if lacking > 0:
+        ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, lacking, source=f"approval:{approval.id}",
+                    actor=actor, at=now, reason=f"{request.number} #{approval.id}: {approval.reason}")
+    request.status = S.SUBMITTED.value
+    parts_requests.review(session, request, actor, {line.id: line.settlement for line in request.lines}, at=now)
+
+
+def rejected(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
+    request = approval.parts_request
+    if approval.kind == K.PARTS_EXTRA_BATCH and request.status == S.AWAITING_EXCEPTION:
+        request.status, request.reviewed_by, request.reviewed_at = S.REJECTED.value, actor, now
+    elif approval.kind == K.PARTS_INCIDENT and request.status == S.AWAITING_INCIDENT:
+        request.status = S.SUBMITTED.value  # back to review: the center buys what is beyond the quota
