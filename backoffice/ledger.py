@@ -7,6 +7,7 @@ posting leaves the caller's transaction as it was.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import LedgerEntry, Outlet, PartsAccount, utcnow
-from models.choices import LedgerKind
+from models.choices import LedgerKind, Role
 
 from . import policy
 from .access import UNSCOPED
-from .errors import DomainError
+from .errors import DomainError, FieldErrors
 
 CENT = Decimal("0.01")
 K = LedgerKind
@@ -144,6 +145,32 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
                     .execution_options(synchronize_session=False))
     session.expire(account, ["quota"])
     return entry
+
+
+ADJUSTERS = frozenset({Role.ADMIN, Role.MANAGER})
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str, token: str) -> LedgerEntry:
+    """A correction of an account by a manager, always with its reason (R-PART-8): + credits,
+    - debits, never below zero. `token` is the form's one-time key: a double click books once."""
+    if getattr(actor, "role", None) not in ADJUSTERS:
+        raise DomainError(_l("Only a manager adjusts a parts account."))
+    if not TOKEN_RE.match(token or ""):
+        raise DomainError(_l("This form has expired: reload the page and enter the adjustment again."))
+    errors = {}
+    if not delta:
+        errors["adjust_amount"] = _l("Give the amount in yuan: 50.00 credits the account, -50.00 debits it.")
+    if not (reason or "").strip():
+        errors["adjust_reason"] = _l("Say why the account is adjusted.")
+    if errors:
+        raise FieldErrors(errors)
+    try:
+        return post(session, outlet_id, K.ADJUSTMENT, delta, source=f"adjustment:{outlet_id}:{token}",
+                    actor=actor, reason=reason.strip())
+    except OverQuota as exc:
+        raise FieldErrors({"adjust_amount": _l("Only ¥%(available)s is left on the account: it cannot go below "
+                                               "zero.", available=exc.available)}) from None
 
 
 @dataclass

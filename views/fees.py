@@ -159,6 +159,8 @@ class FeeClaimView(SecureModelView):
             ScopedOptionsFilter(FeeClaim.status, LABELS["status"], lambda: [(s.value, label(C, s.value)) for s in C]),
             ScopedOptionsFilter(FeeClaim.outlet_id, LABELS["outlet"], outlet_options),
             MonthFilter(FeeClaim.created_at, _l("Month claimed")),
+            # R-FEE-2: a month's settlement takes the claims audited in it, whenever claimed.
+            MonthFilter(FeeClaim.audited_at, _l("Month audited")),
         )
         super().__init__(*args, **kwargs)
 

@@ -1,14 +1,18 @@
 """The dealer network: outlets and their users; user management for admins."""
+from flask import g
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
-from backoffice import accounts, network
+from backoffice import accounts, network, outlet_awards
 from backoffice.errors import ValidationFailed
 from backoffice.labels import choices
 from backoffice.i18n import SUPPORTED
-from models import User
+from backoffice.timezones import local_today
+from models import User, db
 from models.choices import Role
 
 from .base import MANAGERS, STAFF, SecureModelView
@@ -17,25 +21,48 @@ from .base import ScopedOptionsFilter
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
 
+def year_penalties() -> dict:
+    """This year's overcharge penalties of the visible outlets, once per request (R-CMP-3)."""
+    if "award_penalties" not in g:
+        g.award_penalties = outlet_awards.penalties(db.session)
+    return g.award_penalties
+
+
+def award_badge(view, context, model, name):
+    """R-APR-5 / R-CMP-3: a dealer outlet penalised for overcharging this year is not eligible."""
+    if model.is_service_center:
+        return ""
+    if model.id in year_penalties():
+        return Markup(f'<span class="badge badge-danger" data-award="no">{escape(_("Not eligible"))}</span>')
+    return Markup(f'<span class="badge badge-light" data-award="yes">{escape(_("Eligible"))}</span>')
+
+
 class OutletView(SecureModelView):
     roles = STAFF | {Role.DEALER}
     create_roles = edit_roles = export_roles = MANAGERS
     delete_roles = frozenset({Role.ADMIN})
     details_template = "admin/outlet_details.html"
-    column_list = ("code", "name", "parent", "region", "service_phone", "duty_phone", "active")
+    column_list = ("code", "name", "parent", "region", "service_phone", "duty_phone", "active", "award")
     column_details_list = ("code", "name", "parent", "children", "region", "address", "service_phone",
                            "duty_phone", "total_purchase_amount", "timezone", "active", "created_at")
     column_searchable_list = ("code", "name", "region", "address")
     column_sortable_list = ("code", "name", "region")
     column_default_sort = "code"
-    column_labels = LABELS
-    column_formatters = {"total_purchase_amount": money_formatter, "created_at": time_formatter}
+    column_labels = dict(LABELS, award=_l("Annual award"))
+    column_formatters = {"total_purchase_amount": money_formatter, "created_at": time_formatter,
+                         "award": award_badge}
     column_filters = ("region", "active")
     form_columns = ("code", "name", "parent", "region", "address", "service_phone", "duty_phone",
                     "total_purchase_amount", "timezone", "is_service_center", "active")
 
     def on_model_change(self, form, model, is_created):
         network.validate_outlet(model)
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            kwargs["award_year"] = local_today().year
+            kwargs["penalties"] = year_penalties().get(kwargs["model"].id, [])
+        return super().render(template, **kwargs)
 
 
 class UserView(SecureModelView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import ledger, reconciliation
+from backoffice import fee_claims, ledger, reconciliation
 from backoffice.labels import label
 from backoffice.timezones import format_local, local_day_bounds, local_today
 from models import Outlet, PartsAccount, PartsReconciliation, db
@@ -173,10 +174,22 @@ class PartsAccountView(SecureModelView):
             db.session, found.outlet, current_user._get_current_object()), _("Quota brought in line with purchases."),
             "quota")
 
+    @expose("/adjust/", methods=("POST",))
+    def adjust_view(self):
+        """R-PART-8: a manager corrects the account, with the reason, once per form."""
+        def adjust(found):
+            amount = fee_claims.parse_amount(request.form.get("adjust_amount"), "adjust_amount")
+            ledger.adjust(db.session, found.outlet_id, current_user._get_current_object(), amount,
+                          request.form.get("adjust_reason", ""), request.form.get("adjust_token", ""))
+        return run_action(self, adjust, _("Adjustment posted to the account."), "adjust")
+
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
             period, figures = self._figures(found)
+            failure = g.get("action_failure") or {}
+            kwargs.update(can_adjust=current_user.role in ledger.ADJUSTERS, adjust_failure=failure,
+                          adjust_token=(failure.get("values") or {}).get("adjust_token") or uuid.uuid4().hex)
             kwargs.update(period=period, figures=figures, totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v),
                           csv_url=url_for(".statement_csv", id=found.id, **period.args),

@@ -19,8 +19,8 @@ from backoffice import tickets as ticket_service
 from backoffice.errors import DomainError, FieldErrors, StaleEdit
 from backoffice.labels import CLOCK_STATES, choices, label
 from backoffice.timezones import format_local
-from models import Attachment, Part, ProductModel, Ticket, TicketClock, User, db, utcnow
-from models.choices import (Channel, Clock, ComplaintClass, IssueCategory, Queue, Role, ServiceMode,
+from models import Attachment, FeeClaim, Part, ProductModel, Ticket, TicketClock, User, db, utcnow
+from models.choices import (Channel, FeeClaimStatus, Clock, ComplaintClass, IssueCategory, Queue, Role, ServiceMode,
                             Severity, TicketKind, TicketStatus, WarrantyExclusion, WarrantyWindow)
 
 from .approvals import request_form_context
@@ -116,6 +116,17 @@ def engineer_options():
 
 def _enum_options(enum):
     return lambda: [(value, str(text)) for value, text in choices(enum)]
+
+
+def fee_claim_of(ticket: Ticket) -> dict | None:
+    """The outlet's service-fee claim for this ticket (R-FEE-2: every amount traceable to its
+    ticket), if the user may see it: the row scope leaves engineers none."""
+    claim = db.session.scalar(select(FeeClaim).where(FeeClaim.ticket_id == ticket.id))
+    if claim is None:
+        return None
+    total = claim.approved_total if claim.approved_total is not None else claim.claimed_total
+    return {"id": claim.id, "number": claim.number, "status": label(FeeClaimStatus, claim.status),
+            "total": total, "charge_back": claim.charge_back}
 
 
 class TicketView(OutletOwnedView):
@@ -298,6 +309,7 @@ class TicketView(OutletOwnedView):
             kwargs["step_choices"] = step_choices(ticket) if kwargs["steps"] else {}
             kwargs["step_failure"] = g.get("step_failure") or {}
             kwargs["repeat_repair"] = workflow.is_repeat_repair(ticket)
+            kwargs["fee_claim"] = fee_claim_of(ticket)
             kwargs.update(request_form_context(ticket))
             kwargs["models"] = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
                                                   .order_by(ProductModel.code)).all()

@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -297,3 +298,42 @@ def test_admins_edit_travel_bands_and_the_center_reads_them(login_as, session):
     response = admin.post("/admin/travel_band/new/", data={"csrf_token": admin.csrf, "up_to_km": "0",
                                                            "amount": "-1"})
     assert response.status_code == 200  # re-rendered with the field errors
+
+
+# --- traceability and the annual award (R-FEE-2, R-CMP-3, R-APR-5) ------------------------------
+def test_ticket_page_links_its_fee_claim_for_the_center_and_the_outlet(login_as, session):  # R-FEE-2
+    claim = claim_of(session, "FS-SD")
+    for username in ("clerk", "dealer2"):
+        page = text(login_as(username).get(f"/admin/ticket/details/?id={claim.ticket_id}"))
+        assert 'data-testid="fee-claim"' in page and f"/admin/fee_claim/details/?id={claim.id}" in page
+        assert claim.number in page
+
+
+def test_outlet_penalised_for_overcharging_is_not_eligible_for_the_annual_award(login_as, session):  # R-CMP-3
+    penalised = f.outlet(session, "GZ-TH-01")  # demo: a charge-back approved this year
+    manager = login_as("manager")
+    listed = text(manager.get("/admin/outlet/"))
+    def row(code):
+        return re.search(rf"col-code\">\s*{code}\s*</td>.*?</tr>", listed, re.S).group(0)
+    assert 'data-award="no"' in row("GZ-TH-01")
+    assert 'data-award="yes"' in row("FS-SD")
+    details_page = text(manager.get(f"/admin/outlet/details/?id={penalised.id}"))
+    claim = session.scalar(select(FeeClaim).where(FeeClaim.outlet_id == penalised.id, FeeClaim.charge_back > 0))
+    assert 'data-testid="award"' in details_page and claim.number in details_page
+    # A dealer sees its own outlets' standing, never another's.
+    assert claim.number in text(login_as("dealer1").get(f"/admin/outlet/details/?id={penalised.id}"))
+    assert login_as("dealer2").get(f"/admin/outlet/details/?id={penalised.id}").status_code == 404
+    assert 'data-award="no"' not in text(login_as("dealer2").get("/admin/outlet/"))
+
+
+def test_claims_filter_by_the_month_they_were_audited_as_settlement_does(login_as, session):  # R-FEE-2
+    clerk = login_as("clerk")
+    claim = claim_of(session, "DG-NC")
+    last_month = reconciliation.previous_month(local_today())
+    fee_claims.audit(session, claim, f.user(session, "manager"), "approve",
+                     at=reconciliation.month_bounds(last_month)[0] + timedelta(days=2))
+    session.commit()
+    audited_then = text(clerk.get(f"/admin/fee_claim/?flt0_3={last_month:%Y-%m}"))
+    assert claim.number in audited_then
+    assert claim.number not in text(clerk.get(f"/admin/fee_claim/?flt0_3={local_today():%Y-%m}"))
+    assert clerk.get("/admin/fee_claim/?flt0_3=2026-99").status_code == 200

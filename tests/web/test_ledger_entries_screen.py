@@ -244,3 +244,54 @@ def test_a_long_page_costs_no_more_queries_than_a_short_one(app, login_as, sessi
         assert len(seen) <= small, seen[small:]
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+# --- a manager's adjustment from the statement (R-PART-8) ----------------------------------------
+def adjust(client, account_id, **data):
+    page = client.get(f"/admin/parts_account/details/?id={account_id}").get_data(as_text=True)
+    token = re.search(r'name="adjust_token" value="([0-9a-f]+)"', page)
+    form = {"csrf_token": client.csrf, "adjust_token": token.group(1) if token else "", **data}
+    return client.post(f"/admin/parts_account/adjust/?id={account_id}", data=form), form
+
+
+def test_manager_adjusts_from_the_statement_and_a_double_click_books_once(login_as, session):  # R-PART-8
+    manager = login_as("manager")
+    account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
+    before = account.balance
+    response, form = adjust(manager, account.id, adjust_amount="-12.30", adjust_reason="盘点短少两支点火针")
+    assert response.status_code == 302
+    assert manager.post(f"/admin/parts_account/adjust/?id={account.id}", data=form).status_code == 302
+    session.expire_all()
+    entries = session.scalars(select(LedgerEntry).where(LedgerEntry.reason == "盘点短少两支点火针")).all()
+    assert len(entries) == 1 and entries[0].delta == Decimal("-12.30")
+    assert ledger.balance_of(session, account.outlet_id) == before - Decimal("12.30")
+    statement = login_as("dealer2").get(f"/admin/parts_account/details/?id={account.id}").get_data(as_text=True)
+    assert "盘点短少两支点火针" in statement and 'data-testid="adjust"' not in statement
+
+
+def test_a_refused_adjustment_keeps_what_was_typed(login_as, session):  # R-RPT-3
+    manager = login_as("manager")
+    account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
+    response, _form = adjust(manager, account.id, adjust_amount="-99999999", adjust_reason="冲减错账")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "is-invalid" in page
+    assert 'value="-99999999"' in page and 'value="冲减错账"' in page
+    response, _form = adjust(manager, account.id, adjust_amount="abc", adjust_reason="")
+    assert response.status_code == 200 and response.get_data(as_text=True).count("is-invalid") >= 1
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.reason == "冲减错账")) == 0
+
+
+def test_only_managers_adjust_and_never_another_outlets_account_by_id(login_as, session):  # R-ROLE-1
+    clerk, dealer1 = login_as("clerk"), login_as("dealer1")
+    account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
+    assert 'data-testid="adjust"' not in clerk.get(f"/admin/parts_account/details/?id={account.id}").get_data(
+        as_text=True)
+    adjust(clerk, account.id, adjust_amount="10", adjust_reason="职员调账")
+    response = dealer1.post(f"/admin/parts_account/adjust/?id={account.id}", data={
+        "csrf_token": dealer1.csrf, "adjust_token": "0" * 32, "adjust_amount": "10", "adjust_reason": "跨网点"})
+    assert response.status_code == 404
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.reason.in_(("职员调账", "跨网点")))) == 0
