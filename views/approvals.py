@@ -20,6 +20,8 @@ from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
 
+# Rows of the details page that only a ticket's request fills in.
+TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "stock_outlet", "requested_window")
 SUBJECT_PAGES = (("ticket_id", "ticket.details_view"), ("parts_request_id", "parts_request.details_view"),
                  ("fee_claim_id", "fee_claim.details_view"))
 
@@ -70,7 +72,7 @@ class ApprovalView(SecureModelView):
                            "target_model", "stock_outlet", "requested_window", "reason", "outlet",
                            "requested_by", "created_at", "status", "first_approver", "decided_by",
                            "decided_at", "decision_note")
-    column_labels = dict(LABELS, id=_l("No."), subject=_l("Concerns"), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
+    column_labels = dict(LABELS, id=_l("No."), kind=_l("Request"), subject=_l("Concerns"), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
                          requested_by=_l("Requested by"), purchase_price=_l("Purchase price"),
                          warranty_window=_l("Warranty window"), target_model=_l("Exchange for"),
                          stock_outlet=_l("From stock of"), requested_window=_l("Verdict requested"),
@@ -141,13 +143,30 @@ class ApprovalView(SecureModelView):
             found = kwargs["model"]
             user = current_user
             waiting = found.status == ApprovalStatus.PENDING
-            kwargs["can_decide"] = (waiting and user.role in (Role.ADMIN, Role.MANAGER)
+            conflict = decider_conflict(found, user) if waiting and user.role in MANAGERS else None
+            kwargs["can_decide"] = (waiting and user.role in MANAGERS and conflict is None
                                     and user.id != found.requested_by_id
                                     and user.id != found.first_approver_id)
+            kwargs["decider_conflict"] = conflict
             kwargs["can_answer"] = found.status == ApprovalStatus.INFO_REQUESTED and user.id == found.requested_by_id
             kwargs["own_request"] = user.id == found.requested_by_id
+            if network_approvals.is_network(found):  # no ticket: the ticket-only rows would stay empty
+                kwargs["details_columns"] = [(name, title) for name, title in kwargs.get("details_columns", [])
+                                             if name not in TICKET_ONLY]
             kwargs.update(network_context(found))
         return super().render(template, **kwargs)
+
+
+def decider_conflict(found: ApprovalRequest, user) -> str | None:
+    """Why this manager may not decide a network request (they audited the claim, or asked for
+    the parts), said on the page instead of offering a form that would be refused."""
+    if not network_approvals.is_network(found) or user.id == found.requested_by_id:
+        return None
+    try:
+        network_approvals.check_decider(found, user)
+    except DomainError as exc:
+        return str(exc)
+    return None
 
 
 def network_context(found: ApprovalRequest) -> dict:

@@ -209,6 +209,8 @@ def test_the_auditing_manager_cannot_approve_the_charge_back(login_as, session):
     assert post_action(manager, "audit", claim.id, decision="approve").status_code == 302
     assert post_action(clerk, "overcharge", claim.id, overcharge="5.00", charge_back_note="多报路程").status_code == 302
     asked = charge_back_request(session, claim)
+    page = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="decide"' not in page and 'data-testid="decider-conflict"' in page
     response = decide(manager, asked.id, "approve", "同意")
     assert "alert-danger" in text(manager.get(response.headers["Location"]))
     assert charge_back_request(session, claim).status == "pending"
