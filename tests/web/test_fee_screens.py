@@ -12,6 +12,7 @@ from backoffice import fee_claims, reconciliation
 from backoffice.timezones import local_today
 from models import ApprovalRequest, FeeBatch, FeeClaim, Ticket, TravelBand
 from tests import factories as f
+from tests.web.test_approval_screens import decide
 
 
 def text(response):
@@ -168,14 +169,6 @@ def test_engineers_see_no_fees(login_as, session):
 
 
 # --- manager: charge-back, four eyes ----------------------------------------------------------
-def decide(client, approval_id, decision, note):
-    page = text(client.get(f"/admin/approval/details/?id={approval_id}"))
-    found = re.search(r'name="loaded_version" value="(\d+)"', page)
-    return client.post(f"/admin/approval/decide/?id={approval_id}", data={
-        "csrf_token": client.csrf, "decision": decision, "note": note,
-        "loaded_version": found.group(1) if found else ""})
-
-
 def charge_back_request(session, claim):
     session.expire_all()
     return session.scalar(select(ApprovalRequest).where(ApprovalRequest.fee_claim_id == claim.id)

@@ -16,6 +16,7 @@ from models import (ApprovalRequest, LedgerEntry, OldPart, Outlet, Part, PartsAc
                     PartsReturn)
 from models.choices import LedgerKind
 from tests import factories as f
+from tests.web.test_approval_screens import decide
 
 PARTS_ENDPOINTS = ("parts_request", "parts_account", "old_part", "parts_return", "parts_month")
 EN = {"Accept-Language": "en"}
@@ -248,12 +249,6 @@ def test_center_review_keeps_choices_when_a_line_is_over_the_account(login_as, s
     assert post_action(clerk, "parts_request", "review", created.id,
                        **{f"settlement-{line.id}": "purchase"}).status_code == 302
     assert newest_request(session).status == "reviewed"
-
-
-def decide(client, approval_id, decision, note):
-    url = f"/admin/approval/details/?id={approval_id}"
-    return client.post(f"/admin/approval/decide/?id={approval_id}", data={
-        "csrf_token": client.csrf, "decision": decision, "note": note, "loaded_version": version(client, url)})
 
 
 def open_approval(session, request_id):
