@@ -14,7 +14,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from models import (AppraisalRecord, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim, FeeClaimPart,
+from models import (AppraisalRecord, ApprovalEvent, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim, FeeClaimPart,
                     FinishedGoodsStock, LedgerEntry, MailIn, OldPart, Outlet, PartsAccount,
                     PartsReconciliation, PartsRequest, PartsRequestLine, PartsReturn, ReplacedPart,
                     ReturnVisit, ServiceReport, Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
@@ -119,8 +119,11 @@ def _ticket_owned(scope: Scope) -> list:
     request or a fee claim (no ticket) follow the outlet, like the parts records."""
     visible = select(Ticket.id).where(_ticket_predicate(scope)).scalar_subquery()
     network = and_(ApprovalRequest.ticket_id.is_(None), _in(ApprovalRequest.outlet_id, scope.outlet_ids or frozenset()))
+    approval_rule = or_(ApprovalRequest.ticket_id.in_(visible), network)
+    approvals = select(ApprovalRequest.id).where(approval_rule).scalar_subquery()
     return [*(with_loader_criteria(model, model.ticket_id.in_(visible)) for model in TICKET_OWNED),
-            with_loader_criteria(ApprovalRequest, or_(ApprovalRequest.ticket_id.in_(visible), network))]
+            with_loader_criteria(ApprovalRequest, approval_rule),
+            with_loader_criteria(ApprovalEvent, ApprovalEvent.request_id.in_(approvals))]
 
 
 def criteria(scope: Scope) -> list:

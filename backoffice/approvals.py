@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import (ApprovalRequest, FinishedGoodsStock, MoneyPosting, ProductModel, Ticket,
+from models import (ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ProductModel, Ticket,
                     TicketEvent, User, utcnow)
 from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
@@ -190,7 +190,7 @@ def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> Appro
         stock_outlet_id=stock.outlet_id if stock else None, requested_window=draft.requested_window,
         needs_second=amount > threshold, status=ApprovalStatus.PENDING.value)
     session.add(request)
-    session.add(TicketEvent(ticket=ticket, actor=actor, action="approval_requested", note=draft.reason.strip()))
+    _log(session, request, actor, "approval_requested", draft.reason.strip())
     return request
 
 
@@ -224,9 +224,12 @@ def decide(session: Session, request: ApprovalRequest, actor: User, decision: st
 
 
 def _log(session: Session, request: ApprovalRequest, actor: User, action: str, note: str, at=None) -> None:
-    """Ticket requests leave their trace on the ticket's timeline; the others keep it on the request."""
+    """Every step is kept on the request (what a manager asked is read there); a ticket's
+    request also leaves it on the ticket's timeline."""
+    at = at or utcnow()
+    session.add(ApprovalEvent(request=request, actor=actor, at=at, action=action, note=note))
     if request.ticket is not None:
-        session.add(TicketEvent(ticket=request.ticket, actor=actor, at=at or utcnow(), action=action, note=note))
+        session.add(TicketEvent(ticket=request.ticket, actor=actor, at=at, action=action, note=note))
 
 
 def answer_info(session: Session, request: ApprovalRequest, actor: User, note: str) -> None:

@@ -67,6 +67,7 @@ LABELS = {
         ApprovalKind.PARTS_EXTRA_BATCH: _l("Extra parts batch this week"),
         ApprovalKind.PARTS_INCIDENT: _l("Parts on account beyond the quota"),
         ApprovalKind.FEE_CHARGEBACK: _l("Service-fee charge-back"),
+        ApprovalKind.PARTS_CREDIT: _l("Credit to a parts account"),
     },
     ApprovalGrounds: {
         ApprovalGrounds.SANBAO_WINDOW: _l("Inside the 7 / 15-day window"),
@@ -81,6 +82,7 @@ LABELS = {
         ApprovalGrounds.EXTRA_BATCH: _l("Weekly batches used"),
         ApprovalGrounds.QUALITY_INCIDENT: _l("Special quality incident"),
         ApprovalGrounds.OVERCHARGE: _l("Overcharge confirmed"),
+        ApprovalGrounds.CORRECTION: _l("Correction of the account"),
     },
     ApprovalStatus: {ApprovalStatus.PENDING: _l("Waiting for a decision"),
                      ApprovalStatus.INFO_REQUESTED: _l("More information asked"),

@@ -149,26 +149,48 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
 
 ADJUSTERS = frozenset({Role.ADMIN, Role.MANAGER})
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+MAX_BALANCE = Decimal("9999999999.99")  # Numeric(12, 2)
 
 
-def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str, token: str) -> LedgerEntry:
-    """A correction of an account by a manager, always with its reason (R-PART-8): + credits,
-    - debits, never below zero. `token` is the form's one-time key: a double click books once."""
+def check_correction(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str,
+                     token: str) -> None:
+    """What a manager's correction of an account needs: the role, a fresh form, an amount that
+    keeps the balance within 0 … the column's capacity, and the reason (R-PART-8)."""
     if getattr(actor, "role", None) not in ADJUSTERS:
         raise DomainError(_l("Only a manager adjusts a parts account."))
-    if not TOKEN_RE.match(token or ""):
-        raise DomainError(_l("This form has expired: reload the page and enter the adjustment again."))
     errors = {}
-    if not delta:
+    if not TOKEN_RE.match(token or ""):
+        errors["adjust_amount"] = _l("This form has expired: reload the page and enter the adjustment again.")
+    elif not delta:
         errors["adjust_amount"] = _l("Give the amount in yuan: 50.00 credits the account, -50.00 debits it.")
+    else:
+        balance = balance_of(session, outlet_id)
+        if balance + delta < 0:
+            errors["adjust_amount"] = _l("Only ¥%(available)s is left on the account: it cannot go below zero.",
+                                         available=balance)
+        elif balance + delta > MAX_BALANCE:
+            errors["adjust_amount"] = _l("An amount in yuan, e.g. 120.50.")
     if not (reason or "").strip():
         errors["adjust_reason"] = _l("Say why the account is adjusted.")
     if errors:
         raise FieldErrors(errors)
+
+
+def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str, token: str) -> LedgerEntry:
+    """A manager's debit of an account, with its reason, posted at once (R-PART-8). `token` is
+    the form's one-time key: the same form sent twice books once; a form used already for
+    another amount is refused. A credit needs another manager (network_approvals)."""
+    check_correction(session, outlet_id, actor, delta, reason, token)
+    if delta > 0:
+        raise DomainError(_l("A credit to a parts account needs another manager's approval."))
+    source = f"adjustment:{outlet_id}:{token}"
+    booked = _by_source(session, source)
+    if booked is not None and (booked.delta != money(delta) or booked.reason != reason.strip()):
+        raise FieldErrors({"adjust_amount": _l(
+            "This form was used already: reload the page and enter the adjustment again.")})
     try:
-        return post(session, outlet_id, K.ADJUSTMENT, delta, source=f"adjustment:{outlet_id}:{token}",
-                    actor=actor, reason=reason.strip())
-    except OverQuota as exc:
+        return post(session, outlet_id, K.ADJUSTMENT, delta, source=source, actor=actor, reason=reason.strip())
+    except OverQuota as exc:  # drawn on since the check
         raise FieldErrors({"adjust_amount": _l("Only ¥%(available)s is left on the account: it cannot go below "
                                                "zero.", available=exc.available)}) from None
 

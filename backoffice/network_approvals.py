@@ -3,7 +3,9 @@
 - a parts batch over the weekly limit (R-PART-3), asked by `parts_requests.submit`;
 - parts on account beyond the quota for a special quality incident (R-PART-2), asked by the
   center while reviewing a request;
-- the charge-back of a confirmed overcharge on a fee claim (R-FEE-2, R-CMP-3).
+- the charge-back of a confirmed overcharge on a fee claim (R-FEE-2, R-CMP-3);
+- a credit to a parts account, the correction in the outlet's favour (R-PART-8); a debit is
+  posted at once (`correct_account`).
 
 They are approval requests like the ticket ones: `approvals.decide` enforces four eyes and two
 managers above the threshold, then calls `approved` / `rejected` here to apply the decision.
@@ -14,10 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import ApprovalRequest, FeeClaim, PartsRequest, User, utcnow
+from models import ApprovalEvent, ApprovalRequest, FeeClaim, LedgerEntry, PartsAccount, PartsRequest, User, utcnow
 from models.approvals import NETWORK_KINDS
 from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
@@ -75,17 +78,45 @@ def ask_chargeback(session: Session, claim: FeeClaim, actor: User, overcharge: D
     if open_request(claim) is not None:
         raise DomainError(_l("A charge-back of this claim is already waiting for a decision."))
     fee_claims.check_overcharge(claim, overcharge, note)
+    charge_back = overcharge * policy.value(session, "fees.overcharge_multiple")  # what the outlet loses
     return _add(session, kind=K.FEE_CHARGEBACK.value, grounds=G.OVERCHARGE.value, fee_claim=claim,
                 outlet_id=claim.outlet_id, amount=fee_claims.money(overcharge), reason=note.strip(), requested_by=actor,
-                created_at=at or utcnow())
+                created_at=at or utcnow(), weight=charge_back)
 
 
-def _add(session: Session, **fields) -> ApprovalRequest:
-    needs_second = fields["amount"] > policy.value(session, "approvals.second_manager_above")
+def correct_account(session: Session, account: PartsAccount, actor: User, delta: Decimal | None, reason: str,
+                    token: str) -> LedgerEntry | ApprovalRequest:
+    """R-PART-8: a manager's correction of a parts account. A debit is posted at once (once per
+    form); a credit gives the outlet company parts on account, so another manager approves it
+    (R-ROLE-2), like parts beyond the quota."""
+    ledger.check_correction(session, account.outlet_id, actor, delta, reason, token)
+    if delta < 0:
+        return ledger.adjust(session, account.outlet_id, actor, delta, reason, token)
+    waiting = next((a for a in open_requests_of(session, account) if a.requested_by_id == actor.id
+                    and a.amount == delta and a.reason == reason.strip()), None)
+    if waiting is not None:  # the same form sent twice
+        return waiting
+    return _add(session, kind=K.PARTS_CREDIT.value, grounds=G.CORRECTION.value, parts_account=account,
+                outlet_id=account.outlet_id, amount=ledger.money(delta), reason=reason.strip(), requested_by=actor,
+                created_at=utcnow())
+
+
+def open_requests_of(session: Session, account: PartsAccount) -> list[ApprovalRequest]:
+    return list(session.scalars(select(ApprovalRequest).where(ApprovalRequest.parts_account_id == account.id,
+                                                              ApprovalRequest.status.in_(OPEN))))
+
+
+def _add(session: Session, weight: Decimal | None = None, **fields) -> ApprovalRequest:
+    """A pending request; two managers when the money it moves (`weight`, else its amount) is
+    above the policy threshold (R-RET-4)."""
+    moved = fields["amount"] if weight is None else weight
+    needs_second = moved > policy.value(session, "approvals.second_manager_above")
     try:
         with session.begin_nested():  # the partial UNIQUE index: one open request per subject
             approval = ApprovalRequest(status=ApprovalStatus.PENDING.value, needs_second=needs_second, **fields)
             session.add(approval)
+            session.add(ApprovalEvent(request=approval, actor=fields["requested_by"], at=fields["created_at"],
+                                      action="approval_requested", note=fields["reason"]))
             session.flush()
     except IntegrityError:
         raise DomainError(_l("A request about this is already waiting for a decision.")) from None
@@ -110,15 +141,23 @@ def approved(session: Session, approval: ApprovalRequest, actor: User, now: date
         _issue_beyond_quota(session, approval, actor, now)
     elif kind == K.FEE_CHARGEBACK:
         fee_claims.confirm_overcharge(session, approval.fee_claim, actor, approval.amount, approval.reason, at=now)
+    elif kind == K.PARTS_CREDIT:
+        ledger.post(session, approval.outlet_id, LedgerKind.ADJUSTMENT, approval.amount, source=f"approval:{approval.id}",
+                    actor=actor, at=now, reason=f"#{approval.id}: {approval.reason}")
 
 
 def _issue_beyond_quota(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
-    """Credit the account with what the balance lacks now (never more), then issue the lines as
-    proposed: the balance ends at or above zero and both movements trace to this approval."""
+    """Credit the account with what the balance lacks now, never more than was asked and
+    approved, then issue the lines as proposed: the balance ends at or above zero and both
+    movements trace to this approval."""
     request = approval.parts_request
     parts_requests.require(request, S.AWAITING_INCIDENT)
     ledger.locked_account(session, request.outlet_id)
     lacking = on_account_total(request) - ledger.balance_of(session, request.outlet_id)
+    if lacking > approval.amount:  # the account was drawn on meanwhile: decide on the new figure
+        raise DomainError(_l("The parts account has been drawn on since this was asked: ¥%(lacking)s is lacking "
+                             "now, more than the ¥%(asked)s asked. Reject it; the center asks again.",
+                             lacking=ledger.money(lacking), asked=approval.amount))
     if lacking > 0:
         ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, lacking, source=f"approval:{approval.id}",
                     actor=actor, at=now, reason=f"{request.number} #{approval.id}: {approval.reason}")

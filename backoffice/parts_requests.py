@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import ApprovalRequest, Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
+from models import ApprovalEvent, ApprovalRequest, Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
 from models.choices import (ApprovalGrounds, ApprovalKind, ApprovalStatus, GasType, LedgerKind, PartsRequestStatus,
                             Role, Settlement)
 
@@ -74,10 +74,12 @@ def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft]
                                               unit_price=part.unit_price))
     session.add(request)
     if over:
-        session.add(ApprovalRequest(
+        asked = ApprovalRequest(
             kind=ApprovalKind.PARTS_EXTRA_BATCH.value, grounds=ApprovalGrounds.EXTRA_BATCH.value,
             parts_request=request, outlet_id=outlet_id, amount=0, reason=request.exception_reason,
-            requested_by=actor, status=ApprovalStatus.PENDING.value, needs_second=False, created_at=at))
+            requested_by=actor, status=ApprovalStatus.PENDING.value, needs_second=False, created_at=at)
+        session.add_all([asked, ApprovalEvent(request=asked, actor=actor, at=at, action="approval_requested",
+                                              note=request.exception_reason)])
     session.flush()
     return request
 

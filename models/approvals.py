@@ -13,8 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
 from .choices import ApprovalGrounds, ApprovalKind, ApprovalStatus
 
-# Requests about a parts request or a fee claim; every other kind is about a ticket.
-NETWORK_KINDS = (ApprovalKind.PARTS_EXTRA_BATCH, ApprovalKind.PARTS_INCIDENT, ApprovalKind.FEE_CHARGEBACK)
+# Requests about a parts request, a fee claim or a parts account; every other kind is about a ticket.
+NETWORK_KINDS = (ApprovalKind.PARTS_EXTRA_BATCH, ApprovalKind.PARTS_INCIDENT, ApprovalKind.FEE_CHARGEBACK,
+                 ApprovalKind.PARTS_CREDIT)
 OPEN = "status IN ('pending', 'info_requested')"
 
 
@@ -33,12 +34,15 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
         sa.Index("ix_approval_request_status_created", "status", "created_at"),
         sa.CheckConstraint(
             "CASE WHEN kind IN ({}) THEN (ticket_id IS NULL AND (parts_request_id IS NOT NULL OR fee_claim_id "
-            "IS NOT NULL)) ELSE ticket_id IS NOT NULL END".format(", ".join(f"'{k.value}'" for k in NETWORK_KINDS)),
+            "IS NOT NULL OR parts_account_id IS NOT NULL)) ELSE ticket_id IS NOT NULL END".format(
+                ", ".join(f"'{k.value}'" for k in NETWORK_KINDS)),
             name="has_subject"),
-        # One open request at a time about the same parts request or fee claim (a double click).
+        # One open request at a time about the same parts request, fee claim or account (a double click).
         sa.Index("uq_approval_request_open_parts_request", "parts_request_id", unique=True,
                  sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
         sa.Index("uq_approval_request_open_fee_claim", "fee_claim_id", unique=True,
+                 sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
+        sa.Index("uq_approval_request_open_parts_account", "parts_account_id", unique=True,
                  sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
     )
 
@@ -46,6 +50,7 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
     parts_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parts_request.id"))
     fee_claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fee_claim.id"))
+    parts_account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parts_account.id"))
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # the subject's
     kind: Mapped[str] = mapped_column(sa.String(24), index=True)
     grounds: Mapped[str] = mapped_column(sa.String(24))
@@ -73,6 +78,8 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     ticket = relationship("Ticket", back_populates="approvals")
     parts_request = relationship("PartsRequest", back_populates="approvals")
     fee_claim = relationship("FeeClaim", back_populates="approvals")
+    parts_account = relationship("PartsAccount")
+    events = relationship("ApprovalEvent", back_populates="request", order_by="ApprovalEvent.id")
     outlet = relationship("Outlet", foreign_keys=[outlet_id])
     stock_outlet = relationship("Outlet", foreign_keys=[stock_outlet_id])
     target_model = relationship("ProductModel")
@@ -87,9 +94,29 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
 
     @property
     def subject_number(self) -> str:
-        """The document this request is about: ticket, parts request or fee claim number."""
+        """What this request is about: the ticket, parts request or fee claim number, or the
+        outlet of a parts account."""
+        if self.parts_account is not None:
+            return str(self.parts_account)
         subject = self.ticket or self.parts_request or self.fee_claim
         return subject.number if subject is not None else ""
+
+
+class ApprovalEvent(db.Model):
+    """One step of a request's life: asked, more information asked and given, first approval,
+    decision; who, when, note. Kept for every request, with or without a ticket. Append-only."""
+
+    __tablename__ = "approval_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_request.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(30))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    request = relationship("ApprovalRequest", back_populates="events")
+    actor = relationship("User")
 
 
 class MoneyPosting(db.Model):

@@ -147,6 +147,7 @@ class ApprovalKind(StrEnum):  # R-RET-4
     PARTS_EXTRA_BATCH = "parts_extra_batch"  # R-PART-3: a batch over the weekly limit
     PARTS_INCIDENT = "parts_incident"  # R-PART-2: on account beyond the quota, quality incident
     FEE_CHARGEBACK = "fee_chargeback"  # R-FEE-2, R-CMP-3: an overcharge charged back at 10x
+    PARTS_CREDIT = "parts_credit"  # R-PART-8: a correction in the outlet's favour
 
 
 class ApprovalGrounds(StrEnum):  # R-WAR-5, R-RET-1…3
@@ -162,6 +163,7 @@ class ApprovalGrounds(StrEnum):  # R-WAR-5, R-RET-1…3
     EXTRA_BATCH = "extra_batch"  # R-PART-3
     QUALITY_INCIDENT = "quality_incident"  # R-PART-2
     OVERCHARGE = "overcharge"  # R-CMP-3
+    CORRECTION = "correction"  # R-PART-8
 
 
 class ApprovalStatus(StrEnum):

@@ -10,7 +10,8 @@ from models import db
 
 
 def run_action(view, service_call, done_message: str, failed_step: str):
-    """One action of a details page. `service_call(found)` does the work with the loaded row.
+    """One action of a details page. `service_call(found)` does the work with the loaded row;
+    `done_message` is a text, or a function of what the call returned.
 
     Field errors re-render the same page with what was typed; other refusals are flashed.
     A stale page (the row changed meanwhile: version_id) is refused, never overwritten."""
@@ -20,7 +21,7 @@ def run_action(view, service_call, done_message: str, failed_step: str):
         loaded = request.form.get("loaded_version")
         if loaded is not None and hasattr(found, "version_id") and str(found.version_id) != loaded:
             raise StaleDataError()
-        service_call(found)
+        result = service_call(found)
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
@@ -31,5 +32,5 @@ def run_action(view, service_call, done_message: str, failed_step: str):
         db.session.rollback()
         view.handle_view_exception(exc)
         return redirect(back)
-    flash(done_message, "success")
+    flash(done_message(result) if callable(done_message) else done_message, "success")
     return redirect(back)

@@ -12,7 +12,7 @@ from backoffice import approvals, ledger, network_approvals, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import format_local
-from models import ApprovalRequest, db, utcnow
+from models import ApprovalRequest, PartsAccount, db, utcnow
 from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, Settlement
 
 from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
@@ -23,7 +23,7 @@ from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 # Rows of the details page that only a ticket's request fills in.
 TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "stock_outlet", "requested_window")
 SUBJECT_PAGES = (("ticket_id", "ticket.details_view"), ("parts_request_id", "parts_request.details_view"),
-                 ("fee_claim_id", "fee_claim.details_view"))
+                 ("fee_claim_id", "fee_claim.details_view"), ("parts_account_id", "parts_account.details_view"))
 
 
 def subject_link(view, context, model, name):
@@ -107,7 +107,8 @@ class ApprovalView(SecureModelView):
     def get_query(self):
         # outlet and requested_by are joined by Flask-Admin itself (they are list columns)
         return super().get_query().options(*(selectinload(getattr(ApprovalRequest, name)) for name in (
-            "ticket", "parts_request", "fee_claim")))
+            "ticket", "parts_request", "fee_claim")), selectinload(ApprovalRequest.parts_account).joinedload(
+                PartsAccount.outlet))
 
     @expose("/decide/", methods=("POST",))
     def decide_view(self):
@@ -153,8 +154,15 @@ class ApprovalView(SecureModelView):
             if network_approvals.is_network(found):  # no ticket: the ticket-only rows would stay empty
                 kwargs["details_columns"] = [(name, title) for name, title in kwargs.get("details_columns", [])
                                              if name not in TICKET_ONLY]
-            kwargs.update(network_context(found))
+            kwargs.update(network_context(found), history=[(event, actor_label(event)) for event in found.events])
         return super().render(template, **kwargs)
+
+
+def actor_label(event) -> str:
+    """Who took the step; a dealer does not see the center's staff, only that the center did it."""
+    if event.actor is not None:
+        return event.actor.full_name or event.actor.username
+    return _("Service center") if event.actor_id else _("system")
 
 
 def decider_conflict(found: ApprovalRequest, user) -> str | None:
@@ -177,6 +185,9 @@ def network_context(found: ApprovalRequest) -> dict:
         return {"incident": {"request": parts, "on_account": network_approvals.on_account_total(parts),
                              "balance": ledger.balance_of(db.session, parts.outlet_id)},
                 "settlement_label": lambda v: label(Settlement, v)}
+    if found.kind == ApprovalKind.PARTS_CREDIT and found.parts_account is not None:
+        return {"credit": {"account": found.parts_account,
+                           "balance": ledger.balance_of(db.session, found.outlet_id)}}
     if found.kind == ApprovalKind.FEE_CHARGEBACK and found.fee_claim is not None:
         multiple = policy.value(db.session, "fees.overcharge_multiple")
         return {"chargeback": {"claim": found.fee_claim, "multiple": multiple,

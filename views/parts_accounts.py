@@ -19,10 +19,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import fee_claims, ledger, reconciliation
+from backoffice import fee_claims, ledger, network_approvals, reconciliation
 from backoffice.labels import label
 from backoffice.timezones import format_local, local_day_bounds, local_today
-from models import Outlet, PartsAccount, PartsReconciliation, db
+from models import ApprovalRequest, Outlet, PartsAccount, PartsReconciliation, db
 from models.choices import LedgerKind, ReconciliationStatus, Role
 
 from .actions import run_action
@@ -176,20 +176,28 @@ class PartsAccountView(SecureModelView):
 
     @expose("/adjust/", methods=("POST",))
     def adjust_view(self):
-        """R-PART-8: a manager corrects the account, with the reason, once per form."""
+        """R-PART-8: a manager corrects the account with the reason, once per form; a credit
+        waits for another manager's approval."""
         def adjust(found):
             amount = fee_claims.parse_amount(request.form.get("adjust_amount"), "adjust_amount")
-            ledger.adjust(db.session, found.outlet_id, current_user._get_current_object(), amount,
-                          request.form.get("adjust_reason", ""), request.form.get("adjust_token", ""))
-        return run_action(self, adjust, _("Adjustment posted to the account."), "adjust")
+            return network_approvals.correct_account(
+                db.session, found, current_user._get_current_object(), amount,
+                request.form.get("adjust_reason", ""), request.form.get("adjust_token", ""))
+
+        def done(result):
+            if isinstance(result, ApprovalRequest):
+                return _("The credit is sent to another manager for approval.")
+            return _("Adjustment posted to the account.")
+        return run_action(self, adjust, done, "adjust")
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
             period, figures = self._figures(found)
             failure = g.get("action_failure") or {}
+            # A fresh one-time key each time the form is shown: a refused form booked nothing.
             kwargs.update(can_adjust=current_user.role in ledger.ADJUSTERS, adjust_failure=failure,
-                          adjust_token=(failure.get("values") or {}).get("adjust_token") or uuid.uuid4().hex)
+                          adjust_token=uuid.uuid4().hex)
             kwargs.update(period=period, figures=figures, totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v),
                           csv_url=url_for(".statement_csv", id=found.id, **period.args),

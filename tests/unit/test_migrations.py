@@ -61,15 +61,17 @@ def test_upgrade_keeps_existing_tickets_and_gives_them_their_customers_area(tmp_
     assert schema_differences(app) == []
 
 
-def test_network_approvals_migration_keeps_ticket_requests_both_ways(app):
+def test_network_approvals_migration_keeps_ticket_requests_and_queues_waiting_exceptions(app):
     """0009 on the demo data: down to 0008 drops only the requests without a ticket (the old
-    schema cannot hold them) and sends incidents back to review; up again restores the head."""
+    schema cannot hold them) and sends incidents back to review; up again keeps the ticket
+    requests as they were and gives each batch still waiting for its exception the approval
+    request it now needs (R-PART-3)."""
     from sqlalchemy import text
 
+    tickets_sql = "SELECT id, kind, status FROM approval_request WHERE ticket_id IS NOT NULL ORDER BY id"
     with app.app_context():
         with db.engine.connect() as conn:
-            ticket_requests = conn.execute(text(
-                "SELECT id, kind, status FROM approval_request WHERE ticket_id IS NOT NULL ORDER BY id")).all()
+            ticket_requests = conn.execute(text(tickets_sql)).all()
             assert conn.execute(text("SELECT count(*) FROM approval_request WHERE ticket_id IS NULL")).scalar() > 0
         downgrade(revision="0008_fee_claims")
         with db.engine.connect() as conn:
@@ -77,8 +79,14 @@ def test_network_approvals_migration_keeps_ticket_requests_both_ways(app):
                 ticket_requests
             assert conn.execute(text(
                 "SELECT count(*) FROM parts_request WHERE status = 'awaiting_incident'")).scalar() == 0
+            waiting = conn.execute(text("SELECT id, exception_reason, requested_by_id FROM parts_request "
+                                        "WHERE status = 'awaiting_exception' ORDER BY id")).all()
+        assert waiting, "the demo has a batch waiting for its exception"
         upgrade()
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT id, kind, status FROM approval_request ORDER BY id")).all() == \
-                ticket_requests
+            assert conn.execute(text(tickets_sql)).all() == ticket_requests
+            queued = conn.execute(text(
+                "SELECT parts_request_id, reason, requested_by_id FROM approval_request WHERE kind = "
+                "'parts_extra_batch' AND status = 'pending' AND ticket_id IS NULL ORDER BY parts_request_id")).all()
+    assert [tuple(row) for row in queued] == [tuple(row) for row in waiting]
     assert schema_differences(app) == []

@@ -284,3 +284,79 @@ def test_every_request_has_exactly_its_kind_of_subject(session):  # schema: has_
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+# --- review findings: what was asked bounds what is approved ------------------------------------------
+def test_incident_never_credits_more_than_was_asked(session):  # R-PART-2, R-RET-4
+    outlet = outlet_with_quota(session)
+    request = incident_request(session, outlet)  # 360.00 asked
+    asked = ask_incident(session, request)
+    other = submit(session, outlet, specs=(("P-HEX-01", 7),))  # the account is drawn on meanwhile
+    parts_requests.review(session, other, f.user(session, "clerk"), {other.lines[0].id: ON_ACCOUNT})
+    with pytest.raises(DomainError):
+        approvals.decide(session, asked, f.user(session, "manager"), "approve", "同意")
+    session.rollback()
+
+
+def test_incident_credit_is_refused_when_the_account_was_drawn_on(session):  # R-PART-2
+    outlet = outlet_with_quota(session)
+    request = incident_request(session, outlet)
+    asked = ask_incident(session, request)
+    other = submit(session, outlet, specs=(("P-HEX-01", 7),))
+    parts_requests.review(session, other, f.user(session, "clerk"), {other.lines[0].id: ON_ACCOUNT})
+    before = balance(session, outlet)
+    approvals.decide(session, asked, f.user(session, "manager"), "reject", "余额已变，请重新申请")
+    assert request.status == S.SUBMITTED.value and balance(session, outlet) == before
+    again = ask_incident(session, request)  # asked again on today's figure
+    assert again.amount == Decimal("3360.00") - before and again.needs_second
+
+
+def test_the_ten_fold_charge_back_decides_whether_two_managers_are_needed(session):  # R-RET-4, R-CMP-3
+    claim = audited_claim(session, auditor="clerk")
+    session.add(PolicySetting(key="approvals.second_manager_above", value="500"))
+    session.flush()
+    asked = network_approvals.ask_chargeback(session, claim, f.user(session, "clerk"), Decimal("100.00"), "多报")
+    assert asked.needs_second  # 100.00 overcharged is 1,000.00 charged back
+    approvals.decide(session, asked, f.user(session, "manager"), "approve", "同意")
+    assert claim.charge_back == Decimal("0.00")
+
+
+def test_what_a_manager_asks_and_the_answer_stay_on_the_request(session):  # R-RET-4
+    outlet = outlet_with_quota(session)
+    third = third_batch(session, outlet)
+    asked = network_approvals.open_request(third)
+    approvals.decide(session, asked, f.user(session, "manager"), "ask_info", "请附上服务单号")
+    approvals.answer_info(session, asked, f.user(session, "dealer1"), "SV20261122-0007")
+    session.flush()
+    assert [(e.action, e.note, e.actor.username) for e in asked.events] == [
+        ("approval_requested", "燃气热水器批量故障，急需比例阀", "dealer1"),
+        ("approval_ask_info", "请附上服务单号", "manager"),
+        ("approval_info_given", "SV20261122-0007", "dealer1")]
+
+
+# --- R-PART-8: a credit to a parts account is approved by another manager --------------------------
+def test_a_credit_to_a_parts_account_waits_for_another_manager(session):  # R-PART-8, R-ROLE-2
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    manager, admin = f.user(session, "manager"), f.user(session, "admin")
+    token = "a" * 32
+    asked = network_approvals.correct_account(session, account, manager, Decimal("120.00"), "误扣冲回", token)
+    assert (asked.kind, asked.amount, asked.parts_account, asked.status) == (
+        "parts_credit", Decimal("120.00"), account, "pending")
+    again = network_approvals.correct_account(session, account, manager, Decimal("120.00"), "误扣冲回", token)
+    assert again is asked and balance(session, outlet) == Decimal("3000.00")  # a double click, nothing posted
+    with pytest.raises(ApprovalForbidden):
+        approvals.decide(session, asked, manager, "approve", "自己批准")
+    approvals.decide(session, asked, admin, "approve", "核实误扣")
+    assert balance(session, outlet) == Decimal("3120.00") == entries_sum(session, outlet)
+    credit = session.scalar(select(LedgerEntry).where(LedgerEntry.source == f"approval:{asked.id}"))
+    assert (credit.kind, credit.actor, "误扣冲回" in credit.reason) == ("adjustment", admin, True)
+
+
+def test_a_debit_correction_is_posted_at_once(session):  # R-PART-8
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    entry = network_approvals.correct_account(session, account, f.user(session, "manager"), Decimal("-20.00"),
+                                              "盘点短少", "b" * 32)
+    assert isinstance(entry, LedgerEntry) and balance(session, outlet) == Decimal("2980.00")
+    assert network_approvals.open_requests_of(session, account) == []

@@ -385,23 +385,36 @@ def test_center_closes_only_confirmed_months(session):  # R-PART-7
 
 
 # --- R-PART-8: a manager's correction, with its reason, once -------------------------------------
-def test_manager_adjusts_an_account_with_a_reason_once_per_form(session):  # R-PART-8
+def test_manager_debits_an_account_with_a_reason_once_per_form(session):  # R-PART-8
     outlet = f.outlet(session, "FS-SD")
     manager, token = f.user(session, "manager"), uuid.uuid4().hex
     before = ledger.balance_of(session, outlet.id)
-    entry = ledger.adjust(session, outlet.id, manager, Decimal("50.00"), " 盘点差异补记 ", token)
-    again = ledger.adjust(session, outlet.id, manager, Decimal("50.00"), "盘点差异补记", token)  # a double click
-    assert again.id == entry.id and ledger.balance_of(session, outlet.id) == before + Decimal("50.00")
-    assert (entry.kind, entry.reason, entry.actor_id) == ("adjustment", "盘点差异补记", manager.id)
+    entry = ledger.adjust(session, outlet.id, manager, Decimal("-50.00"), " 盘点短少 ", token)
+    again = ledger.adjust(session, outlet.id, manager, Decimal("-50.00"), "盘点短少", token)  # a double click
+    assert again.id == entry.id and ledger.balance_of(session, outlet.id) == before - Decimal("50.00")
+    assert (entry.kind, entry.reason, entry.actor_id) == ("adjustment", "盘点短少", manager.id)
+    with pytest.raises(FieldErrors) as reused:  # the same form sent back with another amount
+        ledger.adjust(session, outlet.id, manager, Decimal("-5.00"), "另一笔", token)
+    assert set(reused.value.errors) == {"adjust_amount"}
+    assert ledger.balance_of(session, outlet.id) == before - Decimal("50.00")
+
+
+def test_a_correction_is_checked_before_it_is_posted(session):  # R-PART-8
+    outlet = f.outlet(session, "FS-SD")
+    manager = f.user(session, "manager")
+    before = ledger.balance_of(session, outlet.id)
     with pytest.raises(FieldErrors) as refused:
         ledger.adjust(session, outlet.id, manager, Decimal("0"), "", uuid.uuid4().hex)
     assert set(refused.value.errors) == {"adjust_amount", "adjust_reason"}
     with pytest.raises(FieldErrors) as too_much:  # never below zero
-        ledger.adjust(session, outlet.id, manager, -(before + Decimal("50.01")), "冲减", uuid.uuid4().hex)
+        ledger.adjust(session, outlet.id, manager, -(before + Decimal("0.01")), "冲减", uuid.uuid4().hex)
     assert set(too_much.value.errors) == {"adjust_amount"}
+    with pytest.raises(FieldErrors) as expired:  # no one-time key, no posting
+        ledger.adjust(session, outlet.id, manager, Decimal("-1"), "x", "")
+    assert set(expired.value.errors) == {"adjust_amount"}
+    with pytest.raises(DomainError):  # a credit needs another manager (network_approvals)
+        ledger.adjust(session, outlet.id, manager, Decimal("1"), "x", uuid.uuid4().hex)
     for who in ("clerk", "dealer2"):
         with pytest.raises(DomainError):
-            ledger.adjust(session, outlet.id, f.user(session, who), Decimal("1"), "x", uuid.uuid4().hex)
-    with pytest.raises(DomainError):  # no one-time key, no posting
-        ledger.adjust(session, outlet.id, manager, Decimal("1"), "x", "")
-    assert ledger.balance_of(session, outlet.id) == before + Decimal("50.00")
+            ledger.adjust(session, outlet.id, f.user(session, who), Decimal("-1"), "x", uuid.uuid4().hex)
+    assert ledger.balance_of(session, outlet.id) == before

@@ -12,6 +12,7 @@ from backoffice.timezones import to_local
 from models import ApprovalRequest, LedgerEntry, OldPart, Outlet, PartsRequestLine
 from models.choices import LedgerKind
 from tests import factories as f
+from tests.web.test_approval_screens import decide
 
 URL = "/admin/ledger_entry/"
 EN = {"Accept-Language": "en"}
@@ -254,7 +255,7 @@ def adjust(client, account_id, **data):
     return client.post(f"/admin/parts_account/adjust/?id={account_id}", data=form), form
 
 
-def test_manager_adjusts_from_the_statement_and_a_double_click_books_once(login_as, session):  # R-PART-8
+def test_manager_debits_from_the_statement_and_a_double_click_books_once(login_as, session):  # R-PART-8
     manager = login_as("manager")
     account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
     before = account.balance
@@ -269,6 +270,23 @@ def test_manager_adjusts_from_the_statement_and_a_double_click_books_once(login_
     assert "盘点短少两支点火针" in statement and 'data-testid="adjust"' not in statement
 
 
+def test_a_credit_from_the_statement_waits_for_another_manager(login_as, session):  # R-PART-8, R-ROLE-2
+    manager, admin = login_as("manager"), login_as("admin")
+    account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
+    before = account.balance
+    response, _form = adjust(manager, account.id, adjust_amount="88.00", adjust_reason="误扣冲回")
+    assert response.status_code == 302
+    assert ledger.balance_of(session, account.outlet_id) == before  # nothing posted yet
+    session.expire_all()
+    asked = session.scalar(select(ApprovalRequest).where(ApprovalRequest.parts_account_id == account.id))
+    assert (asked.kind, asked.amount, asked.status) == ("parts_credit", Decimal("88.00"), "pending")
+    assert 'data-testid="decide"' not in manager.get(f"/admin/approval/details/?id={asked.id}").get_data(as_text=True)
+    page = admin.get(f"/admin/approval/details/?id={asked.id}").get_data(as_text=True)
+    assert 'data-testid="credit"' in page and 'data-testid="approval-history"' in page and "误扣冲回" in page
+    assert decide(admin, asked.id, "approve", "核实误扣").status_code == 302
+    assert ledger.balance_of(session, account.outlet_id) == before + Decimal("88.00")
+
+
 def test_a_refused_adjustment_keeps_what_was_typed(login_as, session):  # R-RPT-3
     manager = login_as("manager")
     account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
@@ -276,6 +294,8 @@ def test_a_refused_adjustment_keeps_what_was_typed(login_as, session):  # R-RPT-
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "is-invalid" in page
     assert 'value="-99999999"' in page and 'value="冲减错账"' in page
+    response, _form = adjust(manager, account.id, adjust_amount="9999999999.00", adjust_reason="超出上限")
+    assert response.status_code == 200 and "is-invalid" in response.get_data(as_text=True)  # beyond Numeric(12, 2)
     response, _form = adjust(manager, account.id, adjust_amount="abc", adjust_reason="")
     assert response.status_code == 200 and response.get_data(as_text=True).count("is-invalid") >= 1
     session.expire_all()

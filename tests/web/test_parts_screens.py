@@ -799,3 +799,18 @@ def test_bad_input_never_500(login_as, session):
                   "?search=%25'", "?page=-1", "?sort=99"):
         for endpoint in PARTS_ENDPOINTS:
             assert dealer.get(f"/admin/{endpoint}/{query}").status_code < 500, (endpoint, query)
+
+
+def test_the_outlet_reads_what_the_manager_asks_and_answers_it(login_as, session):  # R-PART-3, R-RET-4
+    dealer, manager = login_as("dealer1"), login_as("manager")
+    chosen = part(session)
+    for _ in range(2):
+        assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1)).status_code == 302
+    assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1), exception_reason="用户等待维修").status_code == 302
+    asked = open_approval(session, newest_request(session).id)
+    assert decide(manager, asked.id, "ask_info", "请附上相关服务单号").status_code == 302
+    page = text(dealer.get(f"/admin/approval/details/?id={asked.id}"))
+    assert 'data-testid="answer-info"' in page and "请附上相关服务单号" in page
+    assert decide(dealer, asked.id, "answer_info", "SV20261201-0003").status_code == 302
+    history = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
+    assert "SV20261201-0003" in history and 'data-testid="decide"' in history
