@@ -35,6 +35,13 @@ def subject_link(view, context, model, name):
     return ""
 
 
+def amount_formatter(view, context, model, name):
+    """The money a request moves; an extra parts batch moves none (R-PART-3)."""
+    if model.kind == ApprovalKind.PARTS_EXTRA_BATCH:
+        return "—"
+    return money_formatter(view, context, model, name)
+
+
 def status_formatter(view, context, model, name):
     css = {"pending": "warning", "info_requested": "info", "approved": "success", "rejected": "secondary"}
     text = label(ApprovalStatus, model.status)
@@ -79,7 +86,7 @@ class ApprovalView(SecureModelView):
                          reason=_l("Reason"), first_approver=_l("First approval"),
                          decided_by=_l("Decided by"), decided_at=_l("Decided"), decision_note=_l("Decision"))
     column_formatters = {"subject": subject_link, "kind": enum_formatter(ApprovalKind),
-                         "grounds": enum_formatter(ApprovalGrounds), "amount": money_formatter,
+                         "grounds": enum_formatter(ApprovalGrounds), "amount": amount_formatter,
                          "purchase_price": money_formatter, "status": status_formatter,
                          "age": age_formatter, "created_at": time_formatter, "decided_at": time_formatter}
     column_sortable_list = ("id", "created_at", "amount", "status")
