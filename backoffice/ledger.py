@@ -178,21 +178,33 @@ def check_correction(session: Session, outlet_id: int, actor, delta: Decimal | N
 
 def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str, token: str) -> LedgerEntry:
     """A manager's debit of an account, with its reason, posted at once (R-PART-8). `token` is
-    the form's one-time key: the same form sent twice books once; a form used already for
-    another amount is refused. A credit needs another manager (network_approvals)."""
+    the form's one-time key: the same form sent twice books once (and says so, whatever the
+    balance is now); a form used already for another amount is refused. A credit needs
+    another manager (network_approvals)."""
+    if getattr(actor, "role", None) not in ADJUSTERS:
+        raise DomainError(_l("Only a manager adjusts a parts account."))
+    booked = _by_source(session, f"adjustment:{outlet_id}:{token}") if TOKEN_RE.match(token or "") else None
+    if booked is not None:
+        if delta is not None and booked.delta == money(delta) and booked.reason == (reason or "").strip():
+            return booked
+        raise FieldErrors({"adjust_amount": _l(
+            "This form was used already: reload the page and enter the adjustment again.")})
     check_correction(session, outlet_id, actor, delta, reason, token)
     if delta > 0:
         raise DomainError(_l("A credit to a parts account needs another manager's approval."))
-    source = f"adjustment:{outlet_id}:{token}"
-    booked = _by_source(session, source)
-    if booked is not None and (booked.delta != money(delta) or booked.reason != reason.strip()):
-        raise FieldErrors({"adjust_amount": _l(
-            "This form was used already: reload the page and enter the adjustment again.")})
     try:
-        return post(session, outlet_id, K.ADJUSTMENT, delta, source=source, actor=actor, reason=reason.strip())
+        return post(session, outlet_id, K.ADJUSTMENT, delta, source=f"adjustment:{outlet_id}:{token}", actor=actor,
+                    reason=reason.strip())
     except OverQuota as exc:  # drawn on since the check
         raise FieldErrors({"adjust_amount": _l("Only ¥%(available)s is left on the account: it cannot go below "
                                                "zero.", available=exc.available)}) from None
+
+
+def check_headroom(session: Session, outlet_id: int, credit: Decimal) -> None:
+    """A credit keeps the balance within what the account can hold (Numeric(12, 2))."""
+    if balance_of(session, outlet_id) + credit > MAX_BALANCE:
+        raise DomainError(_l("This credit would take the account beyond ¥%(max)s: correct the amount.",
+                             max=f"{MAX_BALANCE:,.2f}"))
 
 
 @dataclass

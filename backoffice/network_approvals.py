@@ -88,17 +88,22 @@ def correct_account(session: Session, account: PartsAccount, actor: User, delta:
                     token: str) -> LedgerEntry | ApprovalRequest:
     """R-PART-8: a manager's correction of a parts account. A debit is posted at once (once per
     form); a credit gives the outlet company parts on account, so another manager approves it
-    (R-ROLE-2), like parts beyond the quota."""
-    ledger.check_correction(session, account.outlet_id, actor, delta, reason, token)
-    if delta < 0:
+    (R-ROLE-2), like parts beyond the quota; the same form sent twice asks once."""
+    if delta is not None and delta < 0:
         return ledger.adjust(session, account.outlet_id, actor, delta, reason, token)
-    waiting = next((a for a in open_requests_of(session, account) if a.requested_by_id == actor.id
-                    and a.amount == delta and a.reason == reason.strip()), None)
-    if waiting is not None:  # the same form sent twice
-        return waiting
+    asked = session.scalar(select(ApprovalRequest).where(ApprovalRequest.form_token == token)) if token else None
+    if asked is not None:
+        if asked.parts_account_id == account.id and asked.amount == delta and asked.reason == (reason or "").strip():
+            return asked
+        raise FieldErrors({"adjust_amount": _l(
+            "This form was used already: reload the page and enter the adjustment again.")})
+    ledger.check_correction(session, account.outlet_id, actor, delta, reason, token)
+    if open_requests_of(session, account):
+        raise FieldErrors({"adjust_amount": _l(
+            "A credit to this account is already waiting for a decision: it is decided first.")})
     return _add(session, kind=K.PARTS_CREDIT.value, grounds=G.CORRECTION.value, parts_account=account,
                 outlet_id=account.outlet_id, amount=ledger.money(delta), reason=reason.strip(), requested_by=actor,
-                created_at=utcnow())
+                created_at=utcnow(), form_token=token)
 
 
 def open_requests_of(session: Session, account: PartsAccount) -> list[ApprovalRequest]:
@@ -142,6 +147,7 @@ def approved(session: Session, approval: ApprovalRequest, actor: User, now: date
     elif kind == K.FEE_CHARGEBACK:
         fee_claims.confirm_overcharge(session, approval.fee_claim, actor, approval.amount, approval.reason, at=now)
     elif kind == K.PARTS_CREDIT:
+        ledger.check_headroom(session, approval.outlet_id, approval.amount)
         ledger.post(session, approval.outlet_id, LedgerKind.ADJUSTMENT, approval.amount, source=f"approval:{approval.id}",
                     actor=actor, at=now, reason=f"#{approval.id}: {approval.reason}")
 

@@ -71,6 +71,8 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # The one-time key of the form that raised it, where the form has one: sent twice, it asks once.
+    form_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}

@@ -39,6 +39,16 @@ WAITING_EXCEPTIONS = sa.text(
     "SELECT id, outlet_id, 'parts_extra_batch', 'extra_batch', 'pending', 0, exception_reason, requested_by_id, "
     ":no, '', 1, created_at, created_at FROM parts_request WHERE status = 'awaiting_exception'"
 ).bindparams(sa.bindparam("no", False, type_=sa.Boolean()))
+# The history of the requests made before: asked, first approval (its note was not kept), decision.
+HISTORY = [sa.text(sql) for sql in (
+    "INSERT INTO approval_event (request_id, at, actor_id, action, note) "
+    "SELECT id, created_at, requested_by_id, 'approval_requested', reason FROM approval_request ORDER BY id",
+    "INSERT INTO approval_event (request_id, at, actor_id, action, note) "
+    "SELECT id, first_approved_at, first_approver_id, 'approval_approve', '' FROM approval_request "
+    "WHERE first_approved_at IS NOT NULL ORDER BY id",
+    "INSERT INTO approval_event (request_id, at, actor_id, action, note) "
+    "SELECT id, decided_at, decided_by_id, CASE status WHEN 'approved' THEN 'approval_approve' "
+    "ELSE 'approval_reject' END, decision_note FROM approval_request WHERE decided_at IS NOT NULL ORDER BY id")]
 
 
 def upgrade():
@@ -46,6 +56,8 @@ def upgrade():
         batch_op.add_column(sa.Column('parts_request_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('fee_claim_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('parts_account_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('form_token', sa.String(length=32), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_approval_request_form_token'), ['form_token'])
         batch_op.alter_column('ticket_id', existing_type=sa.INTEGER(), nullable=True)
         batch_op.drop_constraint(op.f('ck_approval_request_kind_valid'), type_='check')
         batch_op.drop_constraint(op.f('ck_approval_request_grounds_valid'), type_='check')
@@ -84,6 +96,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_approval_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_approval_event_request_id'), ['request_id'], unique=False)
     op.execute(WAITING_EXCEPTIONS)
+    for statement in HISTORY:
+        op.execute(statement)
 
 
 def downgrade():
@@ -111,6 +125,8 @@ def downgrade():
         batch_op.create_check_constraint(op.f('ck_approval_request_kind_valid'), f"kind IN ({TICKET_KINDS})")
         batch_op.create_check_constraint(op.f('ck_approval_request_grounds_valid'), f"grounds IN ({OLD_GROUNDS})")
         batch_op.alter_column('ticket_id', existing_type=sa.INTEGER(), nullable=False)
+        batch_op.drop_constraint(batch_op.f('uq_approval_request_form_token'), type_='unique')
+        batch_op.drop_column('form_token')
         batch_op.drop_column('parts_account_id')
         batch_op.drop_column('fee_claim_id')
         batch_op.drop_column('parts_request_id')

@@ -154,3 +154,27 @@ def test_upgrade_from_the_foundation_keeps_existing_rows(empty_pg_app):
     if "area" in columns:  # 0002: existing tickets take their customer's area
         assert row["area"] == "suburban"
     assert schema_differences(empty_pg_app) == []
+
+
+def test_network_approvals_upgrade_queues_waiting_batches_with_their_history(empty_pg_app):  # 0009
+    """On PostgreSQL, with data: down to 0008 and up again, a batch waiting for its exception
+    becomes a pending approval request, and every request has its history."""
+    from tests.conftest import build_demo_database
+
+    build_demo_database(empty_pg_app)
+    with empty_pg_app.app_context():
+        downgrade(revision="0008_fee_claims")
+        with db.engine.connect() as connection:
+            waiting = connection.execute(text(
+                "SELECT id, exception_reason FROM parts_request WHERE status = 'awaiting_exception'")).all()
+        upgrade()
+        with db.engine.connect() as connection:
+            queued = connection.execute(text(
+                "SELECT parts_request_id, reason FROM approval_request WHERE kind = 'parts_extra_batch' "
+                "AND status = 'pending'")).all()
+            without_history = connection.execute(text(
+                "SELECT count(*) FROM approval_request r WHERE NOT EXISTS (SELECT 1 FROM approval_event e "
+                "WHERE e.request_id = r.id AND e.action = 'approval_requested')")).scalar()
+    assert waiting and sorted(map(tuple, queued)) == sorted(map(tuple, waiting))
+    assert without_history == 0
+    assert schema_differences(empty_pg_app) == []

@@ -360,3 +360,42 @@ def test_a_debit_correction_is_posted_at_once(session):  # R-PART-8
                                               "盘点短少", "b" * 32)
     assert isinstance(entry, LedgerEntry) and balance(session, outlet) == Decimal("2980.00")
     assert network_approvals.open_requests_of(session, account) == []
+
+
+def test_the_same_credit_form_asks_once_even_after_it_was_approved(session):  # R-PART-8
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    manager, admin, token = f.user(session, "manager"), f.user(session, "admin"), "c" * 32
+    asked = network_approvals.correct_account(session, account, manager, Decimal("10.00"), "误扣冲回", token)
+    with pytest.raises(FieldErrors) as waiting:  # another credit waits behind the first
+        network_approvals.correct_account(session, account, manager, Decimal("5.00"), "另一笔", "d" * 32)
+    assert set(waiting.value.errors) == {"adjust_amount"}
+    approvals.decide(session, asked, admin, "approve", "核实")
+    again = network_approvals.correct_account(session, account, manager, Decimal("10.00"), "误扣冲回", token)
+    assert again is asked and balance(session, outlet) == Decimal("3010.00")
+    with pytest.raises(FieldErrors) as reused:  # the used form, another amount
+        network_approvals.correct_account(session, account, manager, Decimal("11.00"), "误扣冲回", token)
+    assert set(reused.value.errors) == {"adjust_amount"}
+    assert session.scalar(select(func.count(ApprovalRequest.id)).where(
+        ApprovalRequest.parts_account_id == account.id)) == 1
+
+
+def test_a_double_clicked_debit_is_booked_once_whatever_is_left(session):  # R-PART-8
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    manager, token = f.user(session, "manager"), "e" * 32
+    first = network_approvals.correct_account(session, account, manager, Decimal("-2999.00"), "盘点短少", token)
+    second = network_approvals.correct_account(session, account, manager, Decimal("-2999.00"), "盘点短少", token)
+    assert second.id == first.id and balance(session, outlet) == Decimal("1.00")
+
+
+def test_a_credit_never_takes_the_account_past_what_it_can_hold(session):  # R-PART-8
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    asked = network_approvals.correct_account(session, account, f.user(session, "manager"), Decimal("9.00"),
+                                              "冲回", "f" * 32)
+    ledger.post(session, outlet.id, LedgerKind.ADJUSTMENT, ledger.MAX_BALANCE - Decimal("3005.00"),
+                source="test:fill", reason="测试填满")
+    with pytest.raises(DomainError):
+        approvals.decide(session, asked, f.user(session, "admin"), "approve", "同意")
+    session.rollback()

@@ -315,3 +315,15 @@ def test_only_managers_adjust_and_never_another_outlets_account_by_id(login_as, 
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.reason.in_(("职员调账", "跨网点")))) == 0
+
+
+def test_a_credit_request_and_its_history_are_scoped_to_the_outlet(login_as, session):  # R-ROLE-1
+    account = ledger.account_of(session, f.outlet(session, "GZ-TH-01").id)
+    adjust(login_as("manager"), account.id, adjust_amount="15.00", adjust_reason="误扣冲回")
+    session.expire_all()
+    asked = session.scalar(select(ApprovalRequest).where(ApprovalRequest.parts_account_id == account.id))
+    own = login_as("dealer1").get(f"/admin/approval/details/?id={asked.id}").get_data(as_text=True)
+    assert 'data-testid="approval-history"' in own and "误扣冲回" in own
+    assert "陈志强" not in own.split('data-testid="approval-history"')[1]  # the center, not its staff
+    for username in ("dealer2", "engineer", "engineer2"):
+        assert login_as(username).get(f"/admin/approval/details/?id={asked.id}").status_code in (403, 404)
