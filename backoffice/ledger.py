@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import LedgerEntry, Outlet, PartsAccount, utcnow
+from models import AuditEntry, LedgerEntry, Outlet, PartsAccount, utcnow
 from models.choices import LedgerKind, Role
 
 from . import policy
@@ -126,6 +126,15 @@ def _by_source(session: Session, source: str) -> LedgerEntry | None:
                           .execution_options(**UNSCOPED))
 
 
+def purchases_last_changed_by(session: Session, outlet: Outlet) -> int | None:
+    """Who last set the outlet's purchase amount, from the audit trail: a raised quota credits
+    the account, so whoever raised the purchases does not also grant it (R-ROLE-2)."""
+    entries = session.scalars(select(AuditEntry).where(
+        AuditEntry.table_name == Outlet.__tablename__, AuditEntry.record_id == str(outlet.id))
+        .order_by(AuditEntry.id.desc()).limit(50).execution_options(**UNSCOPED))
+    return next((e.actor_id for e in entries if "total_purchase_amount" in (e.changes or {})), None)
+
+
 def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | None = None) -> LedgerEntry | None:
     """Bring the account's quota in line with the outlet's purchases (R-PART-2).
 
@@ -135,6 +144,9 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
     change = target - account.quota
     if change == 0:
         return None
+    if change > 0 and actor is not None and purchases_last_changed_by(session, outlet) == actor.id:
+        raise DomainError(_l("You changed this outlet's purchases: another person brings its quota in line "
+                             "(four eyes)."))
     if change < 0:
         change = -min(-change, account.balance)
     at = at or utcnow()
@@ -205,6 +217,24 @@ def check_headroom(session: Session, outlet_id: int, credit: Decimal) -> None:
     if balance_of(session, outlet_id) + credit > MAX_BALANCE:
         raise DomainError(_l("This credit would take the account beyond ¥%(max)s: correct the amount.",
                              max=f"{MAX_BALANCE:,.2f}"))
+
+
+# Movements of company parts held on account: issued (-), and back by credit or cash charge (+).
+HELD_KINDS = (K.ISSUE.value, K.RETURN_CREDIT.value, K.CHARGE.value)
+
+
+def held_on_account(session: Session, outlet_ids) -> dict[int, Decimal]:
+    """{outlet id: value of the company's parts the outlet holds on account} (R-PART-2): what was
+    issued on account and is not yet credited back or paid. Quota minus balance is not that
+    once an account has been corrected or credited beyond its quota. One query for a page."""
+    ids = sorted(set(outlet_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(LedgerEntry.outlet_id, func.sum(LedgerEntry.delta))
+                           .where(LedgerEntry.outlet_id.in_(ids), LedgerEntry.kind.in_(HELD_KINDS))
+                           .group_by(LedgerEntry.outlet_id)).all()
+    found = {outlet_id: money(-(total or 0)) for outlet_id, total in rows}
+    return {outlet_id: found.get(outlet_id, money(0)) for outlet_id in ids}
 
 
 @dataclass

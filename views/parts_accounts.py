@@ -128,6 +128,15 @@ def statement_rows(figures: ledger.Statement) -> list[list[str]]:
     return rows
 
 
+def held(account: PartsAccount):
+    """What the outlet holds on account, from the page's one query (or this account's own)."""
+    found = g.get("parts_held") or {}
+    if account.outlet_id not in found:
+        found = {**found, **ledger.held_on_account(db.session, [account.outlet_id])}
+        g.parts_held = found
+    return found[account.outlet_id]
+
+
 def dealer_outlet_options():
     """Outlets that hold a parts account (not the service center), as the user may see them."""
     return db.session.execute(select(Outlet.id, Outlet.name).where(Outlet.is_service_center.is_(False))
@@ -142,13 +151,20 @@ class PartsAccountView(SecureModelView):
     column_labels = dict(LABELS, quota=_l("Quota"), balance=_l("Left on account"), drawn=_l("Held on account"),
                          updated_at=_l("Last movement"))
     column_formatters = {"quota": money_formatter, "balance": money_formatter, "updated_at": time_formatter,
-                         "drawn": lambda v, c, m, n: f"¥{m.quota - m.balance:,.2f}"}
+                         "drawn": lambda v, c, m, n: f"¥{held(m):,.2f}"}
     column_export_list = ("outlet", "quota", "balance")
     column_default_sort = "outlet_id"
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (ScopedOptionsFilter(PartsAccount.outlet_id, LABELS["outlet"], dealer_outlet_options),)
         super().__init__(*args, **kwargs)
+
+    def get_list(self, *args, **kwargs):
+        """The page's accounts, and what each outlet holds on account in one more query."""
+        count, rows = super().get_list(*args, **kwargs)
+        rows = list(rows)
+        g.parts_held = ledger.held_on_account(db.session, [row.outlet_id for row in rows])
+        return count, rows
 
     def _figures(self, found) -> tuple[Period, ledger.Statement]:
         period = period_from(request.args)
@@ -198,7 +214,7 @@ class PartsAccountView(SecureModelView):
             # A fresh one-time key each time the form is shown: a refused form booked nothing.
             kwargs.update(can_adjust=current_user.role in ledger.ADJUSTERS, adjust_failure=failure,
                           adjust_token=uuid.uuid4().hex)
-            kwargs.update(period=period, figures=figures, totals=kind_totals(figures),
+            kwargs.update(period=period, figures=figures, held=held(found), totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v),
                           csv_url=url_for(".statement_csv", id=found.id, **period.args),
                           target_quota=ledger.quota_for(db.session, found.outlet),

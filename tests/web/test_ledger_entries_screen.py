@@ -327,3 +327,15 @@ def test_a_credit_request_and_its_history_are_scoped_to_the_outlet(login_as, ses
     assert "陈志强" not in own.split('data-testid="approval-history"')[1]  # the center, not its staff
     for username in ("dealer2", "engineer", "engineer2"):
         assert login_as(username).get(f"/admin/approval/details/?id={asked.id}").status_code in (403, 404)
+
+
+def test_held_on_account_is_what_was_issued_and_not_yet_returned(login_as, session):  # R-PART-2
+    account = ledger.account_of(session, f.outlet(session, "FS-SD").id)
+    issued = -sum((e.delta for e in session.scalars(select(LedgerEntry).where(
+        LedgerEntry.outlet_id == account.outlet_id, LedgerEntry.kind.in_(ledger.HELD_KINDS)))), Decimal("0"))
+    manager = login_as("manager")
+    adjust(manager, account.id, adjust_amount="-40.00", adjust_reason="盘点短少")  # a correction is not a part held
+    statement = manager.get(f"/admin/parts_account/details/?id={account.id}").get_data(as_text=True)
+    assert f"¥{issued:,.2f}" in statement.split('data-testid="statement-period"')[0]
+    listed = manager.get("/admin/parts_account/").get_data(as_text=True)
+    assert f"¥{issued:,.2f}" in listed

@@ -814,3 +814,29 @@ def test_the_outlet_reads_what_the_manager_asks_and_answers_it(login_as, session
     assert decide(dealer, asked.id, "answer_info", "SV20261201-0003").status_code == 302
     history = text(manager.get(f"/admin/approval/details/?id={asked.id}"))
     assert "SV20261201-0003" in history and 'data-testid="decide"' in history
+
+
+def edit_outlet(client, outlet, **changes):
+    """POST the outlet's edit form with what it shows, changed by `changes`."""
+    page = text(client.get(f"/admin/outlet/edit/?id={outlet.id}"))
+    form = {name: value for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page)
+            if name not in ("next", "_add_another", "_continue_editing", "is_service_center", "active")}
+    form.update(csrf_token=client.csrf, active="y", parent="__None", **changes)
+    return client.post(f"/admin/outlet/edit/?id={outlet.id}", data=form)
+
+
+def test_whoever_raises_the_purchases_does_not_also_grant_the_quota(login_as, session):  # R-PART-2, R-ROLE-2
+    manager, clerk = login_as("manager"), login_as("clerk")
+    outlet = f.outlet(session, "FS-SD")
+    found = account(session, "FS-SD")
+    account_id, quota, balance = found.id, found.quota, found.balance
+    raised = quota * 2 / Decimal("0.003")  # twice the purchases the quota stands for
+    assert edit_outlet(manager, outlet, total_purchase_amount=f"{raised:.2f}").status_code == 302
+    session.expire_all()
+    assert f.outlet(session, "FS-SD").total_purchase_amount == raised.quantize(Decimal("0.01"))
+    response = post_action(manager, "parts_account", "quota", account_id)
+    assert "alert-danger" in text(manager.get(response.headers["Location"]))
+    assert account(session, "FS-SD").balance == balance  # refused: four eyes
+    assert post_action(clerk, "parts_account", "quota", account_id).status_code == 302
+    after = account(session, "FS-SD")
+    assert after.quota == quota * 2 and after.balance == balance + quota
