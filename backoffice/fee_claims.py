@@ -221,6 +221,11 @@ def audit(session: Session, claim: FeeClaim, actor: User, decision: str, note: s
     claim.audit_note, claim.audited_by_id, claim.audited_at = note, actor.id, at or utcnow()
 
 
+def charge_back_for(session: Session, overcharge: Decimal) -> Decimal:
+    """What a confirmed overcharge costs the outlet: the policy multiple of it (R-CMP-3)."""
+    return money(overcharge * policy.value(session, "fees.overcharge_multiple"))
+
+
 def check_overcharge(claim: FeeClaim, overcharge: Decimal | None, note: str) -> None:
     """An overcharge is charged back once, on an approved or settled claim, and is at most what
     was approved (R-FEE-2)."""
@@ -247,7 +252,7 @@ def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharg
         raise DomainError(_l("You audited this claim: another manager confirms the overcharge."))
     check_overcharge(claim, overcharge, note)
     claim.overcharge = money(overcharge)
-    claim.charge_back = money(claim.overcharge * policy.value(session, "fees.overcharge_multiple"))
+    claim.charge_back = charge_back_for(session, claim.overcharge)
     claim.charge_back_note, claim.charge_back_by_id, claim.charge_back_at = note.strip(), actor.id, at or utcnow()
 
 

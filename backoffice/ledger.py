@@ -162,14 +162,19 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
 ADJUSTERS = frozenset({Role.ADMIN, Role.MANAGER})
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_BALANCE = Decimal("9999999999.99")  # Numeric(12, 2)
+FORM_USED = _l("This form was used already: reload the page and enter the adjustment again.")
+
+
+def _require_adjuster(actor) -> None:
+    if getattr(actor, "role", None) not in ADJUSTERS:
+        raise DomainError(_l("Only a manager adjusts a parts account."))
 
 
 def check_correction(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str,
                      token: str) -> None:
     """What a manager's correction of an account needs: the role, a fresh form, an amount that
     keeps the balance within 0 … the column's capacity, and the reason (R-PART-8)."""
-    if getattr(actor, "role", None) not in ADJUSTERS:
-        raise DomainError(_l("Only a manager adjusts a parts account."))
+    _require_adjuster(actor)
     errors = {}
     if not TOKEN_RE.match(token or ""):
         errors["adjust_amount"] = _l("This form has expired: reload the page and enter the adjustment again.")
@@ -193,14 +198,12 @@ def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reaso
     the form's one-time key: the same form sent twice books once (and says so, whatever the
     balance is now); a form used already for another amount is refused. A credit needs
     another manager (network_approvals)."""
-    if getattr(actor, "role", None) not in ADJUSTERS:
-        raise DomainError(_l("Only a manager adjusts a parts account."))
+    _require_adjuster(actor)
     booked = _by_source(session, f"adjustment:{outlet_id}:{token}") if TOKEN_RE.match(token or "") else None
     if booked is not None:
         if delta is not None and booked.delta == money(delta) and booked.reason == (reason or "").strip():
             return booked
-        raise FieldErrors({"adjust_amount": _l(
-            "This form was used already: reload the page and enter the adjustment again.")})
+        raise FieldErrors({"adjust_amount": FORM_USED})
     check_correction(session, outlet_id, actor, delta, reason, token)
     if delta > 0:
         raise DomainError(_l("A credit to a parts account needs another manager's approval."))

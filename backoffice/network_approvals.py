@@ -38,8 +38,8 @@ def is_network(approval: ApprovalRequest) -> bool:
     return approval.kind in {k.value for k in NETWORK_KINDS}
 
 
-def open_request(subject: PartsRequest | FeeClaim) -> ApprovalRequest | None:
-    """The request about this parts request or fee claim still waiting for a decision."""
+def open_request(subject: PartsRequest | FeeClaim | PartsAccount) -> ApprovalRequest | None:
+    """The request about this parts request, fee claim or account still waiting for a decision."""
     return next((a for a in subject.approvals if a.status in OPEN), None)
 
 
@@ -78,10 +78,9 @@ def ask_chargeback(session: Session, claim: FeeClaim, actor: User, overcharge: D
     if open_request(claim) is not None:
         raise DomainError(_l("A charge-back of this claim is already waiting for a decision."))
     fee_claims.check_overcharge(claim, overcharge, note)
-    charge_back = overcharge * policy.value(session, "fees.overcharge_multiple")  # what the outlet loses
     return _add(session, kind=K.FEE_CHARGEBACK.value, grounds=G.OVERCHARGE.value, fee_claim=claim,
                 outlet_id=claim.outlet_id, amount=fee_claims.money(overcharge), reason=note.strip(), requested_by=actor,
-                created_at=at or utcnow(), weight=charge_back)
+                created_at=at or utcnow(), weight=fee_claims.charge_back_for(session, overcharge))
 
 
 def correct_account(session: Session, account: PartsAccount, actor: User, delta: Decimal | None, reason: str,
@@ -95,20 +94,14 @@ def correct_account(session: Session, account: PartsAccount, actor: User, delta:
     if asked is not None:
         if asked.parts_account_id == account.id and asked.amount == delta and asked.reason == (reason or "").strip():
             return asked
-        raise FieldErrors({"adjust_amount": _l(
-            "This form was used already: reload the page and enter the adjustment again.")})
+        raise FieldErrors({"adjust_amount": ledger.FORM_USED})
     ledger.check_correction(session, account.outlet_id, actor, delta, reason, token)
-    if open_requests_of(session, account):
+    if open_request(account) is not None:
         raise FieldErrors({"adjust_amount": _l(
             "A credit to this account is already waiting for a decision: it is decided first.")})
     return _add(session, kind=K.PARTS_CREDIT.value, grounds=G.CORRECTION.value, parts_account=account,
                 outlet_id=account.outlet_id, amount=ledger.money(delta), reason=reason.strip(), requested_by=actor,
                 created_at=utcnow(), form_token=token)
-
-
-def open_requests_of(session: Session, account: PartsAccount) -> list[ApprovalRequest]:
-    return list(session.scalars(select(ApprovalRequest).where(ApprovalRequest.parts_account_id == account.id,
-                                                              ApprovalRequest.status.in_(OPEN))))
 
 
 def _add(session: Session, weight: Decimal | None = None, **fields) -> ApprovalRequest:

@@ -80,7 +80,7 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     ticket = relationship("Ticket", back_populates="approvals")
     parts_request = relationship("PartsRequest", back_populates="approvals")
     fee_claim = relationship("FeeClaim", back_populates="approvals")
-    parts_account = relationship("PartsAccount")
+    parts_account = relationship("PartsAccount", back_populates="approvals")
     events = relationship("ApprovalEvent", back_populates="request", order_by="ApprovalEvent.id")
     outlet = relationship("Outlet", foreign_keys=[outlet_id])
     stock_outlet = relationship("Outlet", foreign_keys=[stock_outlet_id])

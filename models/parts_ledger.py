@@ -26,6 +26,7 @@ class PartsAccount(TimestampMixin, db.Model):
     quota: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))  # last granted (R-PART-2)
 
     outlet = relationship("Outlet")
+    approvals = relationship("ApprovalRequest", back_populates="parts_account", order_by="ApprovalRequest.id")
 
     def __str__(self) -> str:
         return str(self.outlet) if self.outlet else f"#{self.id}"

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from backoffice import approvals, ledger, network_approvals, policy
+from backoffice import approvals, fee_claims, ledger, network_approvals, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import format_local
@@ -17,7 +17,7 @@ from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, 
 
 from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
-from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
 
 
 # Rows of the details page that only a ticket's request fills in.
@@ -161,15 +161,9 @@ class ApprovalView(SecureModelView):
             if network_approvals.is_network(found):  # no ticket: the ticket-only rows would stay empty
                 kwargs["details_columns"] = [(name, title) for name, title in kwargs.get("details_columns", [])
                                              if name not in TICKET_ONLY]
-            kwargs.update(network_context(found), history=[(event, actor_label(event)) for event in found.events])
+            kwargs.update(network_context(found),
+                          history=[(event, staff_name(event.actor, event.actor_id)) for event in found.events])
         return super().render(template, **kwargs)
-
-
-def actor_label(event) -> str:
-    """Who took the step; a dealer does not see the center's staff, only that the center did it."""
-    if event.actor is not None:
-        return event.actor.full_name or event.actor.username
-    return _("Service center") if event.actor_id else _("system")
 
 
 def decider_conflict(found: ApprovalRequest, user) -> str | None:
@@ -196,9 +190,9 @@ def network_context(found: ApprovalRequest) -> dict:
         return {"credit": {"account": found.parts_account,
                            "balance": ledger.balance_of(db.session, found.outlet_id)}}
     if found.kind == ApprovalKind.FEE_CHARGEBACK and found.fee_claim is not None:
-        multiple = policy.value(db.session, "fees.overcharge_multiple")
-        return {"chargeback": {"claim": found.fee_claim, "multiple": multiple,
-                               "charge_back": (found.amount * multiple).quantize(found.amount)}}
+        return {"chargeback": {"claim": found.fee_claim,
+                               "multiple": policy.value(db.session, "fees.overcharge_multiple"),
+                               "charge_back": fee_claims.charge_back_for(db.session, found.amount)}}
     return {}
 
 

@@ -1,4 +1,5 @@
 """Column and form labels shared by every screen, and value formatters."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -35,6 +36,14 @@ LABELS = {
     "new_password": _l("New password"), "customer.phone": _l("Customer phone"),
     "unit.serial": _l("Serial no."), "customer.name": _l("Customer"), "sla": _l("SLA"),
 }
+
+
+def staff_name(actor, actor_id) -> str:
+    """Who took a step; a dealer does not see the center's staff (the row scope hides them), only
+    that the center did it."""
+    if actor is not None:
+        return actor.full_name or actor.username
+    return _("Service center") if actor_id else _("system")
 
 
 def enum_formatter(enum):

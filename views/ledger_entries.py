@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import g, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from models import LedgerEntry, PartsRequest, PartsRequestLine, db
 from models.choices import LedgerKind, Role
 
 from .base import STAFF, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
-from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
 from .parts_accounts import csv_text, dealer_outlet_options
 
 COLUMNS = ("at", "outlet", "kind", "part", "qty", "delta", "cash_amount", "balance_after", "reason", "source",
@@ -33,10 +32,7 @@ def signed_money(value: Decimal | None) -> str:
 
 
 def actor_name(entry: LedgerEntry) -> str:
-    """Who posted it; a dealer does not see the center's staff, only that the center did it."""
-    if entry.actor is not None:
-        return entry.actor.full_name or entry.actor.username
-    return _("Service center") if entry.actor_id else _("system")
+    return staff_name(entry.actor, entry.actor_id)
 
 
 # --- source documents ----------------------------------------------------------------------
