@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -99,6 +99,12 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
         db.session.rollback()
+        if request.endpoint == "ticket.transition_view" and current_user.is_authenticated:
+            # A step from a page of an earlier sign-in (another user's, say) or an expired one: back
+            # to the ticket, which shows the steps open to this user now.
+            flash(_("Nothing was changed: the step was sent from a page that had expired or was opened "
+                    "before you signed in. Here is the ticket as it is now, with the steps open to you."), "error")
+            return redirect(url_for("ticket.details_view", id=request.args.get("id", "")))
         return _error_page(400, _("The form could not be accepted"),
                            _("The form was sent without a valid security token (it may have "
                              "expired). Nothing was changed. Go back, reload the page and try again."))

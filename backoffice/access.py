@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, has_request_context
-from sqlalchemy import and_, event, false, or_, select
+from sqlalchemy import and_, event, false, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from models import (AppraisalRecord, ApprovalEvent, ApprovalRequest, Attachment, Complaint, Customer, FeeBatch, FeeClaim, FeeClaimPart,
-                    FinishedGoodsStock, LedgerEntry, MailIn, OldPart, Outlet, PartsAccount,
+                    FinishedGoodsStock, LedgerEntry, MailIn, MoneyPosting, ReturnHandling, OldPart, Outlet, PartsAccount,
                     PartsReconciliation, PartsRequest, PartsRequestLine, PartsReturn, ReplacedPart,
                     ReturnVisit, ServiceReport, Ticket, TicketClock, TicketEvent, TicketFee, Unit, User)
 from models.choices import Role
@@ -27,11 +27,12 @@ from .errors import OutOfScope
 UNSCOPED = {"unscoped": True}
 
 STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
-# The dealer network's parts and fee records, each tied to an outlet by `outlet_id` (R-PART-*, R-FEE-*).
-PARTS_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation,
-               FeeClaim, FeeBatch)
+# The dealer network's parts, fee and money records, each tied to an outlet by `outlet_id`
+# (R-PART-*, R-FEE-*, R-RET-4: refunds and compensation paid for an outlet's tickets).
+OUTLET_OWNED = (PartsAccount, LedgerEntry, PartsRequest, PartsReturn, OldPart, PartsReconciliation,
+                FeeClaim, FeeBatch, MoneyPosting)
 TICKET_OWNED = (ReturnVisit, Complaint, Attachment, ServiceReport, MailIn, TicketFee, TicketEvent,
-                TicketClock, ReplacedPart)
+                TicketClock, ReplacedPart, ReturnHandling)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def criteria(scope: Scope) -> list:
 
 
 def _parts_owned(ids: frozenset[int]) -> list:
-    rules = [with_loader_criteria(model, _in(model.outlet_id, ids)) for model in PARTS_OWNED]
+    rules = [with_loader_criteria(model, _in(model.outlet_id, ids)) for model in OUTLET_OWNED]
     visible = select(PartsRequest.id).where(_in(PartsRequest.outlet_id, ids)).scalar_subquery()
     claims = select(FeeClaim.id).where(_in(FeeClaim.outlet_id, ids)).scalar_subquery()
     return [*rules, with_loader_criteria(PartsRequestLine, PartsRequestLine.request_id.in_(visible)),
@@ -176,7 +177,22 @@ def _apply_scope(state: ORMExecuteState) -> None:
 # Which attribute of each model ties it to an outlet, for the write check.
 OUTLET_COLUMN = {Customer: "outlet_id", Unit: "outlet_id", Ticket: "outlet_id", User: "outlet_id",
                  Outlet: "id", ApprovalRequest: "outlet_id", FinishedGoodsStock: "outlet_id",
-                 **{model: "outlet_id" for model in PARTS_OWNED}}
+                 **{model: "outlet_id" for model in OUTLET_OWNED}}
+
+
+def outlet_ids_of(obj, attr: str) -> set:
+    """The outlet a row belongs to, read from the column and from the related outlet: before the
+    flush only one of them may hold it (`Ticket(outlet=outlet)` has `outlet_id` None until then,
+    and a re-pointed relationship still has the old id in the column). Both must be in scope."""
+    found = {getattr(obj, attr)}
+    if attr != "id":
+        column = inspect(type(obj)).columns[attr]
+        for rel in inspect(type(obj)).relationships:
+            if rel.direction.name == "MANYTOONE" and column in rel.local_columns and rel.key in obj.__dict__:
+                related = obj.__dict__[rel.key]
+                found.add(related.id if related is not None else None)
+    real = found - {None}
+    return real or {None}
 
 
 def check_writable(scope: Scope, obj) -> None:
@@ -184,10 +200,10 @@ def check_writable(scope: Scope, obj) -> None:
     attr = OUTLET_COLUMN.get(type(obj))
     if attr is None or scope.outlet_ids is None:
         return
-    outlet_id = getattr(obj, attr)
-    if attr == "id" and outlet_id is None:  # a dealer may not create outlets at all
+    outlet_ids = outlet_ids_of(obj, attr)
+    if attr == "id" and outlet_ids == {None}:  # a dealer may not create outlets at all
         raise OutOfScope()
-    if outlet_id not in scope.outlet_ids:
+    if not outlet_ids <= scope.outlet_ids:
         raise OutOfScope()
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ProductModel, Ticket,
@@ -23,11 +24,14 @@ from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, Role, TicketStatus, WarrantyWindow
 
-from . import network_approvals, policy, warranty, workflow
+from . import network_approvals, policy, return_path, warranty, workflow
+from .labels import label
+from .timezones import format_local
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
+OPEN_STATUSES = [ApprovalStatus.PENDING.value, ApprovalStatus.INFO_REQUESTED.value]
 MONEY_KINDS = (K.RETURN_REFUND, K.REPAIR_COMPENSATION, K.EXTRA_COMPENSATION, K.FEE_WAIVER)
 
 # Which grounds can support which request (R-WAR-5, R-RET-1…3).
@@ -55,6 +59,7 @@ class Draft:
     amount: Decimal | None = None
     target_model_id: int | None = None
     requested_window: str | None = None
+    target_size: str | None = None  # exchanges: asked for a size problem, else the unit's own (R-RET-2)
 
 
 def prefill(ticket: Ticket) -> dict:
@@ -72,23 +77,37 @@ def unit_history(ticket: Ticket) -> list[Ticket]:
     return sorted((t for t in ticket.unit_tickets() if t.id != ticket.id), key=lambda t: t.created_at)
 
 
-def stock_for(session: Session, model_id: int, prefer_outlet: int) -> FinishedGoodsStock | None:
+def stock_for(session: Session, model_id: int, prefer_outlet: int, size: str = "") -> FinishedGoodsStock | None:
     # The check is the center's, not the requester's view: a dealer's exchange may ship from the
-    # center's warehouse even though the dealer cannot list that stock.
+    # center's warehouse even though the dealer cannot list that stock. Shoes are stocked per
+    # size (R-RET-2): the model AND the size must be on hand; other products have size "".
     rows = session.scalars(select(FinishedGoodsStock).where(
-        FinishedGoodsStock.product_model_id == model_id, FinishedGoodsStock.qty > 0)
+        FinishedGoodsStock.product_model_id == model_id, FinishedGoodsStock.size == (size or ""),
+        FinishedGoodsStock.qty > 0)
         .execution_options(**UNSCOPED)).all()
     rows.sort(key=lambda r: (r.outlet_id != prefer_outlet, r.id))
     return rows[0] if rows else None
 
 
-def similar_in_stock(session: Session, model: ProductModel) -> list[ProductModel]:
-    """R-RET-2: models of the same category with stock, offered when the model is out."""
+def similar_in_stock(session: Session, model: ProductModel, size: str | None = None) -> list[ProductModel]:
+    """R-RET-2: models of the same category with stock (in `size`, when given), offered when the
+    model is out."""
     stmt = (select(ProductModel).join(FinishedGoodsStock, FinishedGoodsStock.product_model_id == ProductModel.id)
             .where(ProductModel.category == model.category, ProductModel.id != model.id,
                    ProductModel.active.is_(True), FinishedGoodsStock.qty > 0).distinct()
             .execution_options(**UNSCOPED))
-    return list(session.scalars(stmt))
+    if size is not None:
+        stmt = stmt.where(FinishedGoodsStock.size == size)
+    return list(session.scalars(stmt.order_by(ProductModel.code)))
+
+
+def sizes_in_stock(session: Session, model: ProductModel, other_than: str = "") -> list[str]:
+    """R-RET-2 (003 五.1): the model's other sizes on hand, offered when the size asked is out."""
+    stmt = (select(FinishedGoodsStock.size).where(
+        FinishedGoodsStock.product_model_id == model.id, FinishedGoodsStock.qty > 0,
+        FinishedGoodsStock.size != "", FinishedGoodsStock.size != other_than).distinct()
+        .execution_options(**UNSCOPED))
+    return sorted(session.scalars(stmt), key=lambda s: (len(s), s))
 
 
 def check(session: Session, ticket: Ticket, draft: Draft) -> dict:
@@ -106,6 +125,8 @@ def check(session: Session, ticket: Ticket, draft: Draft) -> dict:
         return {"grounds": _l("These grounds do not support this kind of request.")}
     if not (draft.reason or "").strip():
         errors["reason"] = _l("Give the reason.")
+    if kind in return_path.REMEDY_KINDS:
+        errors.update(_check_one_remedy(session, ticket))
     errors.update(_check_grounds(ticket, kind, grounds))
     errors.update(_check_amount(session, ticket, kind, draft.amount))
     if kind == K.EXCHANGE:
@@ -113,6 +134,40 @@ def check(session: Session, ticket: Ticket, draft: Draft) -> dict:
     if kind == K.VERDICT_OVERRIDE and draft.requested_window not in {w.value for w in WarrantyWindow}:
         errors["requested_window"] = _l("Choose the verdict to apply.")
     return errors
+
+
+def remedies_of_unit(session: Session, unit_id: int | None) -> tuple[ApprovalRequest | None, ApprovalRequest | None]:
+    """(granted, waiting): the unit's approved return/exchange/refund and one still waiting, seen
+    network-wide (R-RET-5), whoever asks."""
+    if unit_id is None:
+        return None, None
+    kinds = [k.value for k in return_path.REMEDY_KINDS]
+    rows = session.scalars(select(ApprovalRequest).join(Ticket, ApprovalRequest.ticket_id == Ticket.id)
+                           .where(Ticket.unit_id == unit_id, ApprovalRequest.kind.in_(kinds),
+                                  ApprovalRequest.status.in_(OPEN_STATUSES + [ApprovalStatus.APPROVED.value]))
+                           .order_by(ApprovalRequest.id).execution_options(**UNSCOPED)).all()
+    granted = next((r for r in rows if r.status == ApprovalStatus.APPROVED), None)
+    waiting = next((r for r in rows if r.status != ApprovalStatus.APPROVED), None)
+    return granted, waiting
+
+
+def _check_one_remedy(session: Session, ticket: Ticket) -> dict:
+    """R-RET-5: one approved return, exchange or refund per purchased unit; the second request
+    is told what was already granted (or is already waiting)."""
+    granted, waiting = remedies_of_unit(session, ticket.unit_id)
+    if granted is not None:
+        return {"kind": already_granted(granted)}
+    if waiting is not None:
+        return {"kind": _l("A %(kind)s for this unit is already waiting for a decision (request #%(id)s, "
+                           "ticket %(ticket)s).", kind=label(K, waiting.kind), id=waiting.id,
+                           ticket=waiting.ticket.number)}
+    return {}
+
+
+def already_granted(granted: ApprovalRequest):
+    return _l("Already granted for this unit: %(kind)s, approved %(on)s (request #%(id)s, ticket %(ticket)s). "
+              "One return, exchange or refund per purchase.", kind=label(K, granted.kind),
+              on=format_local(granted.decided_at)[:10], id=granted.id, ticket=granted.ticket.number)
 
 
 def _check_grounds(ticket: Ticket, kind: K, grounds: G) -> dict:
@@ -165,13 +220,26 @@ def _check_stock(session: Session, ticket: Ticket, draft: Draft) -> dict:
     if model is None:
         return {"target_model_id": _l("Choose the model to exchange for.")}
     draft.target_model_id = model.id
-    if stock_for(session, model.id, ticket.outlet_id) is None:
-        similar = ", ".join(m.code for m in similar_in_stock(session, model))
+    own = ticket.unit.size if ticket.unit is not None else ""
+    if G(draft.grounds) == G.SIZE:  # R-RET-2: a size problem is exchanged for the size asked
+        size = (draft.target_size or "").strip()[:10]
+        if not size:
+            return {"target_size": _l("Give the size to exchange for.")}
+        if size == own and ticket.unit is not None and model.id == ticket.unit.product_model_id:
+            return {"target_size": _l("That is the unit's own size: give the size to exchange for.")}
+    else:  # any other exchange ships the unit's own size
+        size = own or ""
+    draft.target_size = size
+    if stock_for(session, model.id, ticket.outlet_id, size) is None:
+        named = lambda code, s: str(_l("%(model)s size %(size)s", model=code, size=s)) if s else code  # noqa: E731
+        offers = [named(model.code, s) for s in sizes_in_stock(session, model, size)] if size else []
+        offers += [named(m.code, size) for m in similar_in_stock(session, model, size)]
+        similar = ", ".join(offers)
         if similar:
             return {"target_model_id": _l("%(model)s is out of stock. In stock: %(similar)s — or "
-                                          "request a refund.", model=model.code, similar=similar)}
+                                          "request a refund.", model=named(model.code, size), similar=similar)}
         return {"target_model_id": _l("%(model)s is out of stock and no similar model is in stock: "
-                                      "request a refund instead.", model=model.code)}
+                                      "request a refund instead.", model=named(model.code, size))}
     return {}
 
 
@@ -181,12 +249,14 @@ def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> Appro
         raise FieldErrors(errors)
     threshold = policy.value(session, "approvals.second_manager_above")
     amount = draft.amount if K(draft.kind) in MONEY_KINDS else Decimal("0.00")
-    stock = stock_for(session, draft.target_model_id, ticket.outlet_id) if draft.kind == K.EXCHANGE else None
+    stock = stock_for(session, draft.target_model_id, ticket.outlet_id,
+                      draft.target_size or "") if draft.kind == K.EXCHANGE else None  # R-RET-2: model and size
     request = ApprovalRequest(
         ticket=ticket, outlet_id=ticket.outlet_id, kind=draft.kind, grounds=draft.grounds,
         amount=amount, reason=draft.reason.strip(), requested_by=actor,
         purchase_price=ticket.unit.price if ticket.unit else None, warranty_window=ticket.warranty_window,
         target_model_id=draft.target_model_id if draft.kind == K.EXCHANGE else None,
+        target_size=draft.target_size if draft.kind == K.EXCHANGE else None,
         stock_outlet_id=stock.outlet_id if stock else None, requested_window=draft.requested_window,
         needs_second=amount > threshold, status=ApprovalStatus.PENDING.value)
     session.add(request)
@@ -194,32 +264,42 @@ def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> Appro
     return request
 
 
-def decide(session: Session, request: ApprovalRequest, actor: User, decision: str, note: str) -> str:
-    """approve / reject / ask_info. Returns the request's resulting status."""
-    note = (note or "").strip()
+def check_decider(request: ApprovalRequest, actor: User, decision: str) -> None:
+    """Whether `actor` may ever take `decision` on this request, whatever its state (R-ROLE-2):
+    refusals that hold however fresh the page, so a screen checks them first and says why."""
     if actor.role not in MANAGERS:
         raise ApprovalForbidden(_l("Only a manager decides approval requests."))
     if actor.id == request.requested_by_id:  # R-ROLE-2
         raise ApprovalForbidden(_l("Whoever requested an approval can never approve it."))
+    if network_approvals.is_network(request):
+        network_approvals.check_decider(request, actor)
+    if decision == "approve" and request.needs_second and request.first_approver_id == actor.id \
+            and request.status == ApprovalStatus.PENDING:
+        raise ApprovalForbidden(_l("A second, different manager must approve this amount."))
+
+
+def decide(session: Session, request: ApprovalRequest, actor: User, decision: str, note: str) -> str:
+    """approve / reject / ask_info. Returns the request's resulting status."""
+    note = (note or "").strip()
+    check_decider(request, actor, decision)
     if request.status != ApprovalStatus.PENDING:
         raise ApprovalForbidden(_l("This request is no longer waiting for a decision."))
     if not note:
         raise FieldErrors({"note": _l("Give the reason for your decision.")})
     network = network_approvals.is_network(request)
-    if network:
-        network_approvals.check_decider(request, actor)
+    if decision not in ("approve", "reject", "ask_info"):
+        raise FieldErrors({"decision": _l("Choose a decision.")})
     now = utcnow()
+    # The decision is written first: what it sets off (a return path) follows it on the timeline.
+    _log(session, request, actor, f"approval_{decision}", note, now)
     if decision == "approve":
         _approve(session, request, actor, note, now)
     elif decision == "reject":
         _close(request, actor, note, now, ApprovalStatus.REJECTED)
         if network:
             network_approvals.rejected(session, request, actor, now)
-    elif decision == "ask_info":
-        request.status = ApprovalStatus.INFO_REQUESTED.value
     else:
-        raise FieldErrors({"decision": _l("Choose a decision.")})
-    _log(session, request, actor, f"approval_{decision}", note, now)
+        request.status = ApprovalStatus.INFO_REQUESTED.value
     return request.status
 
 
@@ -247,12 +327,32 @@ def _approve(session, request, actor, note, now) -> None:
     if request.needs_second and request.first_approver_id is None:
         request.first_approver, request.first_approved_at = actor, now  # waits for a second manager
         return
-    if request.needs_second and request.first_approver_id == actor.id:
-        raise ApprovalForbidden(_l("A second, different manager must approve this amount."))
-    if request.needs_second:
+    if request.needs_second:  # a different manager: check_decider refused the first one
         request.second_approver = actor
     _close(request, actor, note, now, ApprovalStatus.APPROVED)
+    if K(request.kind) in return_path.REMEDY_KINDS:
+        _grant_on_unit(session, request)
     _post(session, request, actor, now)
+
+
+def _grant_on_unit(session: Session, request: ApprovalRequest) -> None:
+    """R-RET-5: the UNIQUE granted unit decides a race between two managers approving two
+    remedies of one unit: the second is refused, naming the first."""
+    unit_id = request.ticket.unit_id
+    if unit_id is None:
+        return
+    granted, _ = remedies_of_unit(session, unit_id)
+    if granted is not None and granted.id != request.id:
+        raise ApprovalForbidden(already_granted(granted))
+    try:
+        with session.begin_nested():  # (opening it flushes what is pending: set the unit inside)
+            request.granted_unit_id = unit_id
+            session.flush()
+    except IntegrityError:
+        with session.no_autoflush:  # the refused change is still pending: name the winner only
+            granted, _ = remedies_of_unit(session, unit_id)
+        raise ApprovalForbidden(already_granted(granted) if granted else
+                                _l("Another return, exchange or refund was granted for this unit meanwhile.")) from None
 
 
 def _close(request, actor, note, now, status) -> None:
@@ -270,12 +370,15 @@ def _post(session: Session, request: ApprovalRequest, actor: User, now) -> None:
         taken = session.execute(
             update(FinishedGoodsStock)
             .where(FinishedGoodsStock.outlet_id == request.stock_outlet_id,
-                   FinishedGoodsStock.product_model_id == request.target_model_id, FinishedGoodsStock.qty >= 1)
+                   FinishedGoodsStock.product_model_id == request.target_model_id,
+                   FinishedGoodsStock.size == (request.target_size or ""), FinishedGoodsStock.qty >= 1)
             .values(qty=FinishedGoodsStock.qty - 1).execution_options(synchronize_session=False))
         if taken.rowcount != 1:
             raise FieldErrors({"decision": _l("The exchange unit is no longer in stock.")})
-    elif kind == K.VERDICT_OVERRIDE:
+    if kind in return_path.REMEDY_KINDS:
+        return_path.start(session, request, actor, now)  # R-RET-5: the ticket moves on
+    if kind == K.VERDICT_OVERRIDE:
         warranty.override(request.ticket, request.requested_window, request.reason,
                           actor.full_name or actor.username)
-    else:
+    elif kind not in MONEY_KINDS and kind != K.EXCHANGE:
         network_approvals.approved(session, request, actor, now)

@@ -8,6 +8,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Customer, Unit
+from models.customers import phone_key
+
+from .access import UNSCOPED
 
 from .errors import ValidationFailed
 
@@ -27,6 +30,36 @@ def validate_customer(customer: Customer) -> None:
     validate_phone(customer.phone)
     validate_phone(customer.phone2)
     customer.phone = customer.phone.strip()
+
+
+def known_caller(session: Session, phone: str | None) -> Customer | None:
+    """R-CUS-1: the archive's customer with this normalised phone, whichever outlet serves them
+    (the uniqueness is the network's, not the user's scope)."""
+    key = phone_key(phone)
+    if key is None:
+        return None
+    return session.scalar(select(Customer).where(Customer.phone_key == key).execution_options(**UNSCOPED))
+
+
+def visible(session: Session, customer: Customer) -> bool:
+    """Whether the user's row scope shows this customer (a dealer: its own outlets' only)."""
+    return session.scalar(select(Customer.id).where(Customer.id == customer.id)) is not None
+
+
+def check_phone_free(session: Session, customer: Customer) -> None:
+    """R-CUS-1 on the archive form: a second record for a known phone is refused, naming the
+    first one when the user may see it."""
+    with session.no_autoflush:  # the new record would flush into the UNIQUE phone key first
+        other = known_caller(session, customer.phone)
+        shown = other is not None and other is not customer and visible(session, other)
+    if other is None or other is customer:
+        return
+    if shown:
+        raise ValidationFailed(_l("The phone %(phone)s is already in the archive as %(name)s: open that "
+                                  "customer (or add this person there as a contact) instead of a second record.",
+                                  phone=customer.phone, name=other.name))
+    raise ValidationFailed(_l("The phone %(phone)s belongs to a customer served by another outlet: ask the "
+                              "service center.", phone=customer.phone))
 
 
 def same_phone(session: Session, customer: Customer) -> list[Customer]:

@@ -40,8 +40,7 @@ def my_open_tickets(session: Session, user_id: int) -> int:
 def sla_counts(session: Session) -> dict[str, int]:
     """Open clocks overdue now and due within the hour, per ticket (R-SLA-1)."""
     now = utcnow()
-    open_clock = (TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
-                  Ticket.status.not_in(sla.FINISHED))
+    open_clock = (*sla.open_clock_sql(), Ticket.status.not_in(sla.FINISHED))
     tickets = select(func.count(func.distinct(TicketClock.ticket_id))).join(Ticket, Ticket.id == TicketClock.ticket_id)
     overdue = tickets.where(*open_clock, TicketClock.due_at < now)
     soon = tickets.where(*open_clock, TicketClock.due_at >= now, TicketClock.due_at <= now + timedelta(hours=1))

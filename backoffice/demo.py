@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import (AppraisalRecord, Customer, FaultCode, FeeClaim, FinishedGoodsStock, OldPart, Outlet, Part,
                     ProductModel, Ticket, TicketEvent, Unit, User, utcnow)
-from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, Role, TicketKind, TicketStatus
+from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, ProductCategory, Role, TicketKind, TicketStatus
 
 from . import (accounts, approvals, fee_claims, ledger, network_approvals, old_parts, parts_requests, reconciliation,
                tickets, workflow)
@@ -42,6 +42,10 @@ USERS = [
     ("dealer1", "黄伟明", Role.DEALER, "GZ-TH"),
     ("dealer2", "梁嘉欣", Role.DEALER, "FS-SD"),
     ("engineer2", "刘师傅", Role.ENGINEER, "FS-SD"),
+    # Every dealer outlet has its own engineer to dispatch (issue 10 point 2).
+    ("engineer3", "赵振华", Role.ENGINEER, "GZ-TH"),
+    ("engineer4", "孙立新", Role.ENGINEER, "GZ-TH-01"),
+    ("engineer5", "何志勇", Role.ENGINEER, "DG-NC"),
 ]
 
 MODELS = [
@@ -134,6 +138,25 @@ FAULT_CODES = [
     ("fault", "F-GS01", "打不着火", "gas_stove"), ("fault", "F-GS02", "火焰发红", "gas_stove"),
     ("cause", "C-GS01", "热电偶失效", "gas_stove"), ("cause", "C-GS02", "炉头堵塞", "gas_stove"),
     ("remedy", "R-GS01", "更换热电偶", "gas_stove"), ("remedy", "R-GS02", "清理炉头", "gas_stove"),
+    # Shoes (003 三.2, 四.1, 六.1): quality — 开胶 断裂 脱线 掉色; size; discomfort — 磨脚 夹脚.
+    ("fault", "F-SH01", "开胶", "shoes"), ("fault", "F-SH02", "断底", "shoes"),
+    ("fault", "F-SH03", "脱线", "shoes"), ("fault", "F-SH04", "掉色", "shoes"),
+    ("fault", "F-SH05", "磨脚/夹脚", "shoes"), ("fault", "F-SH06", "尺码不符", "shoes"),
+    ("cause", "C-SH01", "胶粘工艺不良", "shoes"), ("cause", "C-SH02", "大底材料缺陷", "shoes"),
+    ("cause", "C-SH03", "缝线工艺不良", "shoes"), ("cause", "C-SH04", "皮料染色不牢", "shoes"),
+    ("cause", "C-SH05", "楦型偏窄/鞋口过硬", "shoes"), ("cause", "C-SH06", "选购尺码不合适", "shoes"),
+    ("remedy", "R-SH01", "重新粘胶压合", "shoes"), ("remedy", "R-SH02", "更换大底", "shoes"),
+    ("remedy", "R-SH03", "补线加固", "shoes"), ("remedy", "R-SH04", "补色护理", "shoes"),
+    ("remedy", "R-SH05", "撑楦/更换鞋垫", "shoes"), ("remedy", "R-SH06", "换码", "shoes"),
+]
+
+# The shoe line (003): one model, many sizes — units, stock and tickets by size (R-RET-2, R-TKT-3).
+SHOE_MODELS = [
+    # code, name, warranty months, price, sizes sold, stock per size at the center
+    ("XZ-M2601", "男士商务真皮系带皮鞋", 3, "599.00", ("40", "42", "43"),
+     {"39": 2, "40": 3, "41": 0, "42": 4, "43": 2, "44": 1}),
+    ("XZ-W3302", "女士轻便休闲运动鞋", 3, "399.00", ("36", "37", "38"),
+     {"35": 1, "36": 3, "37": 2, "38": 5, "39": 0}),
 ]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -156,6 +179,7 @@ def seed(session: Session) -> bool:
     _stock(session, rng, outlets, models)
     codes = _codes(session)
     _tickets(session, rng, units, users, codes)
+    _shoes(session, outlets, users, customers)
     _parts_accounts(session, rng, outlets, users)
     _appraisals(session, rng, users)
     _fee_claims(session, users)
@@ -398,6 +422,53 @@ def _tickets(session, rng, units, users, codes):
     session.flush()
 
 
+def _shoes(session, outlets, users, customers):
+    """The shoe line (003): two models sold in several sizes to customers of the center, stock
+    by size at the center (one size of each sold out), and three tickets: a sole come unglued
+    (quality → QA, diagnosed for a mail-in repair), a size exchange (size → sales, R-RET-2) and a
+    colour-loss complaint (a shoe's quality → QA, R-TKT-3)."""
+    rng = random.Random(20261124)  # a stream of its own: the appliance data stays as it was
+    center, clerk = outlets["SC-GZ"], users["clerk"]
+    buyers = [c for c in customers if c.outlet is center]
+    today, now = local_today(), utcnow()
+    units = {}
+    for code, name, months, price, sizes, stock in SHOE_MODELS:
+        model = ProductModel(code=code, name=name, category=ProductCategory.SHOES.value, warranty_months=months,
+                             free_installation=False)
+        session.add(model)
+        for size, qty in stock.items():
+            if qty:
+                session.add(FinishedGoodsStock(outlet=center, product_model=model, size=size, qty=qty))
+        for size in sizes:
+            invoice_date = today - timedelta(days=rng.randint(5, 60))
+            units[code, size] = Unit(
+                product_model=model, customer=buyers[len(units) % len(buyers)], outlet=center, size=size,
+                serial=f"{code[3:]}{invoice_date:%y%m}{rng.randint(100000, 999999)}",
+                invoice_no=f"FP{invoice_date:%Y}{rng.randint(10000000, 99999999)}", invoice_date=invoice_date,
+                price=Decimal(price))
+            session.add(units[code, size])
+    session.flush()
+    reports = [(("XZ-M2601", "42"), TicketKind.REPAIR, IssueCategory.QUALITY, "右脚鞋底前掌开胶，穿了两周"),
+               (("XZ-W3302", "37"), TicketKind.RETURN_EXCHANGE, IssueCategory.SIZE, "37码偏小挤脚，想换38码"),
+               (("XZ-W3302", "36"), TicketKind.COMPLAINT, IssueCategory.QUALITY, "白色鞋面掉色，袜子被染蓝，要求给个说法")]
+    registered = []
+    for (code, size), kind, category, fault in reports:
+        unit = units[code, size]
+        created = now - timedelta(days=rng.randint(1, 3), hours=rng.randint(1, 8))
+        ticket = Ticket(kind=kind.value, channel=Channel.HOTLINE.value, category=category.value,
+                        fault_description=fault, customer=unit.customer, unit=unit, outlet=center,
+                        created_at=created, occurred_at=created - timedelta(hours=rng.randint(2, 48)))
+        session.add(ticket)
+        registered.append(tickets.register_ticket(session, ticket, clerk))
+    code_id = lambda code: str(session.scalar(select(FaultCode.id).where(FaultCode.code == code)))  # noqa: E731
+    unglued = registered[0]
+    workflow.perform(session, unglued, "diagnose", users["engineer"], {
+        "service_mode": "mail_in", "severity": "minor", "fault_code": code_id("F-SH01"),
+        "cause_code": code_id("C-SH01"), "remedy_code": code_id("R-SH01"),
+        "note": "照片确认前掌开胶，寄回压合"}, unglued.created_at + timedelta(hours=2))
+    session.flush()
+
+
 def _stock(session, rng, outlets, models):
     """Finished goods on hand for exchanges: the center's warehouse and the big outlets."""
     for code in ("SC-GZ", "GZ-TH", "FS-SD"):
@@ -470,7 +541,9 @@ def _advance(session, rng, ticket, steps, engineers, users, codes):
     mode = rng.choices(["onsite", "remote", "mail_in"], [75, 15, 10])[0]
     ticket.service_mode = mode
     at = ticket.created_at
-    for step, who in _path(ticket, mode)[:steps]:
+    if ticket.kind == TicketKind.INSTALLATION:
+        _install(session, rng, ticket, steps, engineer, users, codes, mode)
+    for step, who in _path(ticket, mode)[:steps] if ticket.kind != TicketKind.INSTALLATION else ():
         at = at + timedelta(minutes=rng.randint(30, 600))
         if at > utcnow() - timedelta(minutes=10):
             break
@@ -478,6 +551,43 @@ def _advance(session, rng, ticket, steps, engineers, users, codes):
         workflow.perform(session, ticket, step, actor, _step_data(rng, ticket, step, engineer, codes, at), at)
     if ticket.status == TicketStatus.REGISTERED:
         ticket.service_mode = None
+
+
+# R-INST-1/2: an installation is scheduled (its charges quoted), agreed when charged, then served on site.
+INSTALL_PATH = [("schedule_installation", "desk"), ("agree", "desk"), ("dispatch", "desk"),
+                ("start_service", "worker"), ("resolve", "worker"), ("return_visit", "desk"), ("close", "desk")]
+MATERIALS = [("不锈钢波纹管 1.5米", "45"), ("燃气角阀", "28"), ("三通接头", "12")]
+
+
+def _install(session, rng, ticket, steps, engineer, users, codes, mode):
+    """Walk an installation through its own path (no diagnosis). Its choices come from a random
+    stream of its own; from the demo's stream it draws exactly what it drew when installations
+    were diagnosed like repairs, step for step, so the rest of the demo world (which the tests
+    read) stays as it was."""
+    own = random.Random(ticket.number)
+    todo = list(INSTALL_PATH)
+    at = ticket.created_at
+    for slot, _who in _path(ticket, mode)[:steps]:
+        at = at + timedelta(minutes=rng.randint(30, 600))
+        if at > utcnow() - timedelta(minutes=10):
+            break
+        _step_data(rng, ticket, slot, engineer, codes, at)  # the repair path's draws, discarded
+        if todo and todo[0][0] == "agree" and ticket.status == TicketStatus.AGREED:
+            todo.pop(0)  # a free installation without materials was agreed when scheduled
+        if not todo:
+            continue  # the repair path had more steps: their draws are still taken
+        step, who = todo.pop(0)
+        later = (at + timedelta(hours=own.randint(2, 20))).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+        data = {"schedule_installation": {"note": "已与用户预约安装时间",
+                                          "fees": MATERIALS[:own.choice([0, 0, 0, 1, 2])]},
+                "agree": {"note": "用户同意收费"},
+                "dispatch": {"engineer": str(engineer.id), "appointment_at": later},
+                "resolve": {"work_done": "上门安装完成，管路检漏合格，试机正常", "tested_ok": "y",
+                            "signed_by": ticket.contact_name},
+                "return_visit": {"satisfaction": str(own.choice([4, 5, 5, 5])), "comment": "安装师傅很专业"},
+                }.get(step, {})
+        actor = users["clerk"] if who == "desk" else engineer
+        workflow.perform(session, ticket, step, actor, data, at)
 
 
 def _appraisals(session, rng, users):

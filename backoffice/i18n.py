@@ -1,7 +1,7 @@
 """Language per user, else per browser; Chinese by default."""
 from __future__ import annotations
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_login import current_user
 
 SUPPORTED = ("zh_Hans_CN", "en")
@@ -20,6 +20,8 @@ def normalise(tag: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, jobs: messages of domain errors still render
+        return DEFAULT
     if getattr(current_user, "is_authenticated", False) and normalise(current_user.locale):
         return normalise(current_user.locale)
     chosen = normalise(session.get("locale"))

@@ -9,21 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from models import Customer, Outlet, ProductModel, Ticket, Unit, User
-from models.choices import Area, Channel, IssueCategory, TicketKind, TicketStatus
+from models import Customer, Outlet, ProductModel, Ticket, TicketEvent, Unit, User
+from models.choices import Area, Channel, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
-from . import tickets
+from . import customers, tickets
+from .access import UNSCOPED
 from .customers import PHONE_RE
 from .errors import FieldErrors, ValidationFailed
+from .labels import label
 from .timezones import local_today
 
 MAX_FAULT = 2000
 OPEN = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
+
+
+class NameChoice(StrEnum):
+    CONTACT = "contact"  # the caller is another contact of the known customer
+    CORRECT = "correct"  # the archive's name was wrong: correct it
 
 
 @dataclass
@@ -40,6 +50,10 @@ class Report:
     customer_id: int | None = None  # intake screen: an archive record chosen by the clerk
     unit_id: int | None = None
     outlet_id: int | None = None
+    # Another name on a known phone (R-CUS-1): None asks the clerk; integrations and the public
+    # form take the caller as another contact of the known customer.
+    name_choice: str | None = None
+    contact_name: str = ""
 
 
 @dataclass
@@ -86,6 +100,20 @@ def _date(value, errors: dict, key: str) -> date | None:
     return parsed
 
 
+def _money(value, errors: dict, key: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip().replace(",", "").lstrip("¥"))
+    except InvalidOperation:
+        errors[key] = _l("Not an amount: use digits, e.g. 2599.00.")
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+        errors[key] = _l("Not an amount: use digits, e.g. 2599.00.")
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
 def _check_ticket_fields(report: Report, errors: dict) -> None:
     if report.kind not in {k.value for k in TicketKind}:
         errors["kind"] = _l("Unknown kind of ticket.")
@@ -119,28 +147,74 @@ def _customer(session: Session, report: Report, outlet: Outlet | None, errors: d
         errors["customer.area"] = _l("Choose urban or suburban.")
     if errors or outlet is None:
         return None
-    existing = session.scalars(select(Customer).where(
-        Customer.phone == phone, Customer.name == name).order_by(Customer.id)).first()
-    if existing is not None:
-        return existing
+    known = customers.known_caller(session, phone)
+    if known is not None:
+        return _known_caller(session, known, name, report, errors)
     customer = Customer(name=name, phone=phone, address=_text(data.get("address"), 255),
                         region=_text(data.get("region"), 60), area=area, outlet=outlet)
-    session.add(customer)
+    try:
+        with session.begin_nested():  # R-CUS-1: a caller registered at the same moment wins
+            session.add(customer)
+            session.flush([customer])
+    except IntegrityError:
+        known = customers.known_caller(session, phone)
+        if known is None:
+            raise
+        return _known_caller(session, known, name, report, errors)
     return customer
 
 
+def _known_caller(session: Session, known: Customer, name: str, report: Report, errors: dict) -> Customer | None:
+    """R-CUS-1: the phone is in the archive. The same name is that customer; another name is put
+    to the clerk: another contact of this customer, or a corrected name — never a second record."""
+    if not customers.visible(session, known):
+        errors["customer.phone"] = _l("This phone belongs to a customer served by another outlet: ask the "
+                                      "service center to register the report.")
+        return None
+    if name == known.name:
+        return known
+    if report.name_choice == NameChoice.CONTACT:
+        report.contact_name = name
+        return known
+    if report.name_choice == NameChoice.CORRECT:
+        known.name = name  # audited: old and new name stay in the trail
+        return known
+    errors["customer.name"] = _l("The phone %(phone)s is %(known)s's in the archive. Is %(name)s another "
+                                 "contact of this customer, or is the archive's name wrong?",
+                                 phone=known.phone, known=known.name, name=name)
+    errors["name_choice"] = errors["customer.name"]
+    return None
+
+
 def _outlet(session: Session, report: Report, errors: dict) -> Outlet | None:
+    """The serving outlet: chosen, or named by code (API), else the known customer's (issue 10
+    point 7: a repeat caller is served where they were served before)."""
+    code = _text((report.unit or {}).get("outlet_code"))
     if report.outlet_id is not None:
-        outlet = session.get(Outlet, report.outlet_id)
-        key = "outlet_id"
+        outlet, key = session.get(Outlet, report.outlet_id), "outlet_id"
+    elif code:
+        outlet, key = session.scalar(select(Outlet).where(Outlet.code == code)), "unit.outlet_code"
     else:
-        code = _text((report.unit or {}).get("outlet_code"))
-        outlet = session.scalar(select(Outlet).where(Outlet.code == code)) if code else None
-        key = "unit.outlet_code"
+        outlet, key = _known_outlet(session, report), "outlet_id"
+        if outlet is None:
+            errors[key] = _l("Choose the serving outlet.")
+            return None
     if outlet is None or not outlet.active:
         errors[key] = _l("Unknown outlet.")
         return None
     return outlet
+
+
+def _known_outlet(session: Session, report: Report) -> Outlet | None:
+    if report.customer_id is not None:
+        customer = session.get(Customer, report.customer_id)
+    else:
+        customer = customers.known_caller(session, (report.customer or {}).get("phone"))
+        customer = customer if customer is not None and customers.visible(session, customer) else None
+    if customer is not None:
+        return customer.outlet
+    unit = session.get(Unit, report.unit_id) if report.unit_id is not None else None
+    return unit.outlet if unit is not None else None
 
 
 def _unit(session: Session, report: Report, customer: Customer | None, outlet: Outlet | None,
@@ -151,7 +225,7 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
             errors["unit_id"] = _l("No such unit.")
         return unit
     data = report.unit or {}
-    if not data:
+    if not any(value for key, value in data.items() if key != "outlet_code"):  # no unit named
         return None
     model = session.scalar(select(ProductModel).where(ProductModel.code == _text(data.get("model_code"))))
     if model is None or not model.active:
@@ -160,17 +234,42 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
     if not serial:
         errors["unit.serial"] = _l("The serial number is required.")
     invoice_date = _date(data.get("invoice_date"), errors, "unit.invoice_date")
+    price = _money(data.get("price"), errors, "unit.price")
+    purchase_channel = _text(data.get("purchase_channel")) or None
+    if purchase_channel not in (None, *[c.value for c in PurchaseChannel]):
+        errors["unit.purchase_channel"] = _l("Unknown purchase channel.")
     if errors or customer is None:
         return None
-    unit = session.scalar(select(Unit).where(Unit.product_model_id == model.id, Unit.serial == serial))
+    unit = session.scalar(select(Unit).where(Unit.product_model_id == model.id, Unit.serial == serial)
+                          .execution_options(**UNSCOPED))  # the serial is unique network-wide
     if unit is not None:
         if unit.customer_id is not None and unit.customer_id != customer.id:
             errors["unit.serial"] = _l("This serial number is registered to another customer.")
         return unit
+    # R-TKT-2: the purchase data; the price is what a refund is measured against (R-RET-1).
     unit = Unit(product_model=model, serial=serial, customer=customer, outlet=outlet,
-                invoice_no=_text(data.get("invoice_no"), 60), invoice_date=invoice_date)
+                invoice_no=_text(data.get("invoice_no"), 60), invoice_date=invoice_date,
+                price=price, purchase_channel=purchase_channel)
+    unit.size = _text(data.get("size"), 10)  # shoes: the size bought (003)
     session.add(unit)
     return unit
+
+
+def add_to_ticket(session: Session, ticket: Ticket, report: Report, actor: User | None) -> TicketEvent:
+    """A caller with an open ticket calls again: what they say goes on that ticket's timeline
+    instead of a duplicate ticket (issue 10 point 7)."""
+    if ticket.status not in OPEN:
+        raise FieldErrors({"fault": _l("Ticket %(number)s is closed: register a new report.", number=ticket.number)})
+    fault = _text(report.fault)
+    if not fault:
+        raise FieldErrors({"fault": _l("Describe what the caller says.")})
+    if len(fault) > MAX_FAULT:
+        raise FieldErrors({"fault": _l("At most %(n)d characters.", n=MAX_FAULT)})
+    channel = label(Channel, report.channel) if report.channel in {c.value for c in Channel} else ""
+    event = TicketEvent(ticket=ticket, actor=actor, action="caller_called",
+                        note=f"{channel}: {fault}" if channel else fault)
+    session.add(event)
+    return event
 
 
 def register_report(session: Session, report: Report, actor: User | None) -> Ticket:
@@ -190,7 +289,8 @@ def register_report(session: Session, report: Report, actor: User | None) -> Tic
         raise FieldErrors(errors)
     ticket = Ticket(kind=report.kind, channel=report.channel, category=report.category,
                     fault_description=_text(report.fault), occurred_at=report.occurred_at,
-                    customer=customer, unit=unit, outlet=outlet, area=customer.area)
+                    customer=customer, unit=unit, outlet=outlet, area=customer.area,
+                    contact_name=report.contact_name)
     session.add(ticket)
     try:
         return tickets.register_ticket(session, ticket, actor)

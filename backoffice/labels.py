@@ -3,8 +3,9 @@ from flask_babel import lazy_gettext as _l
 
 from models.choices import (AppraisalPeriod, ApprovalGrounds, ApprovalKind, ApprovalStatus, Area, Channel, Clock, CodeKind, ComplaintClass, GasType,
                             IssueCategory, ProductCategory, Queue, Role, ServiceMode, Severity,
-                            TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow)
-from models.choices import (FeeClaimStatus, LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
+                            TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow,
+                            PurchaseChannel)
+from models.choices import (FeeClaimStatus, FeeKind, LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
                             ReconciliationStatus, Settlement)
 
 LABELS = {
@@ -25,12 +26,16 @@ LABELS = {
     Channel: {Channel.HOTLINE: _l("Hotline"), Channel.EMAIL: _l("Email"), Channel.WEB: _l("Web form"),
               Channel.WECHAT: _l("WeChat"), Channel.WALK_IN: _l("Walk-in"),
               Channel.DEALER: _l("Dealer-reported")},
+    PurchaseChannel: {PurchaseChannel.STORE: _l("Brand store"), PurchaseChannel.DEALER: _l("Dealer"),
+                      PurchaseChannel.ONLINE: _l("Online shop"), PurchaseChannel.PROJECT: _l("Builder / group purchase"),
+                      PurchaseChannel.OTHER: _l("Other")},
     IssueCategory: {IssueCategory.QUALITY: _l("Quality"), IssueCategory.SIZE: _l("Size"),
                     IssueCategory.DISCOMFORT: _l("Discomfort"), IssueCategory.OTHER: _l("Other")},
     TicketStatus: {
         TicketStatus.REGISTERED: _l("Registered"), TicketStatus.DIAGNOSED: _l("Diagnosed"),
         TicketStatus.SOLUTION_PROPOSED: _l("Solution proposed"), TicketStatus.AGREED: _l("Customer agreed"),
         TicketStatus.DISPATCHED: _l("Dispatched"), TicketStatus.IN_SERVICE: _l("In service"),
+        TicketStatus.RETURNING: _l("Return / exchange under way"),
         TicketStatus.RESOLVED: _l("Resolved"), TicketStatus.RETURN_VISIT: _l("Return visit"),
         TicketStatus.CLOSED: _l("Closed"),
     },
@@ -44,6 +49,8 @@ LABELS = {
                      WarrantyWindow.NONE: _l("Out of warranty")},
     ServiceMode: {ServiceMode.REMOTE: _l("Remote answer"), ServiceMode.ONSITE: _l("On-site service"),
                   ServiceMode.MAIL_IN: _l("Mail-in repair")},
+    FeeKind: {FeeKind.INSTALLATION: _l("Installation fee"), FeeKind.TRAVEL: _l("Travel fee"),  # R-INST-1/2
+              FeeKind.MATERIAL: _l("Installation materials")},
     Severity: {Severity.MINOR: _l("Minor"), Severity.MAJOR: _l("Major"), Severity.CRITICAL: _l("Critical")},
     WarrantyExclusion: {WarrantyExclusion.MISUSE: _l("Misuse"), WarrantyExclusion.THIRD_PARTY: _l("Third party"),
                         WarrantyExclusion.TRANSPORT: _l("Transport damage"),
@@ -138,4 +145,5 @@ def label(enum, value) -> str:
 
 
 CLOCK_STATES = {"met": _l("met"), "breached": _l("breached"), "paused": _l("paused"),
-                "due_soon": _l("due within 1 h"), "running": _l("running")}
+                "due_soon": _l("due within 1 h"), "running": _l("running"),
+                "superseded": _l("stopped at reopening"), "not_needed": _l("not needed")}

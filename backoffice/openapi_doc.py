@@ -15,7 +15,8 @@ _ticket = {
         "kind": {"type": "string"}, "channel": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
         "warranty": {"type": "object", "required": ["in_warranty", "window", "reason"], "properties": {
-            "in_warranty": {"type": "boolean"},
+            "in_warranty": {"type": "boolean", "nullable": True,
+                            "description": "null: unknown (no purchase invoice, or one dated after the report)"},
             "window": {"type": "string", "enum": ["return", "exchange", "repair", "none"]},
             "reason": {"type": "string"}}},
         "sla": {"type": "object", "description": "clock name -> due time (ISO 8601 with offset)",
@@ -32,12 +33,18 @@ _new_ticket = {
         "category": {"type": "string", "enum": ["quality", "size", "discomfort", "other"], "default": "quality"},
         "fault": {"type": "string", "maxLength": 2000},
         "occurred_at": {"type": "string", "format": "date-time"},
-        "customer": {"type": "object", "required": ["name", "phone"], "properties": {
+        "customer": {"type": "object", "required": ["name", "phone"], "description": (
+            "Phone is the lookup key (R-CUS-1): a known phone registers on its customer, and another "
+            "name given for it becomes the ticket's contact, never a second customer."), "properties": {
             "name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
             "area": {"type": "string", "enum": ["urban", "suburban"], "default": "urban"}}},
         "unit": {"type": "object", "required": ["model_code", "serial", "outlet_code"], "properties": {
             "model_code": {"type": "string"}, "serial": {"type": "string"}, "invoice_no": {"type": "string"},
-            "invoice_date": {"type": "string", "format": "date"}, "outlet_code": {"type": "string"}}},
+            "invoice_date": {"type": "string", "format": "date"}, "outlet_code": {"type": "string"},
+            "price": {"type": "string", "example": "2599.00", "description": "Purchase price in yuan (R-TKT-2)."},
+            "purchase_channel": {"type": "string", "enum": ["store", "dealer", "online", "project", "other"]},
+            "size": {"type": "string", "maxLength": 10, "example": "42",
+                     "description": "Shoes: the size bought (one model, many sizes); empty for appliances."}}},
     },
     "additionalProperties": True,
 }

@@ -58,8 +58,17 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "returns.repair_compensation_max": (Decimal("200"), "R-RET-1 transport / lost-time compensation standard (yuan)"),
     "approvals.second_manager_above": (Decimal("3000"), "R-RET-4 amounts above this need a second manager (yuan)"),
     "approvals.decide_within_hours": (Decimal("24"), "Approval requests decided within (hours)"),
+    # R-SLA-4: a resolution is due no earlier than this long after the on-site visit it needs.
+    "sla.resolve_after_onsite_hours": (Decimal("24"), "R-SLA-4 resolution due at least this long after the on-site due time (hours)"),
     # R-TKT-9: window in which a new ticket on the same serial is a repeat repair.
     "tickets.repeat_repair_days": (Decimal("90"), "R-TKT-9 repeat repair window (days)"),
+    # R-INST-1/2 (004 第五章二): free installation except special-price models; beyond 20 km the
+    # user pays the travel fee (上门路费) of the visit; a repeat installation is charged.
+    "installation.fee": (Decimal("100"), "R-INST-1/2 installation fee when not free: special-price or "
+                         "ineligible model, repeat installation (yuan)"),
+    "installation.free_distance_km": (Decimal("20"), "R-INST-2 no travel fee up to this distance (km)"),
+    "installation.travel_fee_per_km": (Decimal("2"), "R-INST-2 travel fee beyond the free distance: yuan per km "
+                                       "of the customer's whole distance"),
 }
 
 

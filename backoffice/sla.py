@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from models import SlaPolicy, Ticket, TicketClock, utcnow
 from models.choices import Area, Clock, TicketKind, TicketStatus
 
+from . import policy
+
 # Which clocks a kind of ticket runs (the shape of the process, not a number).
 KIND_CLOCKS = {
     TicketKind.REPAIR: (Clock.RESPONSE, Clock.DISPATCH, Clock.ONSITE, Clock.RESOLVE),
@@ -25,19 +27,25 @@ KIND_CLOCKS = {
     TicketKind.COMPLAINT: (Clock.RESPONSE, Clock.ANSWER, Clock.RESOLVE),
 }
 
-# The step of the flow (R-TKT-4) that meets each clock.
+# The step of the flow (R-TKT-4) that meets each clock. Any step past registration is also a
+# response (R-SLA-4: a consultation answered at intake met its response clock).
 MET_BY_STATUS = {
     TicketStatus.DIAGNOSED: (Clock.RESPONSE, Clock.ANSWER),
+    TicketStatus.SOLUTION_PROPOSED: (Clock.RESPONSE,),
+    TicketStatus.AGREED: (Clock.RESPONSE,),
     TicketStatus.DISPATCHED: (Clock.DISPATCH,),
     TicketStatus.IN_SERVICE: (Clock.ONSITE,),
-    TicketStatus.RESOLVED: (Clock.RESOLVE,),
+    TicketStatus.RESOLVED: (Clock.RESPONSE, Clock.RESOLVE),
 }
+# What a reopened ticket's rework runs again (R-SLA-4): not what the reopening step itself meets.
+ANSWERED_AT_REOPEN = MET_BY_STATUS[TicketStatus.DIAGNOSED]
 
 # Once a ticket is resolved its remaining clocks no longer run (a remote answer needs no visit).
 FINISHED = (TicketStatus.RESOLVED.value, TicketStatus.RETURN_VISIT.value, TicketStatus.CLOSED.value)
 
-# Clocks that stop while the ticket waits for the customer (R-SLA-3).
-PAUSABLE = (Clock.RESOLVE,)
+# Clocks that stop while the ticket waits for the customer (R-SLA-3): every clock that waits
+# on the customer — not the first response or the complaint answer, which are ours alone.
+PAUSABLE = (Clock.DISPATCH, Clock.ONSITE, Clock.RESOLVE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ DEFAULT_RULES = (
     Rule(Clock.DISPATCH, Decimal(8)),                          # 000: technician dispatched 8 h
     Rule(Clock.ONSITE, Decimal(24), area=Area.URBAN),          # 000, 004: on site urban 24 h
     Rule(Clock.ONSITE, Decimal(72), area=Area.SUBURBAN),       # 004: suburban / county 3 days
-    Rule(Clock.RESOLVE, Decimal(48)),                          # 000: resolved 48 h
+    Rule(Clock.RESOLVE, Decimal(48)),                          # 000: resolved 48 h (urban)
     Rule(Clock.ANSWER, Decimal(24), kind=TicketKind.COMPLAINT),  # 004: complaint answered 24 h
 )
 
@@ -85,13 +93,22 @@ def hours_for(session: Session, clock: str, kind: str, in_warranty: bool | None,
 
 
 def due_times(session: Session, kind: str, in_warranty: bool | None, area: str,
-              start: datetime) -> dict[str, datetime]:
+              start: datetime, clocks=None) -> dict[str, datetime]:
     result = {}
-    for clock in KIND_CLOCKS[TicketKind(kind)]:
+    for clock in clocks or KIND_CLOCKS[TicketKind(kind)]:
         hours = hours_for(session, clock, kind, in_warranty, area)
         if hours is not None:
-            result[clock.value] = start + timedelta(seconds=float(hours) * 3600)
+            result[clock.value] = start + _hours(hours)
+    onsite, resolve = result.get(Clock.ONSITE.value), result.get(Clock.RESOLVE.value)
+    if onsite is not None and resolve is not None:
+        # R-SLA-4: a resolution is never due before the visit it needs (suburban: 72 h on site).
+        after_visit = onsite + _hours(policy.value(session, "sla.resolve_after_onsite_hours"))
+        result[Clock.RESOLVE.value] = max(resolve, after_visit)
     return result
+
+
+def _hours(hours) -> timedelta:
+    return timedelta(seconds=float(hours) * 3600)
 
 
 def start_clocks(session: Session, ticket: Ticket) -> None:
@@ -101,15 +118,37 @@ def start_clocks(session: Session, ticket: Ticket) -> None:
         ticket.clocks.append(TicketClock(clock=clock, due_at=due, paused_seconds=0))
 
 
+def restart_for_rework(session: Session, ticket: Ticket, at: datetime) -> None:
+    """R-SLA-4: a reopened ticket's rework gets new clocks from the reopening; the old ones stay
+    as history (met or breached as they were) but no longer run."""
+    rework = [c for c in KIND_CLOCKS[TicketKind(ticket.kind)] if c not in ANSWERED_AT_REOPEN]
+    for found in current_clocks(ticket):
+        found.superseded_at = at
+        found.paused_since = None
+    for clock, due in due_times(session, ticket.kind, ticket.in_warranty, ticket.area, at, rework).items():
+        ticket.clocks.append(TicketClock(clock=clock, due_at=due, paused_seconds=0))
+
+
+def current_clocks(ticket: Ticket) -> list[TicketClock]:
+    """The clocks of the ticket's latest round (R-SLA-4: earlier rounds are history)."""
+    return [c for c in ticket.clocks if c.superseded_at is None]
+
+
+def open_clock_sql() -> tuple:
+    """SQL conditions of a clock that is ticking now: unmet, not paused, of the current round."""
+    return (TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
+            TicketClock.superseded_at.is_(None))
+
+
 def running_clocks(ticket: Ticket) -> list[TicketClock]:
     """Clocks still ticking: unmet, and the ticket not yet resolved."""
     if ticket.status in FINISHED:
         return []
-    return [c for c in ticket.clocks if c.met_at is None]
+    return [c for c in current_clocks(ticket) if c.met_at is None]
 
 
 def clock_of(ticket: Ticket, clock: str) -> TicketClock | None:
-    return next((c for c in ticket.clocks if c.clock == clock), None)
+    return next((c for c in current_clocks(ticket) if c.clock == clock), None)
 
 
 def meet(ticket: Ticket, clock: str, at: datetime | None = None) -> None:
@@ -125,7 +164,7 @@ def status_reached(ticket: Ticket, status: str, at: datetime | None = None) -> N
 
 def pause(ticket: Ticket, at: datetime | None = None) -> None:
     """Waiting for the customer: pausable clocks stop (R-SLA-3)."""
-    for found in ticket.clocks:
+    for found in current_clocks(ticket):
         if found.clock in PAUSABLE and found.met_at is None and found.paused_since is None:
             found.paused_since = at or utcnow()
 
@@ -140,11 +179,32 @@ def resume(ticket: Ticket, at: datetime | None = None) -> None:
             found.paused_since = None
 
 
-def state(found: TicketClock, now: datetime | None = None) -> str:
-    """met / breached / paused / due_soon (within 1 h) / running."""
+def finished_at(ticket: Ticket) -> datetime | None:
+    """When a resolved (or later) ticket was resolved: its clocks stopped then."""
+    if ticket.status not in FINISHED:
+        return None
+    resolved = clock_of(ticket, Clock.RESOLVE.value)
+    return resolved.met_at if resolved is not None and resolved.met_at else ticket.closed_at or ticket.updated_at
+
+
+def states(ticket: Ticket, now: datetime | None = None) -> list[tuple[TicketClock, str]]:
+    """Each clock of the ticket with its state, as the ticket page shows them."""
+    stopped = finished_at(ticket)
+    return [(c, state(c, now, stopped)) for c in ticket.clocks]
+
+
+def state(found: TicketClock, now: datetime | None = None, stopped: datetime | None = None) -> str:
+    """met / breached / superseded / not_needed / paused / due_soon (within 1 h) / running.
+
+    `stopped`: when the ticket was resolved; a clock still unmet then was not needed (a remote
+    answer needs no visit, a refund no technician) unless it was already overdue."""
     now = now or utcnow()
     if found.met_at is not None:
         return "met" if found.met_at <= found.due_at else "breached"
+    if found.superseded_at is not None:  # stopped by a reopening before it was met
+        return "breached" if found.superseded_at > found.due_at else "superseded"
+    if stopped is not None:
+        return "breached" if stopped > found.due_at else "not_needed"
     if found.paused_since is not None:
         return "paused"
     if now > found.due_at:

@@ -4,18 +4,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, Ticket, TicketEvent, Unit, User, utcnow
 from models.choices import Role, TicketStatus
 
-from . import numbering, policy, routing, sla, warranty
+from . import dispatching, numbering, policy, routing, sla, warranty
 from .errors import StaleEdit, ValidationFailed
 from .timezones import zone_of
 
 
-def validate_ticket(ticket: Ticket) -> None:
+def validate_ticket(ticket: Ticket, session: Session | None = None) -> None:
     """R-TKT-2 / R-RPT-3: the record must be coherent before it is kept."""
     if ticket.unit is not None and ticket.customer is not None:
         if ticket.unit.customer is not ticket.customer:  # objects: new rows have no ids yet
@@ -23,13 +23,23 @@ def validate_ticket(ticket: Ticket) -> None:
     engineer = ticket.assigned_engineer
     if engineer is not None and engineer.role != Role.ENGINEER:
         raise ValidationFailed(_l("Only an engineer can be assigned to a ticket."))
+    if session is not None and engineer is not None and _engineer_changed(ticket) \
+            and not dispatching.may_serve(session, engineer, ticket):
+        raise ValidationFailed(_l("Choose an active engineer of the serving outlet or the service center."))
     if not (ticket.fault_description or "").strip():
         raise ValidationFailed(_l("Describe the fault."))
 
 
+def _engineer_changed(ticket: Ticket) -> bool:
+    state = inspect(ticket)
+    return state.transient or state.pending or state.attrs.assigned_engineer.history.has_changes() \
+        or state.attrs.outlet.history.has_changes()
+
+
 def register_ticket(session: Session, ticket: Ticket, actor: User | None) -> Ticket:
     """Give a new ticket its number, contact defaults and first timeline line (R-TKT-1/2)."""
-    validate_ticket(ticket)
+    with session.no_autoflush:  # the pending ticket has no number yet: loads must not flush it
+        validate_ticket(ticket, session)
     customer = ticket.customer
     if customer is not None:
         ticket.contact_name = ticket.contact_name or customer.name
@@ -42,9 +52,10 @@ def register_ticket(session: Session, ticket: Ticket, actor: User | None) -> Tic
     day = ticket.created_at.astimezone(zone_of(ticket.outlet)).date()
     with session.no_autoflush:  # the pending ticket has no number until this returns
         ticket.number = numbering.next_ticket_number(session, day)
-        warranty.apply(ticket, warranty.verdict(session, ticket.unit, day))  # R-WAR-1…5
+        warranty.apply(ticket, warranty.verdict(session, ticket.unit, day, kind=ticket.kind))  # R-WAR-1…5, R-INST-1
         sla.start_clocks(session, ticket)  # R-SLA-1
-        ticket.queue = routing.queue_for(ticket.kind, ticket.category)  # R-TKT-3
+        ticket.queue = routing.queue_for(ticket.kind, ticket.category,  # R-TKT-3
+                                         ticket.unit.product_model.category if ticket.unit else None)
         ticket.repeat_of = earlier_repair(session, ticket)  # R-TKT-9
     session.add(TicketEvent(ticket=ticket, actor=actor, at=ticket.created_at, action="registered",
                             to_status=ticket.status, note=""))
@@ -67,8 +78,8 @@ def earlier_repair(session: Session, ticket: Ticket) -> Ticket | None:
 
 def check_not_stale(session: Session, ticket: Ticket, loaded_version: int | None) -> None:
     """Optimistic locking: refuse a save based on an older version, saying what changed."""
-    if loaded_version is None or int(loaded_version) == ticket.version_id:
-        return
+    if loaded_version in (None, "") or not str(loaded_version).isdigit() or int(loaded_version) == ticket.version_id:
+        return  # no (or a mangled) version sent: nothing to compare, the ORM's counter still guards
     raise StaleEdit(changes=changes_since(session, ticket, int(loaded_version)))
 
 

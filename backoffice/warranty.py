@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy import select
 
 from models import Part, ReplacedPart, Unit
-from models.choices import WarrantyExclusion, WarrantyWindow
+from models.choices import TicketKind, WarrantyExclusion, WarrantyWindow
 
 from . import policy
+from .labels import label
 
 EXCLUSION_LABELS = {
     WarrantyExclusion.MISUSE: _l("misuse"),
@@ -42,22 +43,57 @@ REASONS = {
     "key_component": _l("%(part)s is a key component covered for %(months)d months, until %(until)s."),
     "expired": _l("Out of warranty since %(until)s (%(months)d months from the invoice date): "
                   "paid service."),
+    # Installation tickets (R-INST-1/2): free or charged, never a 三包 window (R-WAR-5 is for faults).
+    "install_free": _l("Free installation: %(model)s is installed free of charge."),
+    "install_special": _l("Charged installation: %(model)s is a special-price model, not installed free."),
+    "install_not_free": _l("Charged installation: %(model)s is not eligible for free installation."),
+    "install_repeat": _l("Charged installation: this unit was already installed under ticket %(ticket)s; "
+                         "a repeat installation is charged as agreed with the customer."),
+    "install_no_unit": _l("No unit on record: choose the unit to decide whether the installation is free."),
+}
+# The unit's and a key component's `until` is the first day no longer covered (R-WAR-1); what
+# these reasons promise is the last day covered, the day before.
+LAST_COVERED_DAY = ("repair", "key_component")
+# What the ticket's badge says when it is not simply the window.
+BADGES = {
+    "no_invoice": _l("No purchase invoice"),
+    "invoice_after_report": _l("Invoice dated after the report"),
+    "excluded": _l("Not covered: %(cause)s"),
+    "install_free": _l("Free installation"),  # R-INST-1
+    "install_special": _l("Charged installation"),
+    "install_not_free": _l("Charged installation"),
+    "install_repeat": _l("Charged installation"),
+    "install_no_unit": _l("No unit on record"),
 }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    in_warranty: bool
+    in_warranty: bool | None  # None: unknown, no window can be derived (no or a later invoice)
     window: str
     code: str
     params: dict = field(default_factory=dict)
 
-    @property
-    def reason(self) -> str:
+    def _params(self) -> dict:
         params = dict(self.params)
         if "cause" in params:
             params["cause"] = str(EXCLUSION_LABELS[WarrantyExclusion(params["cause"])])
+        if self.code in LAST_COVERED_DAY and "until" in params:
+            params["until"] = (date.fromisoformat(params["until"]) - timedelta(days=1)).isoformat()
+        return params
+
+    @property
+    def reason(self) -> str:
+        params = self._params()
         return str(REASONS[self.code] % params) if params else str(REASONS[self.code])
+
+    @property
+    def badge(self) -> str:
+        """What the verdict is, in a word or two: the window, or why there is none."""
+        if self.code not in BADGES:
+            return label(WarrantyWindow, self.window)
+        params = self._params()
+        return str(BADGES[self.code] % params) if params else str(BADGES[self.code])
 
 
 def add_months(day: date, months: int) -> date:
@@ -72,9 +108,14 @@ def sanbao_covered(session: Session, category: str) -> bool:
 
 
 def verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None,
-            part: Part | None = None) -> Verdict:
+            part: Part | None = None, kind: str | None = None) -> Verdict:
     """The verdict for `unit` on local date `on`, and for the claimed `part` when the unit itself
-    is out of warranty (R-WAR-2, R-WAR-6); `exclusion` is a cause of R-WAR-4."""
+    is out of warranty (R-WAR-2, R-WAR-6); `exclusion` is a cause of R-WAR-4. An installation
+    ticket (`kind`) gets free or charged installation instead (R-INST-1/2)."""
+    if kind == TicketKind.INSTALLATION:
+        from . import installation  # it builds on this module's Verdict
+
+        return installation.verdict(session, unit)
     result = unit_verdict(session, unit, on, exclusion)
     if result.in_warranty or exclusion or part is None or unit is None:
         return result
@@ -95,15 +136,17 @@ def verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None
 
 
 def part_warranty_until(session: Session, replaced_on: date) -> date:
-    """R-WAR-2: a part replaced under service is covered for `warranty.part_months`."""
-    return add_months(replaced_on, int(policy.value(session, "warranty.part_months")))
+    """R-WAR-2: a part replaced under service is covered for `warranty.part_months`; the result is
+    the last day covered (`ReplacedPart.warranty_until >= day`), the day before the months end,
+    as for the unit (R-WAR-1)."""
+    return add_months(replaced_on, int(policy.value(session, "warranty.part_months"))) - timedelta(days=1)
 
 
 def unit_verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None) -> Verdict:
-    if unit is None or unit.invoice_date is None:
-        return Verdict(False, WarrantyWindow.NONE.value, "no_invoice")
+    if unit is None or unit.invoice_date is None:  # no proof: unknown until an invoice is shown
+        return Verdict(None, WarrantyWindow.NONE.value, "no_invoice")
     if unit.invoice_date > on:  # a typing error or a forged invoice: no window can be derived
-        return Verdict(False, WarrantyWindow.NONE.value, "invoice_after_report",
+        return Verdict(None, WarrantyWindow.NONE.value, "invoice_after_report",
                        {"invoice": unit.invoice_date.isoformat()})
     if exclusion:
         return Verdict(False, WarrantyWindow.NONE.value, "excluded", {"cause": exclusion})
@@ -132,7 +175,7 @@ def apply(ticket, result: Verdict) -> None:
 def of_ticket(ticket) -> Verdict | None:
     if ticket.warranty_code is None:
         return None
-    return Verdict(bool(ticket.in_warranty), ticket.warranty_window, ticket.warranty_code,
+    return Verdict(ticket.in_warranty, ticket.warranty_window, ticket.warranty_code,
                    dict(ticket.warranty_params or {}))
 
 

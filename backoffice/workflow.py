@@ -21,7 +21,8 @@ from models import (Complaint, FaultCode, MailIn, Part, ReplacedPart, ReturnVisi
 from models.choices import Role, ServiceMode, TicketKind, VisitKind
 from models.choices import TicketStatus as S
 
-from . import old_parts, policy, sla, warranty
+from . import dispatching, old_parts, policy, return_path, sla, warranty
+from . import installation  # R-INST-1/2
 from .errors import DomainError, FieldErrors
 from .step_data import Field, parse
 from .timezones import zone_of
@@ -109,8 +110,18 @@ def _investigate(session, ticket, values, actor, at):  # R-CMP-2
     session.add(complaint)
 
 
+# Kinds whose solution is paid work on a unit when it is out of warranty; a complaint or a
+# consultation is settled or answered, not charged (issue 10 point 5).
+PAID_WORK = (TicketKind.REPAIR, TicketKind.RETURN_EXCHANGE)
+
+
+def needs_fee_list(ticket: Ticket) -> bool:
+    """R-TKT-4, R-WAR-3: out of warranty, the proposal lists the fees item by item."""
+    return ticket.kind in PAID_WORK and ticket.unit is not None and ticket.in_warranty is False
+
+
 def _propose(session, ticket, values, actor, at):
-    if ticket.in_warranty is False and not values["fees"]:  # R-TKT-4, R-WAR-3
+    if needs_fee_list(ticket) and not values["fees"]:
         raise FieldErrors({"fees": _l("Out of warranty: list the fees item by item.")})
     for item, amount in values["fees"]:
         ticket.fees.append(TicketFee(item=item, amount=amount))
@@ -125,9 +136,9 @@ def _agree(session, ticket, values, actor, at):
 
 
 def _dispatch(session, ticket, values, actor, at):
-    engineer = session.get(User, values["engineer"]) if values["engineer"] else None
-    if engineer is None or engineer.role != Role.ENGINEER or not engineer.active:
-        raise FieldErrors({"engineer": _l("Choose the engineer to dispatch.")})
+    engineer = session.get(User, values["engineer"]) if values["engineer"] else None  # scoped
+    if not dispatching.may_serve(session, engineer, ticket):
+        raise FieldErrors({"engineer": _l("Choose an active engineer of the serving outlet or the service center.")})
     ticket.assigned_engineer = engineer
     ticket.appointment_at = values["appointment_at"]
 
@@ -212,6 +223,21 @@ def _return_visit(session, ticket, values, actor, at):
     return None
 
 
+def _return_step(apply):
+    """A step of the return path (R-RET-5); the last one resolves the ticket."""
+    def effect(session, ticket, values, actor, at):
+        apply(ticket, values, at)
+        if return_path.complete(ticket):
+            _schedule_visit(session, ticket, at)
+            return S.RESOLVED
+        return None
+    return effect
+
+
+def _on_return_path(check):
+    return lambda t: t.return_handling is not None and check(t)
+
+
 def _override_warranty(session, ticket, values, actor, at):
     warranty.override(ticket, values["window"], values["note"], actor.full_name or actor.username)
 
@@ -237,7 +263,7 @@ TRANSITIONS = (
         Field("parts_needed", "textarea", _l("Parts needed")),
         Field("estimate", "decimal", _l("Estimate (yuan)")),
         Field("exclusion", "choice", _l("Not covered because of"), choices="exclusion"), NOTE),
-        guard=_not_kind(TicketKind.COMPLAINT, TicketKind.CONSULTATION), effect=_diagnose),
+        guard=_not_kind(TicketKind.COMPLAINT, TicketKind.CONSULTATION, TicketKind.INSTALLATION), effect=_diagnose),
     Transition("investigate", (S.REGISTERED,), S.DIAGNOSED, DESK, _l("Answer the complaint"), (
         Field("complaint_class", "choice", _l("Complaint class"), True, "complaint_class"),
         Field("investigation", "textarea", _l("Facts found"), True),
@@ -246,6 +272,15 @@ TRANSITIONS = (
         guard=_kind(TicketKind.COMPLAINT), effect=_investigate),
     Transition("answer_at_intake", (S.REGISTERED,), S.RESOLVED, DESK, _l("Answered at intake"),
                (NOTE,), guard=_kind(TicketKind.CONSULTATION), effect=_resolved_without_visit_on_site),
+    # R-INST-1/2: an installation needs no diagnosis; its charges are quoted, agreed when free.
+    Transition("schedule_installation", (S.REGISTERED,), S.SOLUTION_PROPOSED, WORKERS, _l("Schedule installation"), (
+        Field("distance_km", "decimal", _l("Distance (km), if not in the customer's archive")),
+        Field("fees", "fees", _l("Installation materials (pipes, valves, tees)")), OPTIONAL_NOTE),
+        guard=_kind(TicketKind.INSTALLATION), effect=installation.schedule),
+    Transition("installation_materials", (S.AGREED, S.DISPATCHED, S.IN_SERVICE), None, WORKERS,
+               _l("Installation materials used"), (
+                   Field("fees", "fees", _l("Installation materials (pipes, valves, tees)"), True), OPTIONAL_NOTE),
+               guard=_kind(TicketKind.INSTALLATION), effect=installation.add_materials),
     Transition("answer_remotely", (S.DIAGNOSED,), S.RESOLVED, WORKERS, _l("Solved remotely"), (NOTE,),
                guard=_mode(ServiceMode.REMOTE), effect=_resolved_without_visit_on_site),
     Transition("propose", (S.DIAGNOSED,), S.SOLUTION_PROPOSED, WORKERS, _l("Propose solution"), (
@@ -276,6 +311,19 @@ TRANSITIONS = (
         Field("parts", "parts", _l("Parts replaced"), choices="part"),
         Field("courier", "text", _l("Courier"), True), Field("tracking_no", "text", _l("Tracking no."), True),
         OPTIONAL_NOTE), guard=_mode(ServiceMode.MAIL_IN), effect=_ship_back),
+    # R-RET-5: the return path of an approved return / exchange / refund.
+    Transition("take_back_unit", (S.RETURNING,), None, WORKERS, _l("Old unit taken back"), (
+        Field("old_unit_how", "choice", _l("How"), True, "old_unit_how"), OPTIONAL_NOTE),
+        guard=_on_return_path(return_path.unit_pending),
+        effect=_return_step(lambda t, v, at: return_path.take_back_unit(t, v["old_unit_how"], at))),
+    Transition("ship_exchange", (S.RETURNING,), None, DESK, _l("Exchange unit shipped"), (
+        Field("courier", "text", _l("Courier"), True), Field("tracking_no", "text", _l("Tracking no."), True),
+        OPTIONAL_NOTE), guard=_on_return_path(return_path.shipment_pending),
+        effect=_return_step(lambda t, v, at: return_path.ship_exchange(t, v["courier"], v["tracking_no"], at))),
+    Transition("pay_refund", (S.RETURNING,), None, DESK, _l("Refund paid"), (
+        Field("payment_ref", "text", _l("Payment reference"), True), OPTIONAL_NOTE),
+        guard=_on_return_path(return_path.payment_pending),
+        effect=_return_step(lambda t, v, at: return_path.pay_refund(t, v["payment_ref"], at))),
     Transition("settle", (S.AGREED,), S.RESOLVED, DESK, _l("Complaint settled"), (
         Field("resolution", "textarea", _l("Resolution"), True), OPTIONAL_NOTE),
         guard=_kind(TicketKind.COMPLAINT), effect=_settle_complaint),
@@ -316,16 +364,18 @@ def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict
     target = transition.target
     if transition.effect is not None:
         target = transition.effect(session, ticket, values, actor, at) or target
-    if target is None:  # an action: recorded, status kept
+    if transition.target is None:  # an action: recorded; the last return step also moves the status
         session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action=transition.name,
                                 note=values.get("note", "")))
-        return transition
+        if target is None:
+            return transition
     session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="status",
                             from_status=ticket.status, to_status=target.value,
-                            note=values.get("note", "")))
+                            note="" if transition.target is None else values.get("note", "")))
     if target == S.DIAGNOSED and S(ticket.status) in (S.RESOLVED, S.RETURN_VISIT):
         session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="reopened",
                                 note=values.get("comment") or values.get("note", "")))
+        sla.restart_for_rework(session, ticket, at)  # R-SLA-4: the rework runs on new clocks
     ticket.status = target.value
     ticket.closed_at = at if target == S.CLOSED else None
     sla.status_reached(ticket, target, at)

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per domain. Import from here."""
 from .appraisal import AppraisalRecord
-from .approvals import ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting
+from .approvals import ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ReturnHandling
 from .audit import AuditEntry, AuthEvent, RateEvent
 from .base import Audited, Base, db, utcnow
 from .customers import Customer, ProductModel, Unit
@@ -19,7 +19,7 @@ from .tickets import Ticket, TicketCounter, TicketEvent
 __all__ = [
     "RateEvent", "LedgerEntry", "PartsAccount", "PartsReconciliation", "OldPart", "PartsRequest",
     "PartsRequestLine", "PartsReturn", "FeeBatch", "FeeClaim", "FeeClaimPart", "TravelBand",
-    "ApprovalEvent", "ApprovalRequest", "FinishedGoodsStock", "MoneyPosting",
+    "ApprovalEvent", "ApprovalRequest", "FinishedGoodsStock", "MoneyPosting", "ReturnHandling",
     "AppraisalRecord", "AuditEntry", "AuthEvent", "Audited", "Base", "db", "utcnow",
     "Customer", "ProductModel", "Unit", "Outlet", "Part", "User", "PolicySetting",
     "Ticket", "TicketCounter", "TicketEvent", "SlaPolicy", "TicketClock", "ApiToken", "Attachment",

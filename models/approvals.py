@@ -62,6 +62,7 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     warranty_window: Mapped[str | None] = mapped_column(sa.String(10))
     requested_window: Mapped[str | None] = mapped_column(sa.String(10))  # verdict overrides
     target_model_id: Mapped[int | None] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    target_size: Mapped[str | None] = mapped_column(sa.String(10))  # exchanges: the size shipped (R-RET-2)
     stock_outlet_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     needs_second: Mapped[bool] = mapped_column(default=False)
@@ -71,6 +72,9 @@ class ApprovalRequest(Audited, TimestampMixin, db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # R-RET-5: the unit an approved return, exchange or refund was granted on. UNIQUE: one remedy
+    # per purchased unit, also when two managers approve two requests at once.
+    granted_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), unique=True)
     # The one-time key of the form that raised it, where the form has one: sent twice, it asks once.
     form_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     version_id: Mapped[int] = mapped_column(default=1)
@@ -136,8 +140,36 @@ class MoneyPosting(db.Model):
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    # R-RET-5: a refund is paid with a reference (bank transfer, WeChat Pay order no. ...).
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    payment_ref: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
 
     request = relationship("ApprovalRequest", back_populates="posting")
+    customer = relationship("Customer")
+    outlet = relationship("Outlet")
+    posted_by = relationship("User")
+
+
+class ReturnHandling(Audited, TimestampMixin, db.Model):
+    """The return path of an approved return / exchange / refund (R-RET-5): the old unit picked up
+    or handed in, the exchange unit shipped with courier and tracking number, the refund paid."""
+
+    __tablename__ = "return_handling"
+    __table_args__ = (
+        choice_check("old_unit_how", ["pickup", "hand_in"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_request.id"), unique=True)
+    old_unit_how: Mapped[str | None] = mapped_column(sa.String(10))
+    old_unit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    courier: Mapped[str] = mapped_column(sa.String(40), default="")
+    tracking_no: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    ticket = relationship("Ticket", back_populates="return_handling")
+    request = relationship("ApprovalRequest")
 
 
 class FinishedGoodsStock(Audited, TimestampMixin, db.Model):
@@ -145,13 +177,14 @@ class FinishedGoodsStock(Audited, TimestampMixin, db.Model):
 
     __tablename__ = "finished_goods_stock"
     __table_args__ = (
-        sa.UniqueConstraint("outlet_id", "product_model_id", name="uq_stock_outlet_model"),
+        sa.UniqueConstraint("outlet_id", "product_model_id", "size", name="uq_stock_outlet_model_size"),
         sa.CheckConstraint("qty >= 0", name="qty_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
     product_model_id: Mapped[int] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    size: Mapped[str] = mapped_column(sa.String(10), default="")  # shoes: stock per size (R-RET-2)
     qty: Mapped[int] = mapped_column(default=0)
 
     outlet = relationship("Outlet")

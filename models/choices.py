@@ -41,6 +41,14 @@ class Channel(StrEnum):  # R-TKT-1
     DEALER = "dealer"
 
 
+class PurchaseChannel(StrEnum):  # R-TKT-2: where the unit was bought (purchase data)
+    STORE = "store"  # the brand's own store or counter
+    DEALER = "dealer"  # a dealer of the network
+    ONLINE = "online"  # an online shop
+    PROJECT = "project"  # a builder's or group purchase
+    OTHER = "other"
+
+
 class IssueCategory(StrEnum):  # R-TKT-3, the 003 classes
     QUALITY = "quality"
     SIZE = "size"
@@ -55,6 +63,7 @@ class TicketStatus(StrEnum):  # R-TKT-4
     AGREED = "agreed"
     DISPATCHED = "dispatched"
     IN_SERVICE = "in_service"
+    RETURNING = "returning"  # R-RET-5: an approved return / exchange / refund on its return path
     RESOLVED = "resolved"
     RETURN_VISIT = "return_visit"
     CLOSED = "closed"
@@ -106,6 +115,12 @@ class ServiceMode(StrEnum):
     REMOTE = "remote"
     ONSITE = "onsite"
     MAIL_IN = "mail_in"
+
+
+class FeeKind(StrEnum):  # R-INST-1/2: the charges of an installation (other fee lines have none)
+    INSTALLATION = "installation"  # not free: special-price or ineligible model, repeat installation
+    TRAVEL = "travel"  # beyond the free distance
+    MATERIAL = "material"  # pipes, valves, tees …
 
 
 class Severity(StrEnum):

@@ -1,18 +1,32 @@
 """Customer archive, product models and units sold (DOMAIN §2)."""
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Audited, Money, TimestampMixin, choice_check, db
-from .choices import Area, GasType, ProductCategory
+from .choices import Area, GasType, ProductCategory, PurchaseChannel
+
+
+def phone_key(phone: str | None) -> str | None:
+    """R-CUS-1: a phone as the archive compares it: digits only, without the +86 / 0086 prefix
+    of a mobile, so "138-0013-8000" and "+86 13800138000" are one caller."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits or None
 
 
 class Customer(Audited, TimestampMixin, db.Model):
-    """客户档案. Phone is the lookup key at intake; duplicates are flagged, never merged."""
+    """客户档案. Phone is the lookup key at intake: one customer per normalised phone (R-CUS-1).
+    Records that shared a phone before that rule keep `phone_key` empty and stay flagged."""
 
     __tablename__ = "customer"
     __table_args__ = (
@@ -24,6 +38,8 @@ class Customer(Audited, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(60), index=True)
     phone: Mapped[str] = mapped_column(sa.String(30), index=True)
+    # UNIQUE: two registrations of a new caller at once make one customer (R-CUS-1).
+    phone_key: Mapped[str | None] = mapped_column(sa.String(30), unique=True)
     phone2: Mapped[str] = mapped_column(sa.String(30), default="", index=True)
     address: Mapped[str] = mapped_column(sa.String(255), default="")
     region: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
@@ -38,6 +54,12 @@ class Customer(Audited, TimestampMixin, db.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.phone}"
+
+    @validates("phone")
+    def _keep_phone_key(self, key, phone):
+        if phone != self.phone or self.phone_key is not None or self.id is None:
+            self.phone_key = phone_key(phone)
+        return phone
 
 
 class ProductModel(Audited, TimestampMixin, db.Model):
@@ -69,16 +91,19 @@ class Unit(Audited, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("product_model_id", "serial", name="uq_unit_model_serial"),
         sa.CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+        choice_check("purchase_channel", [c.value for c in PurchaseChannel]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(sa.String(60), index=True)
+    size: Mapped[str] = mapped_column(sa.String(10), default="")  # shoes: one model, many sizes (003)
     product_model_id: Mapped[int] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)  # selling outlet
     invoice_no: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
     invoice_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     price: Mapped[Decimal | None] = mapped_column(Money)
+    purchase_channel: Mapped[str | None] = mapped_column(sa.String(12))  # R-TKT-2 purchase data
 
     product_model = relationship("ProductModel")
     customer = relationship("Customer", back_populates="units")

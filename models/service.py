@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
-from .choices import CodeKind, ComplaintClass, ProductCategory, VisitKind
+from .choices import CodeKind, ComplaintClass, FeeKind, ProductCategory, VisitKind
 
 
 class FaultCode(Audited, TimestampMixin, db.Model):
@@ -39,10 +39,12 @@ class TicketFee(Audited, db.Model):
     """One line of the itemised fees of a paid (out-of-warranty) service (R-TKT-4, R-WAR-3)."""
 
     __tablename__ = "ticket_fee"
-    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+                      choice_check("kind", [k.value for k in FeeKind]))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(20))  # an installation's charge (R-INST-1/2)
     item: Mapped[str] = mapped_column(sa.String(120))
     amount: Mapped[Decimal] = mapped_column(Money)
 

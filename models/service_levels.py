@@ -37,7 +37,9 @@ class TicketClock(db.Model):
     __tablename__ = "ticket_clock"
     __table_args__ = (
         choice_check("clock", [c.value for c in Clock]),
-        sa.UniqueConstraint("ticket_id", "clock", name="uq_ticket_clock"),
+        # One running round per clock; a reopened ticket's earlier rounds are kept (R-SLA-4).
+        sa.Index("uq_ticket_clock_current", "ticket_id", "clock", unique=True,
+                 sqlite_where=sa.text("superseded_at IS NULL"), postgresql_where=sa.text("superseded_at IS NULL")),
         sa.Index("ix_ticket_clock_open_due", "met_at", "due_at"),
     )
 
@@ -48,5 +50,7 @@ class TicketClock(db.Model):
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds: Mapped[int] = mapped_column(default=0)
+    # Set when a reopening started new clocks for the rework (R-SLA-4); the row stays as history.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     ticket = relationship("Ticket", back_populates="clocks")

@@ -98,6 +98,7 @@ class Ticket(Audited, TimestampMixin, db.Model):
     attachments = relationship("Attachment", back_populates="ticket", order_by="Attachment.id")
     replaced_parts = relationship("ReplacedPart", back_populates="ticket", order_by="ReplacedPart.id")
     approvals = relationship("ApprovalRequest", back_populates="ticket", order_by="ApprovalRequest.id")
+    return_handling = relationship("ReturnHandling", back_populates="ticket", uselist=False)
 
     def __str__(self) -> str:
         return self.number or "—"

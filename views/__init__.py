@@ -5,13 +5,14 @@ from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from backoffice import return_path
 from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
 from backoffice.timezones import format_local
-from models import (ApiToken, AppraisalRecord, ApprovalRequest, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
+from models import (ApiToken, AppraisalRecord, ApprovalRequest, MoneyPosting, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
                     LedgerEntry, OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
                     PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
-from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
+from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, FeeKind, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
                             VisitKind, WarrantyWindow)
 
 from .appraisal import AppraisalView
@@ -26,6 +27,7 @@ from .fields import LABELS
 from .home import AccountView, HomeView
 from .intake import IntakeView
 from .ledger_entries import LedgerEntryView
+from .money_postings import MoneyPostingView
 from .network import OutletView, UserView
 from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
 from . import fees
@@ -40,9 +42,19 @@ EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status"
                 "resumed": _l("Clock resumed"), "wait_for_customer": _l("Clock paused: awaiting the customer"),
                 "customer_back": _l("Clock resumed"), "reopened": _l("Reopened (repeat repair)"),
                 "warranty_override": _l("Warranty verdict overridden"),
+                "installation_materials": _l("Installation materials used"),
                 "approval_requested": _l("Approval requested"), "approval_approve": _l("Approved by a manager"),
                 "approval_reject": _l("Rejected by a manager"), "approval_ask_info": _l("Manager asked for more information"),
-                "approval_info_given": _l("Information given")}
+                "approval_info_given": _l("Information given"),
+                "caller_called": _l("Caller called again")}
+
+
+def event_label(action: str) -> str:
+    """A timeline line's name: its own label, else the workflow step's (take_back_unit …)."""
+    from backoffice.workflow import BY_NAME
+
+    found = EVENT_LABELS.get(action) or (BY_NAME[action].label if action in BY_NAME else action)
+    return str(found)
 
 
 class RoleMenuLink(MenuLink):
@@ -66,7 +78,7 @@ QUEUE_LINKS = (
 )
 
 ENUMS = {"service_mode": ServiceMode, "severity": Severity, "complaint_class": ComplaintClass,
-         "queue": Queue, "visit_kind": VisitKind}
+         "queue": Queue, "visit_kind": VisitKind, "fee_kind": FeeKind, "approval_kind": ApprovalKind}
 
 
 def init_views(app: Flask) -> None:
@@ -93,6 +105,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(approvals_view)
     admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), frozenset({Role.ADMIN, Role.MANAGER}),
                                      url=approvals_view.queue_url("mine_to_decide")), target_category=service)
+    admin.add_view(MoneyPostingView(MoneyPosting, _l("Money postings"), category=service, endpoint="money_posting"))
     admin.add_view(CustomerView(Customer, _l("Customers"), category=archive, endpoint="customer"))
     admin.add_view(UnitView(Unit, _l("Units sold"), category=archive, endpoint="unit"))
     admin.add_view(ProductModelView(ProductModel, _l("Product models"), category=archive,
@@ -127,8 +140,9 @@ def init_views(app: Flask) -> None:
         kind_label=lambda value: label(TicketKind, value),
         window_label=lambda value: label(WarrantyWindow, value),
         enum_label=lambda enum_name, value: label(ENUMS[enum_name], value),
+        old_unit_how_label=lambda value: str(return_path.OLD_UNIT_HOW.get(value, value)),
         approval_kind_label=lambda value: label(ApprovalKind, value),
         approval_status_label=lambda value: label(ApprovalStatus, value),
         clock_state_label=lambda value: str(CLOCK_STATES.get(value, value)),
-        event_label=lambda action: str(EVENT_LABELS.get(action, action)),
+        event_label=event_label,
     )

@@ -13,7 +13,7 @@ from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import format_local
 from models import ApprovalRequest, PartsAccount, db, utcnow
-from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, Settlement
+from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, Settlement, WarrantyWindow
 
 from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
@@ -21,7 +21,8 @@ from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_fo
 
 
 # Rows of the details page that only a ticket's request fills in.
-TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "stock_outlet", "requested_window")
+TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "target_size", "stock_outlet",
+               "requested_window")
 SUBJECT_PAGES = (("ticket_id", "ticket.details_view"), ("parts_request_id", "parts_request.details_view"),
                  ("fee_claim_id", "fee_claim.details_view"), ("parts_account_id", "parts_account.details_view"))
 
@@ -76,18 +77,20 @@ class ApprovalView(SecureModelView):
     column_list = ("id", "created_at", "subject", "kind", "grounds", "amount", "outlet", "requested_by",
                    "status", "age")
     column_details_list = ("id", "subject", "kind", "grounds", "amount", "purchase_price", "warranty_window",
-                           "target_model", "stock_outlet", "requested_window", "reason", "outlet",
+                           "target_model", "target_size", "stock_outlet", "requested_window", "reason", "outlet",
                            "requested_by", "created_at", "status", "first_approver", "decided_by",
                            "decided_at", "decision_note")
     column_labels = dict(LABELS, id=_l("No."), kind=_l("Request"), subject=_l("Concerns"), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
                          requested_by=_l("Requested by"), purchase_price=_l("Purchase price"),
-                         warranty_window=_l("Warranty window"), target_model=_l("Exchange for"),
+                         warranty_window=_l("Warranty window"), target_model=_l("Exchange for"), target_size=_l("Size"),
                          stock_outlet=_l("From stock of"), requested_window=_l("Verdict requested"),
                          reason=_l("Reason"), first_approver=_l("First approval"),
                          decided_by=_l("Decided by"), decided_at=_l("Decided"), decision_note=_l("Decision"))
     column_formatters = {"subject": subject_link, "kind": enum_formatter(ApprovalKind),
                          "grounds": enum_formatter(ApprovalGrounds), "amount": amount_formatter,
                          "purchase_price": money_formatter, "status": status_formatter,
+                         "warranty_window": enum_formatter(WarrantyWindow),
+                         "requested_window": enum_formatter(WarrantyWindow),
                          "age": age_formatter, "created_at": time_formatter, "decided_at": time_formatter}
     column_sortable_list = ("id", "created_at", "amount", "status")
     column_default_sort = [("created_at", True), ("id", True)]
@@ -123,6 +126,8 @@ class ApprovalView(SecureModelView):
         back = self.get_url(".details_view", id=found.id)
         decision = request.form.get("decision", "")
         try:
+            if decision != "answer_info":  # who may never decide it is told why, stale page or not
+                approvals.check_decider(found, current_user._get_current_object(), decision)
             if str(found.version_id) != request.form.get("loaded_version"):
                 raise StaleDataError()
             if decision == "answer_info":

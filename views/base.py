@@ -220,6 +220,10 @@ class SecureModelView(ModelView):
 
     # --- errors --------------------------------------------------------------------------
     def handle_view_exception(self, exc):
+        if isinstance(exc, (IntegrityError, StaleDataError)):
+            # Flask-Admin rolls back only after this returns; the message's language needs the
+            # signed-in user, whom a failed transaction cannot load.
+            db.session.rollback()
         if isinstance(exc, StaleEdit):
             flash(self._stale_message(exc), "error")
             return True

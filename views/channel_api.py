@@ -51,7 +51,7 @@ def ticket_json(ticket: Ticket) -> dict:
         "number": ticket.number, "status": ticket.status, "kind": ticket.kind, "channel": ticket.channel,
         "created_at": ticket.created_at.astimezone(zone).isoformat(timespec="seconds"),
         "warranty": {"in_warranty": verdict.in_warranty, "window": verdict.window, "reason": verdict.reason}
-        if verdict else {"in_warranty": False, "window": "none", "reason": ""},
+        if verdict else {"in_warranty": None, "window": "none", "reason": ""},
         "sla": {c.clock: c.due_at.astimezone(zone).isoformat(timespec="seconds") for c in ticket.clocks},
     }
 
@@ -83,7 +83,8 @@ def _report(body: dict) -> intake.Report:
         raise FieldErrors(problems)
     return intake.Report(kind=body.get("kind") or "", category=body.get("category") or "quality",
                          fault=body.get("fault") or "", channel=g.api_channel, occurred_at=occurred,
-                         customer=customer, unit=unit or {"outlet_code": ""})
+                         customer=customer, unit=unit or {"outlet_code": ""},
+                         name_choice=intake.NameChoice.CONTACT)  # R-CUS-1: nobody to ask here
 
 
 @bp.post("/tickets")

@@ -26,7 +26,10 @@ class OutletOwnedView(SecureModelView):
     def create_form(self, obj=None):
         form = super().create_form(obj)
         outlet_field = getattr(form, "outlet", None)
-        if outlet_field is not None and outlet_field.data is None and current_user.outlet:
+        # Preselect on the empty form only: a posted choice (even one outside the scope, which
+        # fails validation) is never silently replaced by the dealer's own outlet.
+        if outlet_field is not None and outlet_field.data is None and not outlet_field.raw_data \
+                and current_user.outlet:
             outlet_field.data = current_user.outlet
         return form
 
@@ -63,6 +66,7 @@ class CustomerView(OutletOwnedView):
 
     def on_model_change(self, form, model, is_created):
         customer_service.validate_customer(model)
+        customer_service.check_phone_free(db.session, model)  # R-CUS-1
         duplicates = customer_service.same_phone(db.session, model)
         if duplicates:
             # DOMAIN §2: duplicates are flagged, never merged silently.
@@ -91,18 +95,18 @@ class UnitView(OutletOwnedView):
     roles = ALL_ROLES
     create_roles = edit_roles = export_roles = OUTLET_WRITERS
     delete_roles = MANAGERS
-    column_list = ("serial", "product_model", "customer", "invoice_no", "invoice_date", "price",
+    column_list = ("serial", "product_model", "size", "customer", "invoice_no", "invoice_date", "price",
                    "outlet")
     column_searchable_list = ("serial", "invoice_no", "customer.phone", "customer.name")
     column_sortable_list = ("serial", "invoice_date", "price", ("product_model", "product_model.code"))
     column_default_sort = [("id", True)]
     column_labels = LABELS
     column_formatters = {"price": money_formatter, "created_at": time_formatter}
-    form_columns = ("product_model", "serial", "customer", "invoice_no", "invoice_date", "price",
+    form_columns = ("product_model", "serial", "size", "customer", "invoice_no", "invoice_date", "price",
                     "outlet")
     form_ajax_refs = {"customer": {"fields": ("name", "phone"), "page_size": 10,
                                    "placeholder": LABELS["customer"]}}
-    column_export_list = ("serial", "product_model", "customer", "invoice_no", "invoice_date",
+    column_export_list = ("serial", "product_model", "size", "customer", "invoice_no", "invoice_date",
                           "price", "outlet")
 
     def __init__(self, *args, **kwargs):

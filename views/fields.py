@@ -12,7 +12,7 @@ LABELS = {
     "outlet": _l("Outlet"), "note": _l("Note"), "created_at": _l("Created"), "updated_at": _l("Updated"),
     "code": _l("Code"), "category": _l("Category"), "warranty_months": _l("Warranty (months)"),
     "free_installation": _l("Free installation"), "special_price": _l("Special-price model"),
-    "gas_type": _l("Gas type"), "active": _l("Active"), "serial": _l("Serial no."),
+    "gas_type": _l("Gas type"), "active": _l("Active"), "serial": _l("Serial no."), "size": _l("Size"),
     "product_model": _l("Product model"), "customer": _l("Customer"), "invoice_no": _l("Invoice no."),
     "invoice_date": _l("Invoice date"), "price": _l("Price"), "number": _l("Ticket no."),
     "kind": _l("Kind"), "channel": _l("Channel"), "status": _l("Status"),
@@ -35,6 +35,7 @@ LABELS = {
     "tickets": _l("Tickets"), "users": _l("Users"), "children": _l("Sub-outlets"),
     "new_password": _l("New password"), "customer.phone": _l("Customer phone"),
     "unit.serial": _l("Serial no."), "customer.name": _l("Customer"), "sla": _l("SLA"),
+    "staff.username": _l("Username"), "staff.full_name": _l("Full name"),  # appraisal search box
 }
 
 

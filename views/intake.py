@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
 from backoffice.timezones import local_to_utc, zone_of
 from models import Outlet, ProductModel, Ticket, db
-from models.choices import Area, Channel, Clock, IssueCategory, TicketKind, TicketStatus
+from models.choices import Area, Channel, Clock, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
 from .base import STAFF, role_in
 from .customers import OUTLET_WRITERS
@@ -21,8 +22,9 @@ from .customers import OUTLET_WRITERS
 DESK_ROLES = STAFF | OUTLET_WRITERS
 # Error keys shown next to a field of the intake form; others are flashed on top.
 FORM_KEYS = {"customer.phone", "customer.name", "customer.area", "customer_id", "unit_id", "unit.model_code",
-             "unit.serial", "unit.invoice_date", "kind", "category", "channel", "fault", "occurred_at",
-             "outlet_id", "unit.outlet_code"}
+             "unit.serial", "unit.invoice_date", "unit.price", "unit.purchase_channel", "unit.size", "kind",
+             "category", "channel", "fault", "occurred_at", "outlet_id", "name_choice"}
+UNIT_KEYS = ("model_code", "serial", "invoice_no", "invoice_date", "price", "purchase_channel", "size")
 
 
 def _report_from(form) -> intake.Report:
@@ -34,9 +36,9 @@ def _report_from(form) -> intake.Report:
     report = intake.Report(
         kind=form.get("kind", ""), category=form.get("category", ""), channel=form.get("channel", ""),
         fault=form.get("fault", ""), customer_id=number("customer_id"), unit_id=number("unit_id"),
-        outlet_id=number("outlet_id"),
+        outlet_id=number("outlet_id"), name_choice=form.get("name_choice") or None,
         customer={key: form.get(f"customer.{key}", "") for key in ("name", "phone", "address", "area", "region")},
-        unit={key: form.get(f"unit.{key}", "") for key in ("model_code", "serial", "invoice_no", "invoice_date")},
+        unit={key: form.get(f"unit.{key}", "") for key in UNIT_KEYS},
     )
     if occurred:
         try:
@@ -62,7 +64,8 @@ class IntakeView(BaseView):
         models = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
                                     .order_by(ProductModel.code)).all()
         return {"outlets": outlets, "models": models, "kinds": choices(TicketKind),
-                "categories": choices(IssueCategory), "channels": choices(Channel), "areas": choices(Area)}
+                "categories": choices(IssueCategory), "channels": choices(Channel), "areas": choices(Area),
+                "purchase_channels": choices(PurchaseChannel)}
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
@@ -79,11 +82,32 @@ class IntakeView(BaseView):
                 errors = exc.errors
                 for message in (m for key, m in errors.items() if key not in FORM_KEYS):
                     flash(str(message), "error")
+        return self._page(phone, typed, errors)
+
+    def _page(self, phone, typed, errors):
         lookup = intake.lookup_phone(db.session, phone)
-        default_outlet = current_user.outlet_id
+        # A dealer serves its own callers; a single known caller is served where they were before.
+        known = lookup.customers[0].outlet_id if len(lookup.customers) == 1 else None
+        default_outlet = current_user.outlet_id or known
         return self.render("admin/intake.html", phone=phone, lookup=lookup, typed=typed, errors=errors,
                            default_outlet=default_outlet, open_tickets=intake.open_tickets,
                            status_label=lambda v: label(TicketStatus, v), **self._options())
+
+    @expose("/add/<int:ticket_id>", methods=("POST",))
+    def add_to_ticket(self, ticket_id):
+        """The caller has an open ticket: what they say now goes on it, not on a duplicate."""
+        ticket = db.session.get(Ticket, ticket_id)  # scoped: another outlet's ticket is None
+        if ticket is None:
+            abort(404)
+        try:
+            intake.add_to_ticket(db.session, ticket, _report_from(request.form), current_user._get_current_object())
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            phone = (request.form.get("customer.phone") or "").strip()
+            return self._page(phone, request.form, exc.errors)
+        flash(_("Added to ticket %(number)s.", number=ticket.number), "success")
+        return redirect(url_for("ticket.details_view", id=ticket.id))
 
     @expose("/lookup")
     def lookup(self):

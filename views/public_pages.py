@@ -98,6 +98,7 @@ def report():
 def _report_from(form: ReportForm) -> intake.Report:
     return intake.Report(
         kind=form.kind.data, category="quality", fault=form.fault.data, channel=Channel.WEB.value,
+        name_choice=intake.NameChoice.CONTACT,  # R-CUS-1: a known phone keeps its customer
         customer={"name": form.name.data, "phone": form.phone.data, "address": form.address.data or "",
                   "area": form.area.data},
         unit={"model_code": form.model_code.data, "serial": form.serial.data,

@@ -4,6 +4,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import and_
+from wtforms import SelectField
 from wtforms.validators import NumberRange, Optional
 
 from backoffice import return_visits
@@ -38,7 +39,9 @@ class ReturnVisitView(SecureModelView):
     can_view_details = False
     column_list = ("ticket", "ticket.customer", "ticket.contact_phone", "kind", "due_at", "done_at",
                    "satisfaction", "comment", "visitor")
-    column_labels = dict(LABELS, **{"ticket": _l("Ticket no."), "ticket.customer": _l("Customer"),
+    # The search box's placeholder names the searchable columns by these labels too.
+    column_labels = dict(LABELS, **{"ticket": _l("Ticket no."), "ticket.number": _l("Ticket no."),
+                                    "ticket.customer": _l("Customer"),
                                     "ticket.contact_phone": _l("Contact phone"), "kind": _l("After"),
                                     "due_at": _l("Due"), "done_at": _l("Made"),
                                     "satisfaction": _l("Satisfaction"), "comment": _l("Customer's words"),
@@ -95,6 +98,13 @@ class FaultCodeView(SecureModelView):
     form_args = {"standard_hours": {"validators": [Optional(), NumberRange(min=0, max=99.99)]}}
 
 
+def warranty_answer(value):
+    """The SLA form's warranty choice: "" any (NULL), "1" in warranty, "0" out of warranty."""
+    if value in (None, "", "None"):
+        return None
+    return value in (True, "1", "True", "y")
+
+
 class SlaPolicyView(SecureModelView):
     """Overrides of the default SLA table of backoffice.sla (DOMAIN §4)."""
 
@@ -106,8 +116,12 @@ class SlaPolicyView(SecureModelView):
                          "area": enum_formatter(Area), "updated_at": time_formatter}
     form_columns = ("clock", "kind", "in_warranty", "area", "hours")
     form_choices = {"clock": choices(Clock), "kind": choices(TicketKind), "area": choices(Area)}
+    # Three answers, not a checkbox: "any" (NULL) must stay expressible and survive an edit.
+    form_overrides = {"in_warranty": SelectField}
     form_args = {"hours": {"description": _l("Calendar hours from registration (R-SLA-2). Leave kind, "
-                                             "warranty or area empty to match any.")}}
+                                             "warranty or area empty to match any.")},
+                 "in_warranty": {"choices": [("", _l("Any")), ("1", _l("In warranty")), ("0", _l("Out of warranty"))],
+                                  "coerce": warranty_answer, "validators": [Optional()]}}
 
 
 class StockView(SecureModelView):
@@ -116,9 +130,9 @@ class StockView(SecureModelView):
     roles = STAFF | {Role.DEALER}
     create_roles = edit_roles = delete_roles = MANAGERS
     export_roles = STAFF | {Role.DEALER}
-    column_list = ("outlet", "product_model", "qty", "updated_at")
+    column_list = ("outlet", "product_model", "size", "qty", "updated_at")
     column_labels = dict(LABELS, qty=_l("On hand"))
     column_formatters = {"updated_at": time_formatter}
     column_sortable_list = ("qty", ("outlet", "outlet.code"), ("product_model", "product_model.code"))
     column_default_sort = [("id", False)]
-    form_columns = ("outlet", "product_model", "qty")
+    form_columns = ("outlet", "product_model", "size", "qty")

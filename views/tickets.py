@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
-from backoffice import approvals, attachments, sla, step_data, warranty, workflow
+from backoffice import approvals, attachments, dispatching, return_path, sla, step_data, warranty, workflow
 from backoffice import tickets as ticket_service
 from backoffice.errors import DomainError, FieldErrors, StaleEdit
 from backoffice.labels import CLOCK_STATES, choices, label
@@ -51,7 +51,7 @@ def _clock_exists(*conditions):
 def _open_clock(*conditions):
     """A running clock: unmet, not paused, on a ticket not yet resolved."""
     return and_(Ticket.status.not_in(sla.FINISHED),
-                _clock_exists(TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None), *conditions))
+                _clock_exists(*sla.open_clock_sql(), *conditions))
 
 
 # R-SLA-1: "breached" and "due within 1 h" in lists.
@@ -99,7 +99,9 @@ def step_choices(ticket) -> dict:
     options = {name: choices(enum) for name, enum in (
         ("service_mode", ServiceMode), ("severity", Severity), ("exclusion", WarrantyExclusion),
         ("complaint_class", ComplaintClass), ("window", WarrantyWindow))}
-    options["engineer"] = engineer_options()
+    options["old_unit_how"] = [(value, str(text)) for value, text in return_path.OLD_UNIT_HOW.items()]
+    options["engineer"] = [(e.id, dispatching.engineer_label(e))
+                           for e in dispatching.eligible_engineers(db.session, ticket.outlet_id)]
     for kind in ("fault", "cause", "remedy"):
         options[kind] = [(c.id, str(c)) for c in workflow.codes(db.session, kind, category)]
     parts = select(Part.id, Part.code, Part.name).where(Part.active.is_(True)).order_by(Part.code)
@@ -107,6 +109,13 @@ def step_choices(ticket) -> dict:
         parts = parts.where((Part.category == category) | Part.category.is_(None))
     options["part"] = [(pid, f"{code} {name}") for pid, code, name in db.session.execute(parts)]
     return options
+
+
+def engineers_in_scope():
+    """Active engineers the user can see: for a dealer, its own outlets' engineers."""
+    return db.session.scalars(select(User).options(selectinload(User.outlet))
+                              .where(User.role == Role.ENGINEER, User.active.is_(True))
+                              .order_by(User.full_name)).all()
 
 
 def engineer_options():
@@ -174,9 +183,9 @@ class TicketView(OutletOwnedView):
         "unit": {"fields": ("serial", "invoice_no"), "page_size": 10, "placeholder": LABELS["unit"]},
     }
     form_args = {
-        "assigned_engineer": {"query_factory": lambda: db.session.scalars(
-            select(User).where(User.role == Role.ENGINEER, User.active.is_(True)).order_by(User.full_name)),
-            "allow_blank": True, "blank_text": "—"},
+        # The edit form narrows this to the ticket's outlet (edit_form); the server checks it again.
+        "assigned_engineer": {"query_factory": lambda: engineers_in_scope(),
+                              "get_label": dispatching.engineer_label, "allow_blank": True, "blank_text": "—"},
         # Staff choose the outlet on purpose; dealers get theirs preselected (OutletOwnedView).
         "outlet": {"allow_blank": True, "blank_text": "—"},
     }
@@ -209,6 +218,8 @@ class TicketView(OutletOwnedView):
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
+        if obj is not None:
+            form.assigned_engineer.query_factory = lambda: dispatching.eligible_engineers(db.session, obj.outlet_id)
         if request.method == "GET" and obj is not None:
             form.loaded_version.data = obj.version_id
         return form
@@ -225,7 +236,7 @@ class TicketView(OutletOwnedView):
         if is_created:
             ticket_service.register_ticket(db.session, model, current_user._get_current_object())
             return
-        ticket_service.validate_ticket(model)
+        ticket_service.validate_ticket(model, db.session)
         state = inspect(model)
         changed = [a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()]
         ticket_service.record_edit(db.session, model, current_user._get_current_object(), changed)
@@ -246,7 +257,12 @@ class TicketView(OutletOwnedView):
             return self.details_view()  # the same page, with what was typed and what is wrong
         except (DomainError, StaleDataError) as exc:
             db.session.rollback()
-            self.handle_view_exception(exc)
+            asked = workflow.BY_NAME.get(step_name)
+            if asked is not None and current_user.role not in asked.roles:  # whatever the page's age
+                flash(_("Your role (%(role)s) may not take the step “%(step)s”: nothing was changed.",
+                        role=label(Role, current_user.role), step=asked.label), "error")
+            else:  # not possible for this ticket now, or a stale page
+                self.handle_view_exception(exc)
             return redirect(self.get_url(".details_view", id=ticket.id))
         flash(_("%(step)s: done.", step=step.label), "success")
         return redirect(self.get_url(".details_view", id=ticket.id))
@@ -261,7 +277,7 @@ class TicketView(OutletOwnedView):
         draft = approvals.Draft(kind=form.get("kind", ""), grounds=form.get("grounds", ""),
                                 reason=form.get("reason", ""), amount=amount,
                                 target_model_id=int(target) if target.isdigit() else None,
-                                requested_window=form.get("requested_window") or None)
+                                requested_window=form.get("requested_window") or None, target_size=form.get("target_size") or None)
         try:
             if errors:
                 raise FieldErrors(errors)
@@ -304,7 +320,7 @@ class TicketView(OutletOwnedView):
             ticket = kwargs["model"]
             kwargs["events"] = ticket.events
             kwargs["verdict"] = warranty.of_ticket(ticket)
-            kwargs["clocks"] = [(c, label(Clock, c.clock), sla.state(c)) for c in ticket.clocks]
+            kwargs["clocks"] = [(c, label(Clock, c.clock), state) for c, state in sla.states(ticket)]
             kwargs["steps"] = workflow.available(ticket, current_user)
             kwargs["step_choices"] = step_choices(ticket) if kwargs["steps"] else {}
             kwargs["step_failure"] = g.get("step_failure") or {}

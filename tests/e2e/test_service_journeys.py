@@ -81,7 +81,7 @@ def register_by_phone(page, live_server, fault: str) -> tuple[int, str]:
     page.fill("textarea[name=fault]", fault)
     page.select_option("select[name=outlet_id]", str(outlet_id))
     with page.expect_navigation():
-        page.click("#intake-form button[type=submit]")
+        page.click("#intake-form [data-testid=register]")
     number = page.get_by_test_id("receipt-number").inner_text().strip()
     rows = live_server.query("SELECT id, customer_id, unit_id, channel, status FROM ticket "
                              "WHERE number = ?", number)

@@ -11,14 +11,17 @@ from sqlalchemy import func, select
 
 from backoffice import approvals, intake
 from backoffice.timezones import local_today
-from models import ApprovalRequest, MoneyPosting, Unit, User, db
+from models import ApprovalRequest, MoneyPosting, Outlet, User, db
+from tests import factories as f
 
 
 def make_request(app) -> int:
     with app.app_context():
         g.actor_name = "test"
-        unit = db.session.scalars(select(Unit).where(Unit.price.is_not(None)).order_by(Unit.id)).first()
-        unit.invoice_date = local_today() - timedelta(days=2)
+        # A unit of its own: one return, exchange or refund per purchased unit (R-RET-5).
+        outlet = db.session.scalar(select(Outlet).where(Outlet.code == "GZ-TH"))
+        unit = f.make_unit(db.session, f.make_customer(db.session, outlet),
+                           invoice_date=local_today() - timedelta(days=2))
         ticket = intake.register_report(db.session, intake.Report(
             kind="return_exchange", fault="开箱即漏水", customer_id=unit.customer_id, unit_id=unit.id,
             outlet_id=unit.outlet_id), None)

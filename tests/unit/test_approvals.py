@@ -105,7 +105,8 @@ def test_approved_refund_posts_once_and_the_timeline_shows_it(session):  # R-RET
     session.flush()
     postings = session.scalars(select(MoneyPosting).where(MoneyPosting.request_id == request.id)).all()
     assert len(postings) == 1 and postings[0].amount == Decimal("2599.00")
-    assert [e.action for e in ticket.events][-2:] == ["approval_requested", "approval_approve"]
+    assert [e.action for e in ticket.events][-3:] == ["approval_requested", "approval_approve", "status"]
+    assert ticket.status == "returning"  # R-RET-5: on the return path now
     with pytest.raises(ApprovalForbidden):  # deciding again posts nothing
         approvals.decide(session, request, f.user(session, "admin"), "approve", "再批一次")
 

@@ -51,7 +51,7 @@ def test_new_caller_is_created_with_unit_inline(login_as, session):
     assert response.status_code == 302
     customer = session.scalar(select(Customer).where(Customer.phone == "13512345678"))
     ticket = customer.tickets[0]
-    assert ticket.warranty_window == "return" and ticket.area == "suburban"  # R-WAR-5, §4
+    assert ticket.warranty_code == "install_free" and ticket.area == "suburban"  # R-INST-1 (no 三包 window), §4
 
 
 def test_rejected_intake_keeps_everything_typed(login_as):
