@@ -1,4 +1,5 @@
-# Quick start: `make run` serves the backoffice with demo data; `make test` runs every suite.
+# Quick start: `make run` serves the backoffice with demo data; `make test` runs every suite
+# (the fuzz suite with a small budget); `make fuzz` runs the fuzz suite deep.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv migrate seed translations clean
+.PHONY: run test fuzz venv migrate seed translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ run: seed
 
 test: venv
 	$(PY) -m pytest
+
+# Deeper than `make test`: FUZZ_EXAMPLES examples per generated test, a fresh random seed each run
+# (with shrinking to a minimal failing input), and every hostile URL for every role that reaches it.
+FUZZ_EXAMPLES ?= 500
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_WALK=all $(PY) -m pytest -m fuzz tests/fuzz
 
 translations: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o backoffice/translations/messages.pot .

@@ -9,8 +9,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import audit  # noqa: F401  (registers the audit listener)
+from . import csp, input_guard
 from .access import UNSCOPED, scope_for, set_scope
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -27,6 +29,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "views" / "templates"),
     )
     app.config.update(load_config(app.instance_path, overrides))
+    if app.config["TRUSTED_PROXIES"]:
+        # The client address (throttling, rate limits, the sign-in log) comes from X-Forwarded-For
+        # as set by this many proxies in front of the app; with 0 nobody's header is believed.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
@@ -88,14 +95,29 @@ def _init_request_scope(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", csp.policy())
         return response
 
 
 def _error_page(code: int, title: str, message: str):
+    if request.path.startswith("/api/"):  # the channel API answers JSON, whatever went wrong
+        return {"error": _API_ERRORS.get(code, "error"), "message": message}, code
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+_API_ERRORS = {400: "bad_request", 413: "too_large", 500: "server_error"}
+
+
 def _init_errors(app: Flask) -> None:
+    input_guard.init_app(app)  # NUL bytes, surrogates, deep JSON, huge ids: 4xx before any view
+
+    @app.errorhandler(400)
+    def _bad_request(error):
+        db.session.rollback()
+        message = getattr(error, "message", None) or _(
+            "The request could not be understood. Nothing was changed; go back and try again.")
+        return _error_page(400, _("The request could not be accepted"), str(message))
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
         db.session.rollback()
@@ -121,12 +143,17 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(405)
     def _not_allowed(error):
+        methods = getattr(error, "valid_methods", None) or []
+        allow = {"Allow": ", ".join(sorted(methods))} if methods else {}  # RFC 9110: a 405 names them
         if request.path.startswith("/api/"):
-            return {"error": "method_not_allowed", "message": _("This address does not accept that method.")}, 405
-        return _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+            return ({"error": "method_not_allowed", "message": _("This address does not accept that method.")},
+                    405, allow)
+        return (*_error_page(405, _("Not allowed"), _("This address does not accept that request.")), allow)
 
     @app.errorhandler(413)
     def _too_large(error):
+        if request.path.startswith("/api/"):
+            return _error_page(413, "", _("The request body is too large."))
         return _error_page(413, _("The file is too large"),
                            _("Files up to 5 MB can be attached. Nothing was saved; go back and choose a smaller file."))
 

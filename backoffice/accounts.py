@@ -1,9 +1,12 @@
 """User accounts: creation, passwords, role rules (DOMAIN §1)."""
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +18,8 @@ from .access import UNSCOPED
 from .errors import ValidationFailed
 
 MIN_PASSWORD_LENGTH = 8
+# The 10,000 most common passwords and local favourites (see backoffice/data/README.md).
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common_passwords.txt"
 
 
 def hash_password(password: str) -> str:
@@ -27,10 +32,31 @@ def verify_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash, password)
 
 
-def set_password(user: User, password: str) -> None:
+@cache
+def common_passwords() -> frozenset[str]:
+    return frozenset(line.strip().lower()
+                     for line in COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+                     if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    return (password or "").strip().lower() in common_passwords()
+
+
+def check_new_password(password: str) -> None:
+    """A password someone chooses: long enough, and not one of the common ones."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(_l("The password must have at least %(n)d characters.",
                                   n=MIN_PASSWORD_LENGTH))
+    if is_common_password(password):
+        raise ValidationFailed(_l("This password is too common and easy to guess. Choose another one."))
+
+
+def set_password(user: User, password: str, *, screened: bool = True) -> None:
+    """Every password set by a person is screened; only the demo seed passes screened=False
+    (its published password is refused when typed into a form)."""
+    if screened:
+        check_new_password(password)
     user.password_hash = hash_password(password)
     end_sessions(user)
 
@@ -38,6 +64,27 @@ def set_password(user: User, password: str) -> None:
 def end_sessions(user: User) -> None:
     """Rotating the nonce invalidates every login cookie of this user."""
     user.session_nonce = new_session_nonce()
+
+
+def access_changed(user: User) -> bool:
+    """Whether an edit changes what the user may do: role, outlet or active flag."""
+    state = inspect(user)
+    if state.transient or state.pending:
+        return False
+    attrs = state.attrs
+    if any(attrs[name].history.has_changes() for name in ("role", "active", "outlet_id")):
+        return True
+    outlet = attrs["outlet"].history
+    if outlet.has_changes():
+        new = user.outlet.id if user.outlet is not None else None
+        return new != user.outlet_id
+    return False
+
+
+def end_sessions_if_access_changed(user: User) -> None:
+    """A role change, an outlet change or a deactivation signs the user out everywhere."""
+    if access_changed(user):
+        end_sessions(user)
 
 
 def validate_user(user: User) -> None:
@@ -53,12 +100,13 @@ def find_by_username(session: Session, username: str) -> User | None:
 
 
 def create_user(session: Session, username: str, password: str, role: str, *,
-                full_name: str = "", outlet=None, locale: str | None = None) -> User:
+                full_name: str = "", outlet=None, locale: str | None = None,
+                screened: bool = True) -> User:
     if find_by_username(session, username) is not None:
         raise ValidationFailed(_l("The username %(name)s is taken.", name=username))
     user = User(username=username.strip(), full_name=full_name, role=role, outlet=outlet,
                 locale=locale, active=True)
-    set_password(user, password)
+    set_password(user, password, screened=screened)
     validate_user(user)
     session.add(user)
     return user

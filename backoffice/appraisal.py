@@ -4,12 +4,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AppraisalRecord
 
 from . import policy
-from .errors import ValidationFailed
+from .access import UNSCOPED
+from .errors import FieldErrors
 
 DIMENSIONS = ("conduct", "diligence", "ability", "results")
 DIMENSION_LABELS = {
@@ -27,19 +29,39 @@ def maxima(session: Session) -> dict[str, Decimal]:
 
 
 def validate_record(session: Session, record: AppraisalRecord) -> None:
-    """R-APR-1: each dimension between 0 and its maximum; R-APR-3 commendation 0..max."""
+    """R-APR-1: each dimension between 0 and its maximum; R-APR-3 commendation 0..max; a
+    penalty deducts at most every point a record can hold. Refused field by field."""
     limits = maxima(session)
-    errors = []
+    errors = {}
     for field in (*DIMENSIONS, "commendation"):
         score = getattr(record, field)
         if score is None:
             score = Decimal("0") if field == "commendation" else None
         if score is None:
-            errors.append(_l("%(field)s is required.", field=DIMENSION_LABELS[field]))
-        elif not Decimal("0") <= Decimal(score) <= limits[field]:
-            errors.append(_l("%(field)s must be between 0 and %(max)s.",
-                             field=DIMENSION_LABELS[field], max=limits[field]))
-    if record.penalty is not None and record.penalty < 0:
-        errors.append(_l("A penalty is a positive number of points to deduct."))
+            errors[field] = _l("%(field)s is required.", field=DIMENSION_LABELS[field])
+        elif not (Decimal(score).is_finite() and Decimal("0") <= Decimal(score) <= limits[field]):
+            errors[field] = _l("%(field)s must be between 0 and %(max)s.",
+                               field=DIMENSION_LABELS[field], max=limits[field])
+    penalty = record.penalty
+    if penalty is not None and not (Decimal(penalty).is_finite() and 0 <= penalty <= sum(limits.values())):
+        errors["penalty"] = _l("A penalty is a positive number of points to deduct, at most %(max)s.",
+                               max=sum(limits.values()))
     if errors:
-        raise ValidationFailed("; ".join(str(e) for e in errors))
+        raise FieldErrors(errors, "; ".join(str(e) for e in errors.values()))
+
+
+def check_period_free(session: Session, record: AppraisalRecord) -> None:
+    """One appraisal per person, period kind and period start (the table's unique key)."""
+    staff_id = record.staff.id if record.staff is not None else record.staff_id
+    if staff_id is None or record.period_start is None:
+        return  # the form marks the missing field itself
+    stmt = select(AppraisalRecord.id).where(
+        AppraisalRecord.staff_id == staff_id, AppraisalRecord.period_kind == record.period_kind,
+        AppraisalRecord.period_start == record.period_start).execution_options(**UNSCOPED)
+    if record.id is not None:
+        stmt = stmt.where(AppraisalRecord.id != record.id)
+    with session.no_autoflush:
+        taken = session.scalar(stmt.limit(1))
+    if taken is not None:
+        raise FieldErrors({"period_start": _l("%(staff)s already has an appraisal for this period: edit that "
+                                              "record instead.", staff=record.staff.full_name or record.staff.username)})

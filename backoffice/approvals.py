@@ -31,6 +31,10 @@ from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
+# DOMAIN §1: clerks and dealers request approvals, managers and admins may too (everything a
+# clerk may); engineers diagnose and service, and ask the desk when a remedy needs approval.
+REQUESTERS = (Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER)
+NOT_A_REQUESTER = _l("Your role may not request approvals: ask the service desk (a clerk) to raise the request.")
 OPEN_STATUSES = [ApprovalStatus.PENDING.value, ApprovalStatus.INFO_REQUESTED.value]
 MONEY_KINDS = (K.RETURN_REFUND, K.REPAIR_COMPENSATION, K.EXTRA_COMPENSATION, K.FEE_WAIVER)
 
@@ -243,7 +247,13 @@ def _check_stock(session: Session, ticket: Ticket, draft: Draft) -> dict:
     return {}
 
 
+def may_request(user: User | None) -> bool:
+    return user is not None and user.role in REQUESTERS
+
+
 def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> ApprovalRequest:
+    if not may_request(actor):
+        raise ApprovalForbidden(NOT_A_REQUESTER)
     errors = check(session, ticket, draft)
     if errors:
         raise FieldErrors(errors)

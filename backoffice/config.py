@@ -1,6 +1,7 @@
 """Configuration from the environment. One place; no other module reads os.environ."""
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 from datetime import timedelta
@@ -11,12 +12,45 @@ class ConfigError(RuntimeError):
     """The app refuses to start with an unsafe production configuration."""
 
 
+ENVIRONMENTS = ("production", "development", "testing")
+MIN_SECRET_KEY_LENGTH = 32  # characters; `secrets.token_hex(32)` gives 64 (32 random bytes)
+GENERATE_KEY_HINT = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+# Words of sample configurations; a key made of them is no secret.
+PLACEHOLDER_WORDS = ("secret", "change", "replace", "example", "sample", "default", "password",
+                     "passwd", "insecure", "production", "development", "django", "flask", "backoffice",
+                     "qwerty", "asdfgh", "zxcvbn")
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` cannot sign production sessions, or None. It must look like at least 32
+    random characters: long enough, varied, no run or repetition, no placeholder words."""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"has {len(key)} characters, at least {MIN_SECRET_KEY_LENGTH} are needed"
+    lowered = key.lower()
+    if len(set(lowered)) < 8:
+        return "repeats too few different characters"
+    for size in range(1, len(key) // 2 + 1):
+        if len(key) % size == 0 and key == key[:size] * (len(key) // size):
+            return "is one piece repeated"
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "contains a placeholder word"
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(lowered)]
+    for step in (1, -1):
+        if "x" * 7 in "".join("x" if s == step else "." for s in steps):
+            return "contains a run like abcdefgh or 87654321"
+    return None
+
+
 def _secret_key(instance: Path, production: bool) -> str:
     key = os.environ.get("SECRET_KEY")
+    if key and production:
+        problem = weak_secret_key(key)
+        if problem:
+            raise ConfigError(f"SECRET_KEY is too weak for production: it {problem}; {GENERATE_KEY_HINT}")
     if key:
         return key
     if production:
-        raise ConfigError("SECRET_KEY must be set when BACKOFFICE_ENV=production")
+        raise ConfigError(f"SECRET_KEY must be set when BACKOFFICE_ENV=production; {GENERATE_KEY_HINT}")
     # Development: generated once, kept in instance/, so sessions survive restarts.
     path = instance / "secret_key"
     if not path.exists():
@@ -41,10 +75,30 @@ def _database_url(instance: Path, production: bool) -> str:
     return url
 
 
+def _int(name: str, default: int, *, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {raw!r})") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} (got {number})")
+    return number
+
+
+def _environment(value: str | None) -> str:
+    env = (value or "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"BACKOFFICE_ENV must be one of {', '.join(ENVIRONMENTS)} (got {value!r})")
+    return env
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = overrides or {}
-    env = overrides.get("BACKOFFICE_ENV") or os.environ.get("BACKOFFICE_ENV", "development")
+    env = _environment(overrides.get("BACKOFFICE_ENV") or os.environ.get("BACKOFFICE_ENV"))
     production = env == "production"
     idle = int(os.environ.get("BACKOFFICE_IDLE_MINUTES", "30"))
     config = {
@@ -67,9 +121,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "WTF_CSRF_TIME_LIMIT": None,  # bound to the session, which already times out
-        "LOGIN_THROTTLE_WINDOW_MINUTES": int(os.environ.get("LOGIN_THROTTLE_WINDOW_MINUTES", "15")),
-        "LOGIN_MAX_FAILURES_PER_USER": int(os.environ.get("LOGIN_MAX_FAILURES_PER_USER", "5")),
-        "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "20")),
+        # Sign-in throttling (backoffice/login_guard.py): after LOGIN_FAILURES_BEFORE_DELAY failures
+        # of one username from one client address, that client waits 1, 2, 4 … minutes (at most
+        # LOGIN_MAX_DELAY_MINUTES); failures are forgotten after a success or LOGIN_FAILURE_MEMORY_HOURS.
+        # One client address: at most LOGIN_MAX_FAILURES_PER_IP failures, any usernames, per
+        # LOGIN_THROTTLE_WINDOW_MINUTES.
+        "LOGIN_FAILURES_BEFORE_DELAY": _int("LOGIN_FAILURES_BEFORE_DELAY",  # earlier name kept working:
+                                            _int("LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1), minimum=1),
+        "LOGIN_FIRST_DELAY_MINUTES": _int("LOGIN_FIRST_DELAY_MINUTES", 1, minimum=1),
+        "LOGIN_MAX_DELAY_MINUTES": _int("LOGIN_MAX_DELAY_MINUTES", 60, minimum=1),
+        "LOGIN_FAILURE_MEMORY_HOURS": _int("LOGIN_FAILURE_MEMORY_HOURS", 24, minimum=1),
+        "LOGIN_THROTTLE_WINDOW_MINUTES": _int("LOGIN_THROTTLE_WINDOW_MINUTES", 15, minimum=1),
+        "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (werkzeug ProxyFix):
+        # 0 = none, the client address is the connection's; never more than there really are.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),
         "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", "10000")),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Public doors: (uses, minutes) per client address.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -12,9 +13,25 @@ from models.customers import phone_key
 
 from .access import UNSCOPED
 
-from .errors import ValidationFailed
+from .errors import FieldErrors, ValidationFailed
+from .timezones import local_today
 
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,30}$")
+# Plausible invoice dates (R-WAR-1): an invoice dated before 2000 or after today (1900, 2100)
+# is a typing error, not a purchase; it would decide the warranty wrongly. Lifetime repair of
+# an older unit needs no invoice date at all.
+EARLIEST_INVOICE = date(2000, 1, 1)
+
+
+def invoice_date_problem(invoice_date: date | None):
+    """The message for an implausible invoice date, else None."""
+    if invoice_date is None:
+        return None
+    if invoice_date < EARLIEST_INVOICE:
+        return _l("The invoice date cannot be before %(date)s.", date=EARLIEST_INVOICE.isoformat())
+    if invoice_date > local_today():
+        return _l("The date cannot be in the future.")
+    return None
 
 
 def validate_phone(phone: str | None) -> None:
@@ -78,4 +95,7 @@ def validate_unit(unit: Unit) -> None:
         raise ValidationFailed(_l("The serial number is required."))
     if unit.price is not None and unit.price < 0:
         raise ValidationFailed(_l("The price cannot be negative."))
+    problem = invoice_date_problem(unit.invoice_date)
+    if problem:
+        raise FieldErrors({"invoice_date": problem})
     unit.serial = unit.serial.strip()

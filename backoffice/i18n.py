@@ -35,9 +35,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    from .timezones import service_zone
+    from .timezones import zone_of
 
     outlet = getattr(current_user, "outlet", None) if getattr(current_user, "is_authenticated", False) else None
-    if outlet is not None and outlet.timezone:
-        return outlet.timezone
-    return service_zone().key
+    return zone_of(outlet).key  # the service's zone for none, or for a name tzdata does not know

@@ -25,9 +25,9 @@ from .access import UNSCOPED
 from .customers import PHONE_RE
 from .errors import FieldErrors, ValidationFailed
 from .labels import label
-from .timezones import local_today
 
 MAX_FAULT = 2000
+MAX_SERIAL = 60  # unit.serial is VARCHAR(60)
 OPEN = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 
 
@@ -95,8 +95,9 @@ def _date(value, errors: dict, key: str) -> date | None:
         except ValueError:
             errors[key] = _l("Not a date: use YYYY-MM-DD.")
             return None
-    if parsed > local_today():
-        errors[key] = _l("The date cannot be in the future.")
+    problem = customers.invoice_date_problem(parsed)  # 2000-01-01 .. today
+    if problem:
+        errors[key] = problem
     return parsed
 
 
@@ -230,9 +231,11 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
     model = session.scalar(select(ProductModel).where(ProductModel.code == _text(data.get("model_code"))))
     if model is None or not model.active:
         errors["unit.model_code"] = _l("Unknown product model.")
-    serial = _text(data.get("serial"), 60)
+    serial = _text(data.get("serial"))
     if not serial:
         errors["unit.serial"] = _l("The serial number is required.")
+    elif len(serial) > MAX_SERIAL:  # refused, never cut: a cut serial is another unit's
+        errors["unit.serial"] = _l("At most %(n)d characters.", n=MAX_SERIAL)
     invoice_date = _date(data.get("invoice_date"), errors, "unit.invoice_date")
     price = _money(data.get("price"), errors, "unit.price")
     purchase_channel = _text(data.get("purchase_channel")) or None

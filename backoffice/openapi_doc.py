@@ -51,8 +51,11 @@ _new_ticket = {
 
 
 def _responses(*codes):
-    text = {400: "Malformed request body", 401: "Missing, unknown or revoked bearer token",
-            404: "No such ticket", 422: "Validation failed, field by field"}
+    text = {400: "Malformed request: not JSON, nested too deeply, or a NUL byte or unpaired surrogate "
+                 "in a value", 401: "Missing, unknown or revoked bearer token",
+            404: "No such ticket registered through this token's channel", 413: "Request body too large",
+            422: "Validation failed, field by field",
+            429: "Too many reads with this token: retry after the Retry-After seconds"}
     return {str(code): {"description": text[code], "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for code in codes}
 
@@ -63,7 +66,8 @@ def document(server_url: str = "/api/v1") -> dict:
         "info": {"title": "After-sales service backoffice — channel API", "version": "1.0.0",
                  "description": "Registers fault reports from channel integrations (WeChat, email "
                                 "gateway, web shop). Each token belongs to one channel, which the "
-                                "tickets it registers record. A token may read any ticket by number."},
+                                "tickets it registers record. A token reads back the tickets of its own "
+                                "channel, a limited number of times per minute."},
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -78,12 +82,12 @@ def document(server_url: str = "/api/v1") -> dict:
                 "responses": {"201": {"description": "Registered", "headers": {
                     "Location": {"schema": {"type": "string"}}}, "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/Ticket"}}}},
-                    **_responses(400, 401, 422)}}},
+                    **_responses(400, 401, 413, 422)}}},
             "/tickets/{number}": {"get": {
                 "operationId": "getTicket", "summary": "A ticket's status, warranty verdict and SLA",
                 "parameters": [{"name": "number", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The ticket", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Ticket"}}}}, **_responses(401, 404)}}},
+                    "schema": {"$ref": "#/components/schemas/Ticket"}}}}, **_responses(400, 401, 404, 429)}}},
         },
     }

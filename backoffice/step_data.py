@@ -76,11 +76,16 @@ def _rating(value):
     return int(text)
 
 
+def _digits(text: str) -> bool:
+    """Plain ASCII digits a BIGINT holds ("²" is a digit to str.isdigit(), not to int())."""
+    return text.isascii() and text.isdecimal() and len(text) <= 18
+
+
 def _id(value):
     text = _text(value)
     if not text:
         return None
-    if not text.isdigit():
+    if not _digits(text):
         raise ValueError(_l("Not valid."))
     return int(text)
 
@@ -114,9 +119,9 @@ def _parts(value):
         part, qty = _text(str(part or "")), _text(str(qty or ""))
         if not part:
             continue
-        if not part.isdigit():
+        if not _digits(part):
             raise ValueError(_l("Not valid."))
-        if qty and (not qty.isdigit() or int(qty) < 1 or int(qty) > 99):
+        if qty and (not _digits(qty) or int(qty) < 1 or int(qty) > 99):
             raise ValueError(_l("A quantity from 1 to 99."))
         lines.append((int(part), int(qty or 1)))
     return lines

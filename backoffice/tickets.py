@@ -1,7 +1,7 @@
 """Ticket registration and edits; the workflow itself lives in backoffice.workflow (later)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
@@ -11,7 +11,7 @@ from models import AuditEntry, Ticket, TicketEvent, Unit, User, utcnow
 from models.choices import Role, TicketStatus
 
 from . import dispatching, numbering, policy, routing, sla, warranty
-from .errors import StaleEdit, ValidationFailed
+from .errors import FieldErrors, StaleEdit, ValidationFailed
 from .timezones import zone_of
 
 
@@ -28,6 +28,33 @@ def validate_ticket(ticket: Ticket, session: Session | None = None) -> None:
         raise ValidationFailed(_l("Choose an active engineer of the serving outlet or the service center."))
     if not (ticket.fault_description or "").strip():
         raise ValidationFailed(_l("Describe the fault."))
+    problem = occurrence_problem(ticket.occurred_at, ticket.created_at)
+    if problem:
+        raise FieldErrors({"occurred_at": problem})
+
+
+# A fault is reported when it shows: a time of occurrence more than a few years before the
+# report (1900, say) is a typing error, not a service case. A few minutes ahead is the caller's
+# clock, not the future.
+OCCURRENCE_YEARS_BACK = 5
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def occurrence_problem(occurred_at, registered_at=None):
+    """The message for an implausible time of occurrence, else None (R-TKT-2)."""
+    if occurred_at is None:
+        return None
+    def aware(value):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+    occurred_at, now = aware(occurred_at), utcnow()
+    reference = min(aware(registered_at), now) if registered_at is not None else now
+    if occurred_at > now + CLOCK_SKEW:
+        return _l("The time of occurrence cannot be in the future.")
+    if occurred_at < reference - timedelta(days=365 * OCCURRENCE_YEARS_BACK + 1):
+        return _l("The time of occurrence cannot be more than %(years)d years before the report.",
+                  years=OCCURRENCE_YEARS_BACK)
+    return None
 
 
 def _engineer_changed(ticket: Ticket) -> bool:
@@ -78,9 +105,10 @@ def earlier_repair(session: Session, ticket: Ticket) -> Ticket | None:
 
 def check_not_stale(session: Session, ticket: Ticket, loaded_version: int | None) -> None:
     """Optimistic locking: refuse a save based on an older version, saying what changed."""
-    if loaded_version in (None, "") or not str(loaded_version).isdigit() or int(loaded_version) == ticket.version_id:
+    text = str(loaded_version if loaded_version is not None else "").strip()
+    if not (text.isascii() and text.isdecimal()) or int(text) == ticket.version_id:  # "²" is a digit, not an int
         return  # no (or a mangled) version sent: nothing to compare, the ORM's counter still guards
-    raise StaleEdit(changes=changes_since(session, ticket, int(loaded_version)))
+    raise StaleEdit(changes=changes_since(session, ticket, int(text)))
 
 
 def changes_since(session: Session, ticket: Ticket, version: int) -> list[dict]:

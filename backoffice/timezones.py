@@ -1,12 +1,25 @@
 """Times are stored in UTC and shown in the outlet's (or the service's) time zone."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app, has_app_context
 
 DEFAULT_TZ = "Asia/Shanghai"
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """The names of the time-zone database (tzdata), e.g. Asia/Shanghai, Asia/Urumqi."""
+    return frozenset(available_timezones())
+
+
+def is_zone_name(name) -> bool:
+    return isinstance(name, str) and name in zone_names()
 
 
 def service_zone() -> ZoneInfo:
@@ -15,8 +28,13 @@ def service_zone() -> ZoneInfo:
 
 
 def zone_of(outlet=None) -> ZoneInfo:
-    if outlet is not None and getattr(outlet, "timezone", None):
-        return ZoneInfo(outlet.timezone)
+    """The outlet's zone; the service's for none, or for a stored name the time-zone database
+    does not know (an old row saved before the outlet form checked it): no page breaks on it."""
+    name = getattr(outlet, "timezone", None) if outlet is not None else None
+    if name:
+        if is_zone_name(name):
+            return ZoneInfo(name)
+        log.warning("outlet %s has an unknown time zone %r: using the service's", getattr(outlet, "code", "?"), name)
     return service_zone()
 
 

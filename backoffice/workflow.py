@@ -28,6 +28,9 @@ from .step_data import Field, parse
 from .timezones import zone_of
 
 DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER})
+# R-ROLE-3: return visits grade the outlet's service, so the service center makes them (and
+# closes the ticket after them); dealers read them.
+CENTER_DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
 WORKERS = DESK | {Role.ENGINEER}
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 OPEN = tuple(s for s in S if s not in (S.RESOLVED, S.RETURN_VISIT, S.CLOSED))
@@ -327,10 +330,10 @@ TRANSITIONS = (
     Transition("settle", (S.AGREED,), S.RESOLVED, DESK, _l("Complaint settled"), (
         Field("resolution", "textarea", _l("Resolution"), True), OPTIONAL_NOTE),
         guard=_kind(TicketKind.COMPLAINT), effect=_settle_complaint),
-    Transition("return_visit", (S.RESOLVED,), S.RETURN_VISIT, DESK, _l("Record return visit"), (
+    Transition("return_visit", (S.RESOLVED,), S.RETURN_VISIT, CENTER_DESK, _l("Record return visit"), (
         Field("satisfaction", "rating", _l("Satisfaction (1-5)"), True),
         Field("comment", "textarea", _l("Customer's words")), OPTIONAL_NOTE), effect=_return_visit),
-    Transition("close", (S.RETURN_VISIT,), S.CLOSED, DESK, _l("Close"), (OPTIONAL_NOTE,)),
+    Transition("close", (S.RETURN_VISIT,), S.CLOSED, CENTER_DESK, _l("Close"), (OPTIONAL_NOTE,)),
     # R-TKT-4 "until the customer is satisfied".
     Transition("reopen", (S.RESOLVED, S.RETURN_VISIT), S.DIAGNOSED, DESK, _l("Reopen"), (NOTE,)),
     # R-SLA-3: waiting for the customer stops the resolution clock, and the pause is recorded.

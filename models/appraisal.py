@@ -18,6 +18,7 @@ class AppraisalRecord(Audited, TimestampMixin, db.Model):
     backoffice.appraisal; the database only guards against negatives."""
 
     __tablename__ = "appraisal_record"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         choice_check("period_kind", [p.value for p in AppraisalPeriod]),
         sa.UniqueConstraint("staff_id", "period_kind", "period_start", name="uq_appraisal_period"),

@@ -21,6 +21,7 @@ OPEN = "status IN ('pending', 'info_requested')"
 
 class ApprovalRequest(Audited, TimestampMixin, db.Model):
     __tablename__ = "approval_request"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         choice_check("kind", [k.value for k in ApprovalKind]),
         choice_check("grounds", [g.value for g in ApprovalGrounds]),
@@ -113,6 +114,7 @@ class ApprovalEvent(db.Model):
     decision; who, when, note. Kept for every request, with or without a ticket. Append-only."""
 
     __tablename__ = "approval_event"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_request.id"), index=True)
@@ -130,6 +132,7 @@ class MoneyPosting(db.Model):
     the UNIQUE request id makes the posting idempotent (R-RET-4)."""
 
     __tablename__ = "money_posting"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +158,7 @@ class ReturnHandling(Audited, TimestampMixin, db.Model):
     or handed in, the exchange unit shipped with courier and tracking number, the refund paid."""
 
     __tablename__ = "return_handling"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (
         choice_check("old_unit_how", ["pickup", "hand_in"]),
     )
@@ -176,6 +180,7 @@ class FinishedGoodsStock(Audited, TimestampMixin, db.Model):
     """Units of a model on hand at an outlet or the center's warehouse (for exchanges)."""
 
     __tablename__ = "finished_goods_stock"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         sa.UniqueConstraint("outlet_id", "product_model_id", "size", name="uq_stock_outlet_model_size"),
         sa.CheckConstraint("qty >= 0", name="qty_not_negative"),

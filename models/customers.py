@@ -29,6 +29,7 @@ class Customer(Audited, TimestampMixin, db.Model):
     Records that shared a phone before that rule keep `phone_key` empty and stay flagged."""
 
     __tablename__ = "customer"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         choice_check("area", [a.value for a in Area]),
         sa.CheckConstraint("distance_km IS NULL OR distance_km >= 0", name="distance_not_negative"),
@@ -88,6 +89,7 @@ class Unit(Audited, TimestampMixin, db.Model):
     """A unit sold; the purchase invoice is the warranty proof (R-WAR-1)."""
 
     __tablename__ = "unit"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         sa.UniqueConstraint("product_model_id", "serial", name="uq_unit_model_serial"),
         sa.CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),

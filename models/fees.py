@@ -36,6 +36,7 @@ class FeeClaim(Audited, TimestampMixin, db.Model):
     """What an outlet claims for one warranty service (one claim per ticket)."""
 
     __tablename__ = "fee_claim"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         choice_check("status", [s.value for s in FeeClaimStatus]),
         sa.CheckConstraint("claimed_total >= 0 AND (approved_total IS NULL OR approved_total >= 0)",
@@ -101,6 +102,7 @@ class FeeClaimPart(db.Model):
     """A part fitted on the claim's ticket, at its price-list price when the claim was computed."""
 
     __tablename__ = "fee_claim_part"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (sa.CheckConstraint("qty > 0", name="qty_positive"),
                       sa.CheckConstraint("unit_price >= 0 AND amount >= 0", name="amounts_not_negative"))
 
@@ -120,6 +122,7 @@ class FeeBatch(Audited, TimestampMixin, db.Model):
     """One outlet's settlement of a month: approved claims less charge-backs (R-FEE-2)."""
 
     __tablename__ = "fee_batch"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (sa.UniqueConstraint("outlet_id", "month", name="uq_fee_batch_outlet_month"),
                       sa.CheckConstraint("claims_total >= 0 AND charge_backs_total >= 0",
                                          name="totals_not_negative"))

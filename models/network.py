@@ -13,6 +13,7 @@ class Outlet(Audited, TimestampMixin, db.Model):
     """A dealer / service outlet (经销商 / 服务网点); a sub-outlet has a parent."""
 
     __tablename__ = "outlet"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         sa.CheckConstraint("total_purchase_amount >= 0", name="purchase_not_negative"),
         sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),

@@ -18,6 +18,7 @@ from .choices import LedgerKind, ReconciliationStatus
 
 class PartsAccount(TimestampMixin, db.Model):
     __tablename__ = "parts_account"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (sa.CheckConstraint("balance >= 0", name="balance_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,7 @@ class LedgerEntry(db.Model):
     """One movement. Never updated or deleted (guarded in the ORM and by database triggers)."""
 
     __tablename__ = "ledger_entry"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         choice_check("kind", [k.value for k in LedgerKind]),
         sa.CheckConstraint("cash_amount >= 0", name="cash_not_negative"),
@@ -68,6 +70,7 @@ class PartsReconciliation(Audited, TimestampMixin, db.Model):
     """A month of an outlet's account, confirmed by the outlet and closed by the center (R-PART-7)."""
 
     __tablename__ = "parts_reconciliation"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         sa.UniqueConstraint("outlet_id", "month", name="uq_reconciliation_outlet_month"),
         choice_check("status", [s.value for s in ReconciliationStatus]),

@@ -16,6 +16,7 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
     """One request batch of an outlet (at most 2 a week unless a manager allows more, R-PART-3)."""
 
     __tablename__ = "parts_request"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         # The second wall behind the per-outlet lock: one batch number per outlet and week.
         sa.UniqueConstraint("outlet_id", "week_start", "batch_no", name="uq_parts_request_batch"),
@@ -60,6 +61,7 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
 
 class PartsRequestLine(Audited, db.Model):
     __tablename__ = "parts_request_line"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         sa.CheckConstraint("qty > 0", name="qty_positive"),
         choice_check("settlement", [s.value for s in Settlement]),
@@ -88,6 +90,7 @@ class OldPart(Audited, TimestampMixin, db.Model):
     or charged (R-PART-4…6). One per replaced-part line."""
 
     __tablename__ = "old_part"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         choice_check("state", [s.value for s in OldPartState]),
         choice_check("non_creditable", [r.value for r in NonCreditable]),
@@ -126,6 +129,7 @@ class PartsReturn(Audited, TimestampMixin, db.Model):
     """A return list of old parts sent to the center (R-PART-4)."""
 
     __tablename__ = "parts_return"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (choice_check("status", [s.value for s in PartsReturnStatus]),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,8 +17,11 @@ def new_session_nonce() -> str:
 
 class User(Audited, TimestampMixin, db.Model):
     __tablename__ = "user_account"
-    __audit_secret__ = ("password_hash", "session_nonce")
-    __audit_exclude__ = ("updated_at", "last_login_at")
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
+    __audit_secret__ = ("password_hash",)
+    # The nonce turns at every logout (auth_event logs those); the changes that end sessions
+    # for another reason (password, active, role, outlet) are audited in their own fields.
+    __audit_exclude__ = ("updated_at", "last_login_at", "session_nonce")
     __table_args__ = (
         choice_check("role", [r.value for r in Role]),
         # DOMAIN §1: a dealer is staff of exactly one outlet.

@@ -39,6 +39,7 @@ class TicketFee(Audited, db.Model):
     """One line of the itemised fees of a paid (out-of-warranty) service (R-TKT-4, R-WAR-3)."""
 
     __tablename__ = "ticket_fee"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
                       choice_check("kind", [k.value for k in FeeKind]))
 
@@ -55,6 +56,7 @@ class ServiceReport(Audited, TimestampMixin, db.Model):
     """The on-site service report the customer signs (R-TKT-7)."""
 
     __tablename__ = "service_report"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
@@ -74,6 +76,7 @@ class ReplacedPart(Audited, db.Model):
     old-part return obligation (R-PART-4)."""
 
     __tablename__ = "replaced_part"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (sa.CheckConstraint("qty > 0", name="qty_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,6 +95,7 @@ class MailIn(Audited, TimestampMixin, db.Model):
     """Mail-in repair handling: receipt inspection, test, shipment back (R-TKT-6)."""
 
     __tablename__ = "mail_in"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), unique=True)
@@ -111,6 +115,7 @@ class ReturnVisit(Audited, TimestampMixin, db.Model):
     """A scheduled call-back after service or a complaint, and its outcome (001, 002)."""
 
     __tablename__ = "return_visit"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (
         choice_check("kind", [k.value for k in VisitKind]),
         sa.CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)",
@@ -135,6 +140,7 @@ class Complaint(Audited, TimestampMixin, db.Model):
     """A complaint case on a ticket of kind 'complaint' (DOMAIN §5)."""
 
     __tablename__ = "complaint"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (choice_check("complaint_class", [c.value for c in ComplaintClass]),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +162,7 @@ class Attachment(db.Model):
     so every worker serves it; size and type are limited by backoffice.attachments."""
 
     __tablename__ = "attachment"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)

@@ -35,6 +35,7 @@ class TicketClock(db.Model):
     """One SLA clock of one ticket: due time fixed at registration, met time, pauses (R-SLA-1/3)."""
 
     __tablename__ = "ticket_clock"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
     __table_args__ = (
         choice_check("clock", [c.value for c in Clock]),
         # One running round per clock; a reopened ticket's earlier rounds are kept (R-SLA-4).

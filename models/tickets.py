@@ -14,6 +14,7 @@ from .choices import (Area, Channel, IssueCategory, Queue, ServiceMode, Severity
 
 class Ticket(Audited, TimestampMixin, db.Model):
     __tablename__ = "ticket"
+    __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __audit_exclude__ = ("updated_at",)
     __table_args__ = (
         choice_check("kind", [k.value for k in TicketKind]),
@@ -112,6 +113,7 @@ class TicketEvent(db.Model):
     """One line of a ticket's timeline: who, when, from, to, note (R-TKT-5). Append-only."""
 
     __tablename__ = "ticket_event"
+    __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)

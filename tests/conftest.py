@@ -133,7 +133,7 @@ def pytest_terminal_summary(terminalreporter):
             counts.setdefault(suite, {}).setdefault(outcome, 0)
             counts[suite][outcome] += 1
     terminalreporter.write_sep("=", "suites")
-    for suite in ("unit", "web", "pg", "e2e"):
+    for suite in ("unit", "web", "pg", "e2e", "fuzz"):
         found = counts.get(suite, {})
         line = ", ".join(f"{n} {k}" for k, n in sorted(found.items())) or "no tests"
         terminalreporter.write_line(f"{suite:>5}: {line}")

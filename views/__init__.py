@@ -5,7 +5,7 @@ from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from backoffice import return_path
+from backoffice import csp, return_path
 from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
 from backoffice.timezones import format_local
@@ -88,7 +88,8 @@ def init_views(app: Flask) -> None:
     app.register_blueprint(public_bp)
     admin = Admin(app, name=_l("After-sales service"), url="/admin",
                   theme=Bootstrap4Theme(base_template="backoffice_base.html", fluid=True),
-                  index_view=HomeView(name=_l("Overview"), url="/admin"))
+                  index_view=HomeView(name=_l("Overview"), url="/admin"),
+                  csp_nonce_generator=csp.nonce)  # Flask-Admin's inline scripts carry the nonce
     service = _l("Service")
     archive = _l("Archive")
     network = _l("Dealer network")
@@ -145,4 +146,5 @@ def init_views(app: Flask) -> None:
         approval_status_label=lambda value: label(ApprovalStatus, value),
         clock_state_label=lambda value: str(CLOCK_STATES.get(value, value)),
         event_label=event_label,
+        csp_nonce=csp.nonce,  # <script nonce="{{ csp_nonce() }}"> in our templates
     )

@@ -42,5 +42,7 @@ class AppraisalView(SecureModelView):
         return form
 
     def on_model_change(self, form, model, is_created):
-        appraisal.validate_record(db.session, model)
+        with db.session.no_autoflush:  # the rules first, then the database's constraints
+            appraisal.validate_record(db.session, model)
+            appraisal.check_period_free(db.session, model)
         model.scored_by = current_user._get_current_object()

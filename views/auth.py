@@ -1,6 +1,7 @@
 """Login and logout. Thin: the rules are in backoffice.accounts and backoffice.login_guard."""
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -28,8 +29,11 @@ class LoginForm(FlaskForm):
 def _throttle_rule() -> login_guard.ThrottleRule:
     cfg = current_app.config
     return login_guard.ThrottleRule(
-        window=timedelta(minutes=cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]),
-        max_per_user=cfg["LOGIN_MAX_FAILURES_PER_USER"],
+        failures_before_delay=cfg["LOGIN_FAILURES_BEFORE_DELAY"],
+        first_delay=timedelta(minutes=cfg["LOGIN_FIRST_DELAY_MINUTES"]),
+        max_delay=timedelta(minutes=cfg["LOGIN_MAX_DELAY_MINUTES"]),
+        memory=timedelta(hours=cfg["LOGIN_FAILURE_MEMORY_HOURS"]),
+        ip_window=timedelta(minutes=cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]),
         max_per_ip=cfg["LOGIN_MAX_FAILURES_PER_IP"],
     )
 
@@ -59,18 +63,19 @@ def login():
 
 def _attempt_login(form: LoginForm):
     username = form.username.data.strip()
-    wait = login_guard.retry_after(db.session, _throttle_rule(), username, request.remote_addr or "")
-    if wait is not None:
+    refused = login_guard.refusal(db.session, _throttle_rule(), username, request.remote_addr or "")
+    if refused is not None:
+        # Only this client waits: the same user signs in from a client that has not failed.
         login_guard.record(db.session, login_guard.THROTTLED, username=username, **_client())
         db.session.commit()
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil(refused.wait().total_seconds() / 60))
         flash(_("Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
                 minutes=minutes), "error")
         form.throttled = True
         return None
     user = accounts.find_by_username(db.session, username)
     if user is None or not accounts.verify_password(user, form.password.data):
-        login_guard.record(db.session, login_guard.FAILED, username=username, user=user, **_client())
+        login_guard.note_failure(db.session, _throttle_rule(), username=username, user=user, **_client())
         db.session.commit()
         flash(_("Wrong username or password."), "error")
         return None
@@ -98,6 +103,8 @@ def logout():
     if current_user.is_authenticated:
         login_guard.record(db.session, login_guard.LOGOUT, username=current_user.username,
                            user=current_user, **_client())
+        # A copy of the session cookie (another tab, another machine, a stolen one) ends too.
+        accounts.end_sessions(current_user._get_current_object())
         db.session.commit()
     logout_user()
     session.clear()

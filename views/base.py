@@ -16,12 +16,14 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from backoffice.errors import DomainError, StaleEdit
+from backoffice.errors import DomainError, FieldErrors, StaleEdit
+from backoffice.input_guard import BadInput
 from backoffice.timezones import format_local, local_day_bounds
 
+from . import exports
 from .fields import LABELS
 from .forms import Converter
 from models import db
@@ -35,6 +37,7 @@ MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 MAX_ID = 2**63 - 1  # a BIGINT; larger numbers would overflow the driver, not just miss
+MAX_PAGE = 1_000_000  # list pages: far beyond any list, and page x page size stays a BIGINT
 
 
 def parse_id(value) -> int | None:
@@ -116,7 +119,7 @@ class SecureModelView(ModelView):
     can_view_details = True
     can_set_page_size = True
     page_size = 20
-    export_types = ["csv"]
+    export_types = ["csv", "xlsx"]  # every cell through exports.safe_cell (get_export_value)
     details_modal = False
     column_display_pk = False
     list_template = "admin/model/list.html"
@@ -179,12 +182,49 @@ class SecureModelView(ModelView):
     @expose("/export/<export_type>/")
     def export(self, export_type):
         """Build the (row-capped) file inside the request: streamed later, lazy loads would
-        run after the request's session is gone, outside the user's scope."""
+        run after the request's session is gone, outside the user's scope. CSV starts with a
+        UTF-8 BOM (Excel on Chinese Windows); the file is named in the user's language."""
         response = super().export(export_type)
+        if response.status_code != 200:  # refused: Flask-Admin's redirect with a message
+            return response
         if response.is_streamed:
             response.set_data(b"".join(
                 chunk.encode() if isinstance(chunk, str) else chunk for chunk in response.response))
+        if export_type == "csv":
+            response.set_data(exports.BOM.encode() + response.get_data())
+            response.mimetype = "text/csv"  # Werkzeug adds "; charset=utf-8"
+        stamp = exports.stamp()
+        response.headers["Content-Disposition"] = exports.attachment(
+            self.get_export_name(export_type, stamp), f"{self.endpoint}_{stamp}.{export_type}")
         return response
+
+    def get_export_name(self, export_type="csv", stamp=None):
+        """服务单_20261201-1530.csv: the screen's name in the user's language and the local time."""
+        return f"{self.name}_{stamp or exports.stamp()}.{export_type}"
+
+    def get_export_value(self, model, name):
+        """Every exported cell, whatever the view's formatters: no formulas, no markup."""
+        return exports.safe_cell(super().get_export_value(model, name))
+
+    def _get_list_extra_args(self):
+        """A page number past any list (or below zero) is a 400 with a message, not an SQL
+        overflow."""
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= MAX_PAGE:
+            raise BadInput(_("There is no such page in this list. Go back to the first page."))
+        return args
+
+    def _on_model_change(self, form, model, is_created):
+        """A rule refusing fields (FieldErrors) marks those fields on the form, which comes back
+        with what was typed; handle_view_exception adds the message on top."""
+        try:
+            super()._on_model_change(form, model, is_created)
+        except FieldErrors as exc:
+            for key, message in exc.errors.items():
+                field = getattr(form, key, None)
+                if field is not None and hasattr(field, "errors"):
+                    field.errors = [*field.errors, str(message)]  # the template shows str only
+            raise
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
@@ -220,7 +260,7 @@ class SecureModelView(ModelView):
 
     # --- errors --------------------------------------------------------------------------
     def handle_view_exception(self, exc):
-        if isinstance(exc, (IntegrityError, StaleDataError)):
+        if isinstance(exc, (IntegrityError, DataError, StaleDataError)):
             # Flask-Admin rolls back only after this returns; the message's language needs the
             # signed-in user, whom a failed transaction cannot load.
             db.session.rollback()
@@ -238,6 +278,11 @@ class SecureModelView(ModelView):
             log.info("integrity error: %s", exc.orig)
             flash(_("This would duplicate or break a record that already exists "
                     "(for example a code, number or name that must be unique). "
+                    "Nothing was saved; check the values and try again."), "error")
+            return True
+        if isinstance(exc, DataError):  # a value the database cannot hold (too large, say)
+            log.info("database refused a form: %s", exc.orig)
+            flash(_("A value is too large or not valid for this record. "
                     "Nothing was saved; check the values and try again."), "error")
             return True
         return super().handle_view_exception(exc)

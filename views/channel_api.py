@@ -1,17 +1,22 @@
-"""JSON API for channel integrations under /api/v1 (R-TKT-1). Token auth, no cookies, no CSRF."""
-from datetime import datetime
+"""JSON API for channel integrations under /api/v1 (R-TKT-1). Token auth, no cookies, no CSRF.
 
-from flask import Blueprint, g, jsonify, request, url_for
+A token reads back only the tickets registered through its own channel, and at most
+API_READ_LIMIT reads per window (ticket numbers are sequential: no walking through them).
+"""
+from datetime import datetime, timedelta
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from backoffice import channel_tokens, intake, openapi_doc, warranty
+from backoffice import channel_tokens, intake, openapi_doc, rate_limit, warranty
 from backoffice.access import SYSTEM, set_scope
 from backoffice.errors import FieldErrors
 from backoffice.timezones import local_to_utc, zone_of
 from models import Ticket, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+API_READ_LIMIT = (120, 1)  # reads per token per minutes: a shop's status page, not a crawler
 
 
 def error(status: int, code: str, message: str, **extra):
@@ -34,6 +39,7 @@ def authenticate():
         db.session.rollback()
         return error(401, "unauthorized", _("A valid bearer token is required."))
     g.api_channel = found.channel
+    g.api_token_id = found.id
     g.actor_name = f"api:{found.channel}"
     db.session.commit()  # last_used_at
     return None
@@ -41,7 +47,17 @@ def authenticate():
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    response = error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return response
+
+
+@bp.errorhandler(500)
+def server_error(exc):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s", request.path)
+    return error(500, "server_error", _("The error was logged. Nothing was saved from this request."))
 
 
 def ticket_json(ticket: Ticket) -> dict:
@@ -77,7 +93,7 @@ def _report(body: dict) -> intake.Report:
     if isinstance(body.get("occurred_at"), str):
         try:
             occurred = local_to_utc(datetime.fromisoformat(body["occurred_at"]))
-        except ValueError:
+        except (ValueError, OverflowError):  # 0001-01-01T00:00+08:00 is before year 1 in UTC
             problems["occurred_at"] = _("Not an ISO 8601 date-time.")
     if problems:
         raise FieldErrors(problems)
@@ -107,7 +123,16 @@ def register_ticket():
 
 @bp.get("/tickets/<number>")
 def get_ticket(number):
-    ticket = db.session.scalar(db.select(Ticket).where(Ticket.number == number))
+    limit, minutes = current_app.config.get("API_READ_LIMIT", API_READ_LIMIT)
+    allowed = rate_limit.allow(db.session, "api_read", rate_limit.client_key("api_read", str(g.api_token_id)),
+                               limit, timedelta(minutes=minutes))
+    db.session.commit()
+    if not allowed:
+        response = error(429, "too_many_requests", _("Too many reads with this token: wait a minute and try again."))
+        response.headers["Retry-After"] = str(60 * minutes)
+        return response
+    # Another channel's ticket is "no such ticket": a token learns nothing about the others.
+    ticket = db.session.scalar(db.select(Ticket).where(Ticket.number == number, Ticket.channel == g.api_channel))
     if ticket is None:
         return error(404, "not_found", _("No ticket with this number."))
     return jsonify(ticket_json(ticket))

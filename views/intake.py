@@ -16,7 +16,7 @@ from backoffice.timezones import local_to_utc, zone_of
 from models import Outlet, ProductModel, Ticket, db
 from models.choices import Area, Channel, Clock, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
-from .base import STAFF, role_in
+from .base import STAFF, parse_id, role_in
 from .customers import OUTLET_WRITERS
 
 DESK_ROLES = STAFF | OUTLET_WRITERS
@@ -29,8 +29,7 @@ UNIT_KEYS = ("model_code", "serial", "invoice_no", "invoice_date", "price", "pur
 
 def _report_from(form) -> intake.Report:
     def number(key):
-        value = form.get(key, "")
-        return int(value) if value.isdigit() else None
+        return parse_id(form.get(key, ""))  # "²" or 25 digits: no such record
 
     occurred = form.get("occurred_at", "").strip()
     report = intake.Report(
@@ -43,7 +42,7 @@ def _report_from(form) -> intake.Report:
     if occurred:
         try:
             report.occurred_at = local_to_utc(datetime.fromisoformat(occurred))
-        except ValueError:
+        except (ValueError, OverflowError):  # 0001-01-01T00:00 local is before year 1 in UTC
             raise FieldErrors({"occurred_at": _l("Not a date and time.")}) from None
     if not any(report.unit.values()):
         report.unit = {}

@@ -17,7 +17,8 @@ from models.choices import LedgerKind, Role
 
 from .base import STAFF, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
 from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
-from .parts_accounts import csv_text, dealer_outlet_options
+from .exports import csv_text
+from .parts_accounts import dealer_outlet_options
 
 COLUMNS = ("at", "outlet", "kind", "part", "qty", "delta", "cash_amount", "balance_after", "reason", "source",
            "actor")

@@ -15,7 +15,7 @@ from models.choices import ApprovalKind, Role
 from .base import STAFF, ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, money_formatter, staff_name, time_formatter
-from .parts_accounts import csv_text
+from .exports import csv_text
 
 COLUMNS = ("posted_at", "kind", "amount", "ticket", "customer", "outlet", "paid_at", "payment_ref", "posted_by")
 MONEY_KINDS = (ApprovalKind.RETURN_REFUND, ApprovalKind.REPAIR_COMPENSATION, ApprovalKind.EXTRA_COMPENSATION,

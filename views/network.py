@@ -11,7 +11,7 @@ from backoffice import accounts, network, outlet_awards
 from backoffice.errors import ValidationFailed
 from backoffice.labels import choices
 from backoffice.i18n import SUPPORTED
-from backoffice.timezones import local_today
+from backoffice.timezones import DEFAULT_TZ, local_today
 from models import User, db
 from models.choices import Role
 
@@ -56,7 +56,8 @@ class OutletView(SecureModelView):
                     "total_purchase_amount", "timezone", "is_service_center", "active")
 
     def on_model_change(self, form, model, is_created):
-        network.validate_outlet(model)
+        model.timezone = (model.timezone or "").strip() or DEFAULT_TZ
+        network.validate_outlet(model)  # code pattern, time zone, two tiers: marked on the form
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
@@ -100,7 +101,8 @@ class UserView(SecureModelView):
         if model.locale not in SUPPORTED:
             model.locale = None
         accounts.validate_user(model)
-        if not is_created and not model.active:
-            accounts.end_sessions(model)  # a deactivated user loses every session at once
+        if not is_created:
+            # deactivated, another role or outlet: every session of the user ends at once
+            accounts.end_sessions_if_access_changed(model)
         if model.id == current_user.id and (not model.active or model.role != Role.ADMIN):
             raise ValidationFailed(_l("You cannot take away your own administrator access."))

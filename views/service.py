@@ -7,7 +7,7 @@ from sqlalchemy import and_
 from wtforms import SelectField
 from wtforms.validators import NumberRange, Optional
 
-from backoffice import return_visits
+from backoffice import reference_checks, return_visits
 from backoffice.labels import choices, label
 from backoffice.timezones import local_day_bounds, local_today
 from models import ReturnVisit, utcnow
@@ -97,6 +97,10 @@ class FaultCodeView(SecureModelView):
     # R-FEE-1: the labour a remedy is paid for (Numeric(4, 2)); empty: the default hours policy.
     form_args = {"standard_hours": {"validators": [Optional(), NumberRange(min=0, max=99.99)]}}
 
+    def on_model_change(self, form, model, is_created):
+        model.code = (model.code or "").strip()
+        reference_checks.check_fault_code(db_session(), model)  # a duplicate is marked on the form
+
 
 def warranty_answer(value):
     """The SLA form's warranty choice: "" any (NULL), "1" in warranty, "0" out of warranty."""
@@ -136,3 +140,7 @@ class StockView(SecureModelView):
     column_sortable_list = ("qty", ("outlet", "outlet.code"), ("product_model", "product_model.code"))
     column_default_sort = [("id", False)]
     form_columns = ("outlet", "product_model", "size", "qty")
+
+    def on_model_change(self, form, model, is_created):
+        model.size = (model.size or "").strip()
+        reference_checks.check_stock(db_session(), model)  # one row per outlet, model, size; qty >= 0

@@ -24,7 +24,7 @@ from models.choices import (Channel, FeeClaimStatus, Clock, ComplaintClass, Issu
                             Severity, TicketKind, TicketStatus, WarrantyExclusion, WarrantyWindow)
 
 from .approvals import request_form_context
-from .base import ALL_ROLES, STAFF, ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter
+from .base import ALL_ROLES, STAFF, ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, parse_id
 from .customers import OUTLET_WRITERS, OutletOwnedView, outlet_options
 from .fields import LABELS, enum_formatter, status_badge, time_formatter
 
@@ -271,12 +271,15 @@ class TicketView(OutletOwnedView):
     def request_approval_view(self):
         """Raise an approval request from the ticket (R-RET-4); the policy is checked first."""
         ticket = self.get_one(request.args.get("id", ""))
+        if not approvals.may_request(current_user):  # DOMAIN §1: engineers do not (issue 11)
+            flash(str(approvals.NOT_A_REQUESTER), "error")
+            return redirect(self.get_url(".details_view", id=ticket.id))
         form = request.form
         amount, errors = parse_amount(form.get("amount", ""))
         target = form.get("target_model_id", "")
         draft = approvals.Draft(kind=form.get("kind", ""), grounds=form.get("grounds", ""),
                                 reason=form.get("reason", ""), amount=amount,
-                                target_model_id=int(target) if target.isdigit() else None,
+                                target_model_id=parse_id(target),
                                 requested_window=form.get("requested_window") or None, target_size=form.get("target_size") or None)
         try:
             if errors:
@@ -327,6 +330,7 @@ class TicketView(OutletOwnedView):
             kwargs["repeat_repair"] = workflow.is_repeat_repair(ticket)
             kwargs["fee_claim"] = fee_claim_of(ticket)
             kwargs.update(request_form_context(ticket))
+            kwargs["can_request_approval"] = approvals.may_request(current_user)
             kwargs["models"] = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
                                                   .order_by(ProductModel.code)).all()
         return super().render(template, **kwargs)

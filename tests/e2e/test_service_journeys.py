@@ -106,7 +106,7 @@ def test_clerk_registers_a_phone_report_and_prints_the_receipt(page, live_server
     assert (due_utc + timedelta(hours=8)).strftime("%H:%M") in promised  # shown in Shanghai time
     screenshot(page, "receipt")
 
-    page.locator(".no-print button[onclick*=print]").click()
+    page.locator(".no-print button[data-action=print]").click()
     assert page.evaluate("window.__printed") == 1
     page.emulate_media(media="print")
     assert not page.locator("nav").first.is_visible()  # the printout is the receipt alone

@@ -1,4 +1,5 @@
 """Sign-in, sessions and CSRF (issue 2 points 5 and 6)."""
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -75,7 +76,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 def test_cookies_are_secure_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKOFFICE_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("BACKOFFICE_ALLOW_SQLITE", "1")
     app = make_app(f"sqlite:///{tmp_path}/p.db", SECRET_KEY=None)
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -107,8 +108,8 @@ def test_login_redirect_never_leaves_the_site(client):
     assert response.location.endswith("/admin/")
 
 
-def test_repeated_failures_throttle_the_username(app, client, session):
-    limit = app.config["LOGIN_MAX_FAILURES_PER_USER"]
+def test_repeated_failures_throttle_the_username_on_that_client(app, client, session):
+    limit = app.config["LOGIN_FAILURES_BEFORE_DELAY"]
     for _ in range(limit):
         login(client, "manager", "bad")
     response = login(client, "manager")  # even the right password now waits
@@ -118,10 +119,11 @@ def test_repeated_failures_throttle_the_username(app, client, session):
     assert client.get("/admin/").status_code == 302
     events = session.scalars(select(AuthEvent.event).where(AuthEvent.username == "manager")).all()
     assert events.count("login_failed") == limit and "login_throttled" in events
+    assert events.count("login_locked") == 1
 
 
 def test_throttling_is_per_username(app, client):
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_USER"]):
+    for _ in range(app.config["LOGIN_FAILURES_BEFORE_DELAY"]):
         login(client, "manager", "bad")
     assert login(client, "clerk").status_code == 302
 
