@@ -27,6 +27,7 @@ from .errors import FieldErrors, ValidationFailed
 from .labels import label
 
 MAX_FAULT = 2000
+PHONE_MAX = 30  # the phone columns' length
 MAX_SERIAL = 60  # unit.serial is VARCHAR(60)
 OPEN = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 
@@ -65,7 +66,7 @@ class PhoneLookup:
 def lookup_phone(session: Session, phone: str) -> PhoneLookup:
     """Customers with this phone (within the caller's scope), with units and open tickets."""
     phone = (phone or "").strip()
-    if len(phone) < 4:
+    if not 4 <= len(phone) <= PHONE_MAX:  # longer than any stored phone: nobody to find
         return PhoneLookup(phone, [])
     stmt = (select(Customer)
             .where(or_(Customer.phone.contains(phone), Customer.phone2.contains(phone)))
@@ -82,6 +83,14 @@ def open_tickets(customer: Customer) -> list[Ticket]:
 def _text(value, limit=None) -> str:
     text = (value or "").strip() if isinstance(value, str) else ""
     return text[:limit] if limit else text
+
+
+def _bounded(data: dict, key: str, limit: int, errors: dict, prefix: str) -> str:
+    """A text field that is refused, not cut, when it is longer than its column."""
+    text = _text(data.get(key))
+    if len(text) > limit:
+        errors[f"{prefix}.{key}"] = _l("At most %(n)d characters.", n=limit)
+    return text[:limit]
 
 
 def _date(value, errors: dict, key: str) -> date | None:
@@ -136,14 +145,15 @@ def _customer(session: Session, report: Report, outlet: Outlet | None, errors: d
             errors["customer_id"] = _l("No such customer.")
         return found
     data = report.customer or {}
-    name, phone = _text(data.get("name"), 60), _text(data.get("phone"), 30)
+    name, phone = _bounded(data, "name", 60, errors, "customer"), _bounded(data, "phone", PHONE_MAX, errors, "customer")
+    address, region = _bounded(data, "address", 255, errors, "customer"), _bounded(data, "region", 60, errors, "customer")
     area = data.get("area") or Area.URBAN.value
     if not name:
         errors["customer.name"] = _l("The customer's name is required.")
     if not phone:
         errors["customer.phone"] = _l("The customer's phone is required: it is the lookup key.")
     elif not PHONE_RE.match(phone):
-        errors["customer.phone"] = _l("%(phone)s is not a phone number.", phone=phone)
+        errors.setdefault("customer.phone", _l("%(phone)s is not a phone number.", phone=phone))
     if area not in {a.value for a in Area}:
         errors["customer.area"] = _l("Choose urban or suburban.")
     if errors or outlet is None:
@@ -151,8 +161,7 @@ def _customer(session: Session, report: Report, outlet: Outlet | None, errors: d
     known = customers.known_caller(session, phone)
     if known is not None:
         return _known_caller(session, known, name, report, errors)
-    customer = Customer(name=name, phone=phone, address=_text(data.get("address"), 255),
-                        region=_text(data.get("region"), 60), area=area, outlet=outlet)
+    customer = Customer(name=name, phone=phone, address=address, region=region, area=area, outlet=outlet)
     try:
         with session.begin_nested():  # R-CUS-1: a caller registered at the same moment wins
             session.add(customer)
@@ -237,6 +246,7 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
     elif len(serial) > MAX_SERIAL:  # refused, never cut: a cut serial is another unit's
         errors["unit.serial"] = _l("At most %(n)d characters.", n=MAX_SERIAL)
     invoice_date = _date(data.get("invoice_date"), errors, "unit.invoice_date")
+    invoice_no = _bounded(data, "invoice_no", 60, errors, "unit")
     price = _money(data.get("price"), errors, "unit.price")
     purchase_channel = _text(data.get("purchase_channel")) or None
     if purchase_channel not in (None, *[c.value for c in PurchaseChannel]):
@@ -251,7 +261,7 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
         return unit
     # R-TKT-2: the purchase data; the price is what a refund is measured against (R-RET-1).
     unit = Unit(product_model=model, serial=serial, customer=customer, outlet=outlet,
-                invoice_no=_text(data.get("invoice_no"), 60), invoice_date=invoice_date,
+                invoice_no=invoice_no, invoice_date=invoice_date,
                 price=price, purchase_channel=purchase_channel)
     unit.size = _text(data.get("size"), 10)  # shoes: the size bought (003)
     session.add(unit)

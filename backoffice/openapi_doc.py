@@ -10,7 +10,7 @@ _ticket = {
     "type": "object",
     "required": ["number", "status", "warranty", "sla"],
     "properties": {
-        "number": {"type": "string", "pattern": r"^SV\d{8}-\d{4}$", "example": "SV20261122-0007"},
+        "number": {"type": "string", "pattern": r"^SV\d{8}-\d{4,}$", "example": "SV20261122-0007"},
         "status": {"type": "string", "example": "registered"},
         "kind": {"type": "string"}, "channel": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -36,10 +36,12 @@ _new_ticket = {
         "customer": {"type": "object", "required": ["name", "phone"], "description": (
             "Phone is the lookup key (R-CUS-1): a known phone registers on its customer, and another "
             "name given for it becomes the ticket's contact, never a second customer."), "properties": {
-            "name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
+            "name": {"type": "string", "maxLength": 60}, "phone": {"type": "string", "maxLength": 30},
+            "address": {"type": "string", "maxLength": 255}, "region": {"type": "string", "maxLength": 60},
             "area": {"type": "string", "enum": ["urban", "suburban"], "default": "urban"}}},
         "unit": {"type": "object", "required": ["model_code", "serial", "outlet_code"], "properties": {
-            "model_code": {"type": "string"}, "serial": {"type": "string"}, "invoice_no": {"type": "string"},
+            "model_code": {"type": "string"}, "serial": {"type": "string", "maxLength": 60},
+            "invoice_no": {"type": "string", "maxLength": 60},
             "invoice_date": {"type": "string", "format": "date"}, "outlet_code": {"type": "string"},
             "price": {"type": "string", "example": "2599.00", "description": "Purchase price in yuan (R-TKT-2)."},
             "purchase_channel": {"type": "string", "enum": ["store", "dealer", "online", "project", "other"]},

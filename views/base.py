@@ -38,6 +38,7 @@ MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 MAX_ID = 2**63 - 1  # a BIGINT; larger numbers would overflow the driver, not just miss
 MAX_PAGE = 1_000_000  # list pages: far beyond any list, and page x page size stays a BIGINT
+MAX_SEARCH = 200  # list search: longer than any field it searches (SQLite refuses huge LIKE patterns)
 
 
 def parse_id(value) -> int | None:
@@ -212,6 +213,8 @@ class SecureModelView(ModelView):
         args = super()._get_list_extra_args()
         if not 0 <= (args.page or 0) <= MAX_PAGE:
             raise BadInput(_("There is no such page in this list. Go back to the first page."))
+        if args.search and len(args.search) > MAX_SEARCH:  # nothing stored is that long
+            raise BadInput(_("The search text is too long: at most %(n)d characters.", n=MAX_SEARCH))
         return args
 
     def _on_model_change(self, form, model, is_created):

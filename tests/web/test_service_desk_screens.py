@@ -309,3 +309,15 @@ def test_an_edit_that_would_duplicate_a_row_is_a_message_not_a_500(as_user, worl
     assert response.status_code == 200 and "alert-danger" in text(response)
     session.expire_all()
     assert session.get(type(other), other.id).size == "42"
+
+
+def test_a_phone_longer_than_any_stored_one_finds_nobody_instead_of_a_500(as_user, world):
+    clerk = as_user(world["clerk"])
+    response = intake_form(clerk, world["a"], **{"customer.phone": "1" * 65536, "customer.name": "长号码"})
+    assert response.status_code == 200 and "长号码" in text(response)
+    assert clerk.get("/admin/intake/lookup?phone=" + "1" * 2000).status_code == 200
+
+
+def test_a_search_longer_than_any_field_is_a_message_not_a_500(as_user, world):
+    response = as_user(world["clerk"]).get("/admin/customer/?search=" + "x" * 60000)
+    assert response.status_code == 400
