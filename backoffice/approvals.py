@@ -25,10 +25,10 @@ from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, Role, TicketStatus, WarrantyWindow
 
 from . import network_approvals, policy, return_path, warranty, workflow
-from .labels import label
-from .timezones import format_local
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .labels import label
+from .timezones import format_local
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 # DOMAIN §1: clerks and dealers request approvals, managers and admins may too (everything a
@@ -251,9 +251,13 @@ def may_request(user: User | None) -> bool:
     return user is not None and user.role in REQUESTERS
 
 
-def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> ApprovalRequest:
-    if not may_request(actor):
+def check_requester(user: User | None) -> None:
+    if not may_request(user):
         raise ApprovalForbidden(NOT_A_REQUESTER)
+
+
+def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> ApprovalRequest:
+    check_requester(actor)
     errors = check(session, ticket, draft)
     if errors:
         raise FieldErrors(errors)
@@ -385,10 +389,10 @@ def _post(session: Session, request: ApprovalRequest, actor: User, now) -> None:
             .values(qty=FinishedGoodsStock.qty - 1).execution_options(synchronize_session=False))
         if taken.rowcount != 1:
             raise FieldErrors({"decision": _l("The exchange unit is no longer in stock.")})
-    if kind in return_path.REMEDY_KINDS:
-        return_path.start(session, request, actor, now)  # R-RET-5: the ticket moves on
-    if kind == K.VERDICT_OVERRIDE:
+    elif kind == K.VERDICT_OVERRIDE:
         warranty.override(request.ticket, request.requested_window, request.reason,
                           actor.full_name or actor.username)
-    elif kind not in MONEY_KINDS and kind != K.EXCHANGE:
+    else:
         network_approvals.approved(session, request, actor, now)
+    if kind in return_path.REMEDY_KINDS:
+        return_path.start(session, request, actor, now)  # R-RET-5: the ticket moves on

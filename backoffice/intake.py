@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Customer, Outlet, ProductModel, Ticket, TicketEvent, Unit, User
 from models.choices import Area, Channel, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
-from . import customers, tickets
+from . import customers, step_data, tickets
 from .access import UNSCOPED
 from .customers import PHONE_RE
 from .errors import FieldErrors, ValidationFailed
@@ -111,17 +111,12 @@ def _date(value, errors: dict, key: str) -> date | None:
 
 
 def _money(value, errors: dict, key: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
+    """An amount typed on a form or sent by the API (a JSON number too), as the step forms read it."""
     try:
-        amount = Decimal(str(value).strip().replace(",", "").lstrip("¥"))
-    except InvalidOperation:
-        errors[key] = _l("Not an amount: use digits, e.g. 2599.00.")
+        return step_data.PARSERS["decimal"](value if value is None or isinstance(value, str) else str(value))
+    except ValueError as exc:
+        errors[key] = exc.args[0]
         return None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
-        errors[key] = _l("Not an amount: use digits, e.g. 2599.00.")
-        return None
-    return amount.quantize(Decimal("0.01"))
 
 
 def _check_ticket_fields(report: Report, errors: dict) -> None:

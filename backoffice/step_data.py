@@ -52,7 +52,10 @@ def _decimal(value):
         number = Decimal(text)
     except InvalidOperation:
         raise ValueError(_l("Not an amount.")) from None
-    if number < 0 or number != number.quantize(Decimal("0.01")) or number > Decimal("9999999999.99"):
+    if not number.is_finite():  # NaN, Infinity: no amount, and NaN cannot even be compared
+        raise ValueError(_l("Not an amount."))
+    # The range first: quantizing 1e400 to cents overflows the context and raises.
+    if number < 0 or number > Decimal("9999999999.99") or number != number.quantize(Decimal("0.01")):
         raise ValueError(_l("An amount of yuan with at most two decimals."))
     return number.quantize(Decimal("0.01"))
 

@@ -24,6 +24,7 @@ from models.choices import TicketStatus as S
 from . import dispatching, old_parts, policy, return_path, sla, warranty
 from . import installation  # R-INST-1/2
 from .errors import DomainError, FieldErrors
+from .labels import label
 from .step_data import Field, parse
 from .timezones import zone_of
 
@@ -350,6 +351,15 @@ TRANSITIONS = (
 BY_NAME = {t.name: t for t in TRANSITIONS}
 
 
+def refuse_other_roles(name: str, actor: User) -> None:
+    """R-TKT-5: a step the actor's role may never take is refused saying so, however old the page
+    it was sent from (the views call this before their staleness check)."""
+    transition = BY_NAME.get(name)
+    if transition is not None and actor.role not in transition.roles:
+        raise TransitionNotAllowed(_l("Your role (%(role)s) may not take the step “%(step)s”: nothing was changed.",
+                                      role=label(Role, actor.role), step=transition.label))
+
+
 def available(ticket: Ticket, user: User) -> list[Transition]:
     return [t for t in TRANSITIONS if t.allows(ticket, user)]
 
@@ -357,6 +367,7 @@ def available(ticket: Ticket, user: User) -> list[Transition]:
 def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict | None = None,
             at: datetime | None = None) -> Transition:
     """Take step `name`; `data` holds the step's fields as typed (strings) or parsed values."""
+    refuse_other_roles(name, actor)
     transition = BY_NAME.get(name)
     if transition is None or not transition.allows(ticket, actor):
         raise TransitionNotAllowed()

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import and_
 from sqlalchemy.orm import joinedload
 
+from backoffice.approvals import MONEY_KINDS
 from backoffice.labels import label
 from models import ApprovalRequest, MoneyPosting
 from models.choices import ApprovalKind, Role
@@ -18,8 +19,6 @@ from .fields import LABELS, money_formatter, staff_name, time_formatter
 from .exports import csv_text
 
 COLUMNS = ("posted_at", "kind", "amount", "ticket", "customer", "outlet", "paid_at", "payment_ref", "posted_by")
-MONEY_KINDS = (ApprovalKind.RETURN_REFUND, ApprovalKind.REPAIR_COMPENSATION, ApprovalKind.EXTRA_COMPENSATION,
-               ApprovalKind.FEE_WAIVER)
 PAID_STATES = {"paid": lambda: MoneyPosting.paid_at.is_not(None),
                "unpaid": lambda: and_(MoneyPosting.paid_at.is_(None), MoneyPosting.kind == ApprovalKind.RETURN_REFUND.value)}
 PAID_LABELS = {"paid": _l("Paid"), "unpaid": _l("Refund not yet paid")}

@@ -118,7 +118,7 @@ def engineers_in_scope():
                               .order_by(User.full_name)).all()
 
 
-def engineer_options():
+def engineer_options():  # the list filter: inactive engineers too, for their past tickets
     stmt = select(User.id, User.full_name).where(User.role == Role.ENGINEER).order_by(User.full_name)
     return db.session.execute(stmt).all()
 
@@ -246,6 +246,7 @@ class TicketView(OutletOwnedView):
         """One workflow step from the ticket page (R-TKT-5); the rules are in backoffice.workflow."""
         ticket = self.get_one(request.args.get("id", ""))
         try:
+            workflow.refuse_other_roles(step_name, current_user)  # before the page's age is judged
             ticket_service.check_not_stale(db.session, ticket, request.form.get("loaded_version"))
             step = workflow.perform(db.session, ticket, step_name, current_user._get_current_object(),
                                     step_form_data(step_name, request.form))
@@ -257,12 +258,7 @@ class TicketView(OutletOwnedView):
             return self.details_view()  # the same page, with what was typed and what is wrong
         except (DomainError, StaleDataError) as exc:
             db.session.rollback()
-            asked = workflow.BY_NAME.get(step_name)
-            if asked is not None and current_user.role not in asked.roles:  # whatever the page's age
-                flash(_("Your role (%(role)s) may not take the step “%(step)s”: nothing was changed.",
-                        role=label(Role, current_user.role), step=asked.label), "error")
-            else:  # not possible for this ticket now, or a stale page
-                self.handle_view_exception(exc)
+            self.handle_view_exception(exc)
             return redirect(self.get_url(".details_view", id=ticket.id))
         flash(_("%(step)s: done.", step=step.label), "success")
         return redirect(self.get_url(".details_view", id=ticket.id))
@@ -271,9 +267,6 @@ class TicketView(OutletOwnedView):
     def request_approval_view(self):
         """Raise an approval request from the ticket (R-RET-4); the policy is checked first."""
         ticket = self.get_one(request.args.get("id", ""))
-        if not approvals.may_request(current_user):  # DOMAIN §1: engineers do not (issue 11)
-            flash(str(approvals.NOT_A_REQUESTER), "error")
-            return redirect(self.get_url(".details_view", id=ticket.id))
         form = request.form
         amount, errors = parse_amount(form.get("amount", ""))
         target = form.get("target_model_id", "")
@@ -282,6 +275,7 @@ class TicketView(OutletOwnedView):
                                 target_model_id=parse_id(target),
                                 requested_window=form.get("requested_window") or None, target_size=form.get("target_size") or None)
         try:
+            approvals.check_requester(current_user)  # DOMAIN §1: engineers do not
             if errors:
                 raise FieldErrors(errors)
             created = approvals.submit(db.session, ticket, current_user._get_current_object(), draft)
@@ -291,6 +285,10 @@ class TicketView(OutletOwnedView):
             flash(_("The request was not submitted: check the marked fields."), "error")
             g.approval_failure = {"values": form, "errors": exc.errors}
             return self.details_view()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return redirect(self.get_url(".details_view", id=ticket.id))
         flash(_("Approval requested."), "success")
         return redirect(self.get_url("approval.details_view", id=created.id))
 

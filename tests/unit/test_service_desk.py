@@ -332,3 +332,26 @@ def test_approved_exchange_ships_the_new_unit_with_courier_and_tracking(session,
     assert ticket.status == TicketStatus.RESOLVED
     assert ticket.return_handling.tracking_no == "SF1234567890"
     assert exchange.status == ApprovalStatus.APPROVED
+
+
+@pytest.mark.parametrize("price,expected", [("NaN", None), ("Infinity", None), ("-5", None), (3299, Decimal("3299.00"))])
+def test_intake_price_is_read_like_every_other_amount(session, world, price, expected):
+    """One money parser (step_data): NaN and Infinity are no amounts, a JSON number is one."""
+    report = _new_caller(world, phone="13944447777")
+    report.unit = {"model_code": "JSQ30-16B", "serial": f"SN-T-PRICE-{price}", "price": price}
+    if expected is None:
+        with pytest.raises(FieldErrors) as refused:
+            intake.register_report(session, report, world["clerk"])
+        assert "unit.price" in refused.value.errors
+    else:
+        assert intake.register_report(session, report, world["clerk"]).unit.price == expected
+
+
+@pytest.mark.parametrize("typed", ["1e400", "NaN", "-Infinity"])
+def test_a_step_amount_too_large_or_not_a_number_is_a_field_error(session, world, typed):
+    """The shared amount parser refused 1e400 with an exception (a 500 on any form using it)."""
+    ticket = f.make_ticket(session, world["customer"], unit=world["unit"], actor=world["clerk"])
+    with pytest.raises(FieldErrors) as refused:
+        workflow.perform(session, ticket, "diagnose", world["center_engineer"],
+                         {"service_mode": "onsite", "severity": "minor", "estimate": typed, "note": "估价"})
+    assert "estimate" in refused.value.errors
