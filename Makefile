@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz venv migrate seed translations clean
+.PHONY: run test lint fuzz venv migrate seed translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ run: seed
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(PY) -m flask --app app run --host $(HOST) --port $(PORT)
 
-test: venv
+# Ruff (ruff.toml) and the layer contracts (.importlinter: views → backoffice → models).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: venv lint
 	$(PY) -m pytest
 
 # Deeper than `make test`: FUZZ_EXAMPLES examples per generated test, a fresh random seed each run

@@ -9,10 +9,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import audit  # noqa: F401  (registers the audit listener)
-from . import csp, input_guard
+from . import (
+    audit,  # noqa: F401  (registers the audit listener)
+    csp,
+    input_guard,
+)
 from .access import UNSCOPED, scope_for, set_scope
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -29,6 +33,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "views" / "templates"),
     )
     app.config.update(load_config(app.instance_path, overrides))
+    # Our few overrides of Flask-Admin templates import the stock ones under this prefix and
+    # replace only the macros they change, so an upgrade of Flask-Admin reaches the rest.
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader(
+        {"flask_admin_stock": PackageLoader("flask_admin", "templates/bootstrap4")})])
     if app.config["TRUSTED_PROXIES"]:
         # The client address (throttling, rate limits, the sign-in log) comes from X-Forwarded-For
         # as set by this many proxies in front of the app; with 0 nobody's header is believed.
@@ -130,6 +138,12 @@ def _init_errors(app: Flask) -> None:
         return _error_page(400, _("The form could not be accepted"),
                            _("The form was sent without a valid security token (it may have "
                              "expired). Nothing was changed. Go back, reload the page and try again."))
+
+    _init_http_errors(app)
+
+
+def _init_http_errors(app: Flask) -> None:
+    """Plain HTTP errors: a page in the user's language, or JSON on the API."""
 
     @app.errorhandler(403)
     def _forbidden(error):

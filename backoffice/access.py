@@ -14,19 +14,33 @@ from flask import g, has_request_context
 from sqlalchemy import and_, event, false, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from models import (AppraisalRecord, ApprovalEvent, ApprovalRequest, Customer, FeeClaim, FeeClaimPart,
-                    FinishedGoodsStock, Outlet, PartsRequest, PartsRequestLine, Ticket, Unit, User, db)
+from models import (
+    AppraisalRecord,
+    ApprovalEvent,
+    ApprovalRequest,
+    Customer,
+    FeeClaim,
+    FeeClaimPart,
+    FinishedGoodsStock,
+    Outlet,
+    PartsRequest,
+    PartsRequestLine,
+    Ticket,
+    Unit,
+    User,
+    db,
+)
 from models.choices import Role
 
 from .errors import OutOfScope
+from .permissions import CENTER, MANAGERS
 
 # Execution option that bypasses the scope: login, the user loader, and scope computation
 # itself must see rows before a scope exists.
 UNSCOPED = {"unscoped": True}
 
-STAFF_ROLES = {Role.ADMIN, Role.MANAGER, Role.CLERK}
 # How a model is scoped is declared on the model (`__scope__`), so a new model cannot be
-# forgotten here (tests/unit/test_scope_registry.py fails on a model that declares nothing):
+# forgotten here (tests/unit/test_access.py fails on a model that declares nothing):
 #   "outlet"   the dealer network's parts, fee and money records, tied to an outlet by
 #              `outlet_id` (R-PART-*, R-FEE-*, R-RET-4): dealers see their outlets', engineers none;
 #   "ticket"   rows that belong to a ticket: visible with their ticket;
@@ -56,14 +70,7 @@ class Scope:
 
     @property
     def unrestricted(self) -> bool:
-        return self.role in STAFF_ROLES or self.role == "system"
-
-    @property
-    def is_dealer(self) -> bool:
-        return self.role == Role.DEALER
-
-    def sees_outlet(self, outlet_id: int | None) -> bool:
-        return self.outlet_ids is None or outlet_id in self.outlet_ids
+        return self.role in CENTER or self.role == "system"
 
 
 NOBODY = Scope(user_id=None, role=None, outlet_ids=frozenset())
@@ -83,7 +90,7 @@ def outlet_subtree(session: Session, outlet_id: int) -> frozenset[int]:
 def scope_for(session: Session, user) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOBODY
-    if user.role in STAFF_ROLES:
+    if user.role in CENTER:
         return Scope(user.id, user.role, None)
     if user.role == Role.DEALER:
         return Scope(user.id, user.role, outlet_subtree(session, user.outlet_id))
@@ -147,7 +154,7 @@ def _ticket_owned(scope: Scope) -> list:
 
 def criteria(scope: Scope) -> list:
     """Loader criteria for a restricted scope, one per scoped entity."""
-    if scope.role in (Role.ADMIN, Role.MANAGER, SYSTEM.role):
+    if scope.role in MANAGERS or scope.role == SYSTEM.role:
         return []
     if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records
         return [_own_appraisals(scope)]

@@ -23,9 +23,14 @@ DIMENSION_LABELS = {
 }
 
 
+# R-APR-1 / R-APR-3: each dimension's maximum, a policy record per dimension.
+MAXIMUM_KEYS = {"conduct": "appraisal.max.conduct", "diligence": "appraisal.max.diligence",
+                "ability": "appraisal.max.ability", "results": "appraisal.max.results",
+                "commendation": "appraisal.max.commendation"}
+
+
 def maxima(session: Session) -> dict[str, Decimal]:
-    found = policy.values(session, "appraisal.max.")
-    return {key.rsplit(".", 1)[1]: value for key, value in found.items()}
+    return {field: policy.value(session, key) for field, key in MAXIMUM_KEYS.items()}
 
 
 def validate_record(session: Session, record: AppraisalRecord) -> None:
@@ -63,5 +68,6 @@ def check_period_free(session: Session, record: AppraisalRecord) -> None:
     with session.no_autoflush:
         taken = session.scalar(stmt.limit(1))
     if taken is not None:
+        staff = record.staff.full_name or record.staff.username
         raise FieldErrors({"period_start": _l("%(staff)s already has an appraisal for this period: edit that "
-                                              "record instead.", staff=record.staff.full_name or record.staff.username)})
+                                              "record instead.", staff=staff)})

@@ -3,6 +3,12 @@ manager approves (DOMAIN §7, R-RET-1…4, R-WAR-5, R-ROLE-2); the dealer networ
 (extra parts batches, parts beyond the quota, fee charge-backs) are raised in
 `network_approvals` and decided here the same way.
 
+`actions(session, request, user)` is the one answer to "may this user do this, now?": with no
+request, whether the user may raise one ("request"); with a request, whether they may decide it
+("decide", and per decision "approve", "reject", "ask_info") or answer what a manager asked
+("answer"). The guards below require those verdicts and the request's page renders its forms and
+"why not" texts from them.
+
 `check` applies the policy before a request can be submitted; `submit` records it on the
 ticket; `decide` lets a manager approve, reject or ask for more information — never the
 requester, and above a threshold two different managers; `_post` moves the money or the stock
@@ -10,6 +16,7 @@ exactly once (a UNIQUE request id on the posting, and the request's version coun
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,23 +25,35 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import (ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ProductModel, Ticket,
-                    TicketEvent, User, utcnow)
+from models import (
+    ApprovalEvent,
+    ApprovalRequest,
+    FinishedGoodsStock,
+    MoneyPosting,
+    ProductModel,
+    Ticket,
+    TicketEvent,
+    User,
+    utcnow,
+)
 from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
-from models.choices import ApprovalStatus, Role, TicketStatus, WarrantyWindow
+from models.choices import ApprovalStatus, TicketStatus, WarrantyWindow
 
-from . import network_approvals, policy, return_path, warranty, workflow
+from . import network_approvals, permissions, policy, return_path, warranty, workflow
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 from .labels import label
+from .money import ZERO, money
+from .permissions import ALLOWED, DESK, MANAGERS, Verdict, first_refusal, refuse, role_in
 from .timezones import format_local
 
-MANAGERS = (Role.ADMIN, Role.MANAGER)
-# DOMAIN §1: clerks and dealers request approvals, managers and admins may too (everything a
+# DOMAIN §1: the desk requests approvals — clerks and dealers, managers and admins (everything a
 # clerk may); engineers diagnose and service, and ask the desk when a remedy needs approval.
-REQUESTERS = (Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER)
+REQUESTERS = DESK
 NOT_A_REQUESTER = _l("Your role may not request approvals: ask the service desk (a clerk) to raise the request.")
+NO_PRICE = _l("The unit has no purchase price on record.")
+DECISIONS = ("approve", "reject", "ask_info")
 OPEN_STATUSES = [ApprovalStatus.PENDING.value, ApprovalStatus.INFO_REQUESTED.value]
 MONEY_KINDS = (K.RETURN_REFUND, K.REPAIR_COMPENSATION, K.EXTRA_COMPENSATION, K.FEE_WAIVER)
 
@@ -55,6 +74,82 @@ class ApprovalForbidden(DomainError):
     default_message = _l("You may not decide this request.")
 
 
+def actions(session: Session, request: ApprovalRequest | None, user: User | None) -> dict[str, Verdict]:
+    """May `user` do this now, per action, or why not (R-ROLE-2, R-RET-4, DOMAIN §1).
+
+    Without a request: "request" (raise one from a ticket: the desk, never an engineer). With
+    one: "approve", "reject", "ask_info" (a manager, never the requester nor, on a network
+    request, whoever audited the claim or asked for the parts; the first approver of an amount
+    above the threshold does not approve it again; only while it waits), "decide" (the decision
+    form is offered: the user may approve) and "answer" (the requester, once a manager asked)."""
+    if request is None:
+        return {"request": role_in(user, REQUESTERS, NOT_A_REQUESTER)}
+    verdicts = {decision: _decision(request, user, decision) for decision in DECISIONS}
+    verdicts["decide"] = verdicts["approve"]
+    verdicts["answer"] = _answer(request, user)
+    return verdicts
+
+
+def require(session: Session, request: ApprovalRequest | None, user: User | None, name: str) -> None:
+    """The guard: raise ApprovalForbidden, saying why, unless `actions` allows `name`."""
+    permissions.require(actions(session, request, user), name, ApprovalForbidden)
+
+
+def _decision(request: ApprovalRequest, user: User | None, decision: str) -> Verdict:
+    return first_refusal(_standing(request, user, decision), _waiting(request))
+
+
+def _standing(request: ApprovalRequest, user: User | None, decision: str) -> Verdict:
+    """The refusals that hold whatever the request's state (how fresh the page is): the role, the
+    requester, a network request's own conflicts, the first of two approvers."""
+    return first_refusal(role_in(user, MANAGERS, _l("Only a manager decides approval requests.")),
+                         _not_the_requester(request, user),
+                         _network_conflict(request, user),
+                         _first_approver(request, user) if decision == "approve" else ALLOWED)
+
+
+def _is_requester(request: ApprovalRequest, user: User | None) -> bool:
+    return getattr(user, "id", None) == request.requested_by_id
+
+
+def _not_the_requester(request: ApprovalRequest, user: User | None) -> Verdict:
+    """R-ROLE-2; the page says nothing (the requester reads the "answer" verdict instead)."""
+    if _is_requester(request, user):
+        return refuse(_l("Whoever requested an approval can never approve it."), hint=False)
+    return ALLOWED
+
+
+def _network_conflict(request: ApprovalRequest, user: User | None) -> Verdict:
+    if not network_approvals.is_network(request):
+        return ALLOWED
+    verdict = network_approvals.decider_conflict(request, user)
+    return verdict or refuse(verdict.reason, hint=request.status == ApprovalStatus.PENDING)
+
+
+def _first_approver(request: ApprovalRequest, user: User | None) -> Verdict:
+    """R-RET-4: above the threshold two different managers approve."""
+    if request.needs_second and request.status == ApprovalStatus.PENDING \
+            and request.first_approver_id == getattr(user, "id", None):
+        return refuse(_l("A second, different manager must approve this amount."))
+    return ALLOWED
+
+
+def _waiting(request: ApprovalRequest) -> Verdict:
+    if request.status == ApprovalStatus.PENDING:
+        return ALLOWED
+    return refuse(_l("This request is no longer waiting for a decision."), hint=False)
+
+
+def _answer(request: ApprovalRequest, user: User | None) -> Verdict:
+    if not _is_requester(request, user):
+        return refuse(_l("Only whoever made the request answers what the manager asked."), hint=False)
+    if request.status == ApprovalStatus.PENDING:
+        return refuse(_l("You requested this: another person decides it."))
+    if request.status != ApprovalStatus.INFO_REQUESTED:
+        return refuse(_l("No information is asked for on this request."), hint=False)
+    return ALLOWED
+
+
 @dataclass
 class Draft:
     kind: str
@@ -71,7 +166,7 @@ def prefill(ticket: Ticket) -> dict:
     unit = ticket.unit
     return {"purchase_price": unit.price if unit else None, "warranty_window": ticket.warranty_window,
             "repeat_repair": workflow.is_repeat_repair(ticket),
-            "fees_total": sum((f.amount for f in ticket.fees), Decimal("0.00")),
+            "fees_total": _fees(ticket),
             "history": unit_history(ticket)}
 
 
@@ -131,7 +226,7 @@ def check(session: Session, ticket: Ticket, draft: Draft) -> dict:
         errors["reason"] = _l("Give the reason.")
     if kind in return_path.REMEDY_KINDS:
         errors.update(_check_one_remedy(session, ticket))
-    errors.update(_check_grounds(ticket, kind, grounds))
+    errors.update(_check_grounds(session, ticket, kind, grounds))
     errors.update(_check_amount(session, ticket, kind, draft.amount))
     if kind == K.EXCHANGE:
         errors.update(_check_stock(session, ticket, draft))
@@ -148,7 +243,7 @@ def remedies_of_unit(session: Session, unit_id: int | None) -> tuple[ApprovalReq
     kinds = [k.value for k in return_path.REMEDY_KINDS]
     rows = session.scalars(select(ApprovalRequest).join(Ticket, ApprovalRequest.ticket_id == Ticket.id)
                            .where(Ticket.unit_id == unit_id, ApprovalRequest.kind.in_(kinds),
-                                  ApprovalRequest.status.in_(OPEN_STATUSES + [ApprovalStatus.APPROVED.value]))
+                                  ApprovalRequest.status.in_([*OPEN_STATUSES, ApprovalStatus.APPROVED.value]))
                            .order_by(ApprovalRequest.id).execution_options(**UNSCOPED)).all()
     granted = next((r for r in rows if r.status == ApprovalStatus.APPROVED), None)
     waiting = next((r for r in rows if r.status != ApprovalStatus.APPROVED), None)
@@ -174,15 +269,15 @@ def already_granted(granted: ApprovalRequest):
               on=format_local(granted.decided_at)[:10], id=granted.id, ticket=granted.ticket.number)
 
 
-def _check_grounds(ticket: Ticket, kind: K, grounds: G) -> dict:
+def _check_grounds(session: Session, ticket: Ticket, kind: K, grounds: G) -> dict:
     window = ticket.warranty_window
     if grounds == G.SANBAO_WINDOW:  # R-WAR-5
         allowed = (WarrantyWindow.RETURN,) if kind == K.RETURN_REFUND else (WarrantyWindow.RETURN,
                                                                               WarrantyWindow.EXCHANGE)
         if window not in allowed:
-            limit = "7" if kind == K.RETURN_REFUND else "15"
+            key = "warranty.return_days" if kind == K.RETURN_REFUND else "warranty.exchange_days"
             return {"grounds": _l("The purchase is outside the %(days)s-day window of this ticket's "
-                                  "warranty verdict.", days=limit)}
+                                  "warranty verdict.", days=int(policy.value(session, key)))}
     if grounds == G.STILL_FAULTY and not workflow.is_repeat_repair(ticket):
         return {"grounds": _l("No earlier repair of this fault is on record.")}
     if grounds in (G.UNREPAIRABLE, G.QUALITY_REPAIRED) and ticket.status == TicketStatus.REGISTERED:
@@ -191,31 +286,62 @@ def _check_grounds(ticket: Ticket, kind: K, grounds: G) -> dict:
 
 
 def _check_amount(session: Session, ticket: Ticket, kind: K, amount: Decimal | None) -> dict:
+    """R-RET-1: each kind of money request has its ceiling."""
     if kind not in MONEY_KINDS:
         return {}
     if amount is None or amount <= 0:
         return {"amount": _l("Give the amount.")}
-    price = ticket.unit.price if ticket.unit else None
-    if kind == K.RETURN_REFUND:
-        if price is None:
-            return {"amount": _l("The unit has no purchase price on record.")}
-        if amount > price:
-            return {"amount": _l("A refund is at most the purchase price (¥%(price)s).", price=price)}
-    if kind == K.EXTRA_COMPENSATION:  # R-RET-1: capped at X % of the purchase price
-        if price is None:
-            return {"amount": _l("The unit has no purchase price on record.")}
-        cap = (price * policy.value(session, "returns.extra_compensation_rate")).quantize(Decimal("0.01"))
-        if amount > cap:
-            return {"amount": _l("Extra compensation is capped at ¥%(cap)s.", cap=cap)}
-    if kind == K.REPAIR_COMPENSATION:
-        cap = policy.value(session, "returns.repair_compensation_max")
-        if amount > cap:
-            return {"amount": _l("Transport / lost-time compensation is at most ¥%(cap)s.", cap=cap)}
-    if kind == K.FEE_WAIVER:
-        fees = sum((f.amount for f in ticket.fees), Decimal("0.00"))
-        if amount > fees:
-            return {"amount": _l("A waiver is at most the fees charged (¥%(fees)s).", fees=fees)}
-    return {}
+    refused = AMOUNT_CEILINGS[kind](session, ticket, amount)
+    return {"amount": refused} if refused else {}
+
+
+def _price(ticket: Ticket) -> Decimal | None:
+    return ticket.unit.price if ticket.unit else None
+
+
+def _fees(ticket: Ticket) -> Decimal:
+    return sum((f.amount for f in ticket.fees), ZERO)
+
+
+def _refund_ceiling(session: Session, ticket: Ticket, amount: Decimal):
+    price = _price(ticket)
+    if price is None:
+        return NO_PRICE
+    if amount > price:
+        return _l("A refund is at most the purchase price (¥%(price)s).", price=price)
+    return None
+
+
+def _extra_compensation_ceiling(session: Session, ticket: Ticket, amount: Decimal):
+    """Capped at a policy share of the purchase price."""
+    price = _price(ticket)
+    if price is None:
+        return NO_PRICE
+    cap = money(price * policy.value(session, "returns.extra_compensation_rate"))
+    if amount > cap:
+        return _l("Extra compensation is capped at ¥%(cap)s.", cap=cap)
+    return None
+
+
+def _repair_compensation_ceiling(session: Session, ticket: Ticket, amount: Decimal):
+    cap = policy.value(session, "returns.repair_compensation_max")
+    if amount > cap:
+        return _l("Transport / lost-time compensation is at most ¥%(cap)s.", cap=cap)
+    return None
+
+
+def _fee_waiver_ceiling(session: Session, ticket: Ticket, amount: Decimal):
+    fees = _fees(ticket)
+    if amount > fees:
+        return _l("A waiver is at most the fees charged (¥%(fees)s).", fees=fees)
+    return None
+
+
+# What is wrong with the amount of each money request, or None (R-RET-1).
+AMOUNT_CEILINGS: dict[K, Callable[[Session, Ticket, Decimal], object]] = {
+    K.RETURN_REFUND: _refund_ceiling, K.EXTRA_COMPENSATION: _extra_compensation_ceiling,
+    K.REPAIR_COMPENSATION: _repair_compensation_ceiling, K.FEE_WAIVER: _fee_waiver_ceiling,
+}
 
 
 def _check_stock(session: Session, ticket: Ticket, draft: Draft) -> dict:
@@ -247,22 +373,13 @@ def _check_stock(session: Session, ticket: Ticket, draft: Draft) -> dict:
     return {}
 
 
-def may_request(user: User | None) -> bool:
-    return user is not None and user.role in REQUESTERS
-
-
-def check_requester(user: User | None) -> None:
-    if not may_request(user):
-        raise ApprovalForbidden(NOT_A_REQUESTER)
-
-
 def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> ApprovalRequest:
-    check_requester(actor)
+    require(session, None, actor, "request")
     errors = check(session, ticket, draft)
     if errors:
         raise FieldErrors(errors)
     threshold = policy.value(session, "approvals.second_manager_above")
-    amount = draft.amount if K(draft.kind) in MONEY_KINDS else Decimal("0.00")
+    amount = draft.amount if K(draft.kind) in MONEY_KINDS else ZERO
     stock = stock_for(session, draft.target_model_id, ticket.outlet_id,
                       draft.target_size or "") if draft.kind == K.EXCHANGE else None  # R-RET-2: model and size
     request = ApprovalRequest(
@@ -281,27 +398,18 @@ def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> Appro
 def check_decider(request: ApprovalRequest, actor: User, decision: str) -> None:
     """Whether `actor` may ever take `decision` on this request, whatever its state (R-ROLE-2):
     refusals that hold however fresh the page, so a screen checks them first and says why."""
-    if actor.role not in MANAGERS:
-        raise ApprovalForbidden(_l("Only a manager decides approval requests."))
-    if actor.id == request.requested_by_id:  # R-ROLE-2
-        raise ApprovalForbidden(_l("Whoever requested an approval can never approve it."))
-    if network_approvals.is_network(request):
-        network_approvals.check_decider(request, actor)
-    if decision == "approve" and request.needs_second and request.first_approver_id == actor.id \
-            and request.status == ApprovalStatus.PENDING:
-        raise ApprovalForbidden(_l("A second, different manager must approve this amount."))
+    permissions.require({decision: _standing(request, actor, decision)}, decision, ApprovalForbidden)
 
 
 def decide(session: Session, request: ApprovalRequest, actor: User, decision: str, note: str) -> str:
     """approve / reject / ask_info. Returns the request's resulting status."""
     note = (note or "").strip()
-    check_decider(request, actor, decision)
-    if request.status != ApprovalStatus.PENDING:
-        raise ApprovalForbidden(_l("This request is no longer waiting for a decision."))
+    # An unknown decision is refused as a field below, once the actor may decide at all.
+    require(session, request, actor, decision if decision in DECISIONS else "reject")
     if not note:
         raise FieldErrors({"note": _l("Give the reason for your decision.")})
     network = network_approvals.is_network(request)
-    if decision not in ("approve", "reject", "ask_info"):
+    if decision not in DECISIONS:
         raise FieldErrors({"decision": _l("Choose a decision.")})
     now = utcnow()
     # The decision is written first: what it sets off (a return path) follows it on the timeline.
@@ -328,8 +436,7 @@ def _log(session: Session, request: ApprovalRequest, actor: User, action: str, n
 
 def answer_info(session: Session, request: ApprovalRequest, actor: User, note: str) -> None:
     """The requester adds what the manager asked for; the request waits again."""
-    if actor.id != request.requested_by_id or request.status != ApprovalStatus.INFO_REQUESTED:
-        raise ApprovalForbidden()
+    require(session, request, actor, "answer")
     if not (note or "").strip():
         raise FieldErrors({"note": _l("Write the information asked for.")})
     request.reason = f"{request.reason}\n— {note.strip()}"

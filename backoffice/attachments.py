@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import Attachment, Ticket, User
 
 from .errors import ValidationFailed
+from .permissions import WORKERS, Verdict, require, role_in
 
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -29,9 +30,9 @@ def detect_type(filename: str, data: bytes) -> str | None:
     for content_type, (prefixes, extensions) in SIGNATURES.items():
         if not lower.endswith(extensions):
             continue
-        if prefixes and any(data.startswith(p) for p in prefixes):
-            if content_type != "image/webp" or data[8:12] == b"WEBP":
-                return content_type
+        signed = prefixes and any(data.startswith(p) for p in prefixes)
+        if signed and (content_type != "image/webp" or data[8:12] == b"WEBP"):
+            return content_type
         if not prefixes:
             try:
                 data.decode("utf-8")
@@ -41,8 +42,15 @@ def detect_type(filename: str, data: bytes) -> str | None:
     return None
 
 
+def may_attach(user: User) -> Verdict:
+    """R-TKT-8: whoever works on tickets adds evidence to those they see (the scope decides which)."""
+    return role_in(user, WORKERS)
+
+
 def add(session: Session, ticket: Ticket, filename: str, data: bytes, actor: User | None,
         max_bytes: int = MAX_BYTES) -> Attachment:
+    if actor is not None:  # None: a channel integration, acting for the center
+        require({"attach": may_attach(actor)}, "attach")
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name or not data:
         raise ValidationFailed(_l("Choose a file to attach."))

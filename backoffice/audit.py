@@ -9,10 +9,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import g, has_app_context, has_request_context
-from sqlalchemy import event, inspect, insert
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from models import AuditEntry, Audited, utcnow
+from models import Audited, AuditEntry, utcnow
 
 SECRET = "••••••"  # a secret field changed; its values are never written down
 

@@ -24,9 +24,7 @@ def seed_demo():
     """Load realistic demo data once (refused in production)."""
     if current_app.config["BACKOFFICE_ENV"] == "production":
         raise click.ClickException("seed-demo is refused when BACKOFFICE_ENV=production")
-    from .demo import seed
-
-    from .demo import demo_logins
+    from .demo import demo_logins, seed
 
     g.actor_name = "seed-demo"
     created = seed(db.session)

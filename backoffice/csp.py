@@ -1,4 +1,4 @@
-"""Content-Security-Policy (issue 11 finding 8): scripts only from this site or with the
+"""Content-Security-Policy: scripts only from this site or with the
 request's nonce, so an injected <script> or onclick="…" does not run even if escaping failed.
 
 Pages carry no inline event handlers (views/templates and static/js/backoffice.js instead);

@@ -12,7 +12,6 @@ from models import Customer, Unit
 from models.customers import phone_key
 
 from .access import UNSCOPED
-
 from .errors import FieldErrors, ValidationFailed
 from .timezones import local_today
 

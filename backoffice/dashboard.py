@@ -1,4 +1,7 @@
-"""Figures for the home page: aggregate queries under the caller's scope."""
+"""Figures for the home page: aggregate queries under the caller's scope.
+
+The SLA figures use the predicates of `sla` (R-SLA-1), as the ticket list's filters do.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,12 +16,16 @@ from . import sla
 from .timezones import local_day_bounds, local_today
 
 OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
+# The home page's "registered recently" figure: a fixed choice of the page, not a rule.
+RECENT_DAYS = 7
+# Return visits counted as due: those due by this time tomorrow (a working day's look ahead).
+VISITS_AHEAD = timedelta(days=1)
 
 
 def status_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
     counts = {status.value: 0 for status in TicketStatus}
-    counts.update({status: n for status, n in rows})
+    counts.update(dict(rows))
     return counts
 
 
@@ -38,14 +45,14 @@ def my_open_tickets(session: Session, user_id: int) -> int:
 
 
 def sla_counts(session: Session) -> dict[str, int]:
-    """Open clocks overdue now and due within the hour, per ticket (R-SLA-1)."""
+    """Tickets with an open clock overdue now, and due soon (`sla.due_soon_within`), R-SLA-1;
+    return visits still to make that are due by tomorrow."""
     now = utcnow()
-    open_clock = (*sla.open_clock_sql(), Ticket.status.not_in(sla.FINISHED))
     tickets = select(func.count(func.distinct(TicketClock.ticket_id))).join(Ticket, Ticket.id == TicketClock.ticket_id)
-    overdue = tickets.where(*open_clock, TicketClock.due_at < now)
-    soon = tickets.where(*open_clock, TicketClock.due_at >= now, TicketClock.due_at <= now + timedelta(hours=1))
+    overdue = tickets.where(sla.overdue_sql(now))
+    soon = tickets.where(sla.due_soon_sql(now, sla.due_soon_within(session)))
     visits = select(func.count()).select_from(ReturnVisit).where(
-        ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= now + timedelta(days=1))
+        ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= now + VISITS_AHEAD)
     return {"overdue": session.scalar(overdue) or 0, "due_soon": session.scalar(soon) or 0,
             "visits_due": session.scalar(visits) or 0}
 

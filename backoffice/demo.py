@@ -1,20 +1,55 @@
 """Realistic demo data (Guangdong appliance after-sales). Deterministic and loaded once."""
 from __future__ import annotations
 
+import csv
 import random
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import (AppraisalRecord, Customer, FaultCode, FeeClaim, FinishedGoodsStock, OldPart, Outlet, Part,
-                    ProductModel, Ticket, TicketEvent, Unit, User, utcnow)
-from models.choices import AppraisalPeriod, Area, Channel, IssueCategory, ProductCategory, Role, TicketKind, TicketStatus
+from models import (
+    AppraisalRecord,
+    Customer,
+    FaultCode,
+    FeeClaim,
+    FinishedGoodsStock,
+    OldPart,
+    Outlet,
+    Part,
+    ProductModel,
+    Ticket,
+    TicketEvent,
+    Unit,
+    User,
+    utcnow,
+)
+from models.choices import (
+    AppraisalPeriod,
+    Area,
+    Channel,
+    IssueCategory,
+    ProductCategory,
+    Role,
+    TicketKind,
+    TicketStatus,
+)
 
-from . import (accounts, approvals, fee_claims, ledger, network_approvals, old_parts, parts_requests, reconciliation,
-               tickets, workflow)
+from . import (
+    accounts,
+    approvals,
+    fee_claims,
+    ledger,
+    network_approvals,
+    old_parts,
+    parts_requests,
+    reconciliation,
+    tickets,
+    workflow,
+)
 from .timezones import local_today, service_zone
 
 DEMO_PASSWORD = "demo1234"
@@ -42,7 +77,7 @@ USERS = [
     ("dealer1", "黄伟明", Role.DEALER, "GZ-TH"),
     ("dealer2", "梁嘉欣", Role.DEALER, "FS-SD"),
     ("engineer2", "刘师傅", Role.ENGINEER, "FS-SD"),
-    # Every dealer outlet has its own engineer to dispatch (issue 10 point 2).
+    # Every dealer outlet has its own engineer to dispatch (R-TKT-4 dispatch).
     ("engineer3", "赵振华", Role.ENGINEER, "GZ-TH"),
     ("engineer4", "孙立新", Role.ENGINEER, "GZ-TH-01"),
     ("engineer5", "何志勇", Role.ENGINEER, "DG-NC"),
@@ -63,31 +98,13 @@ MODELS = [
 PRICES = {"gas_water_heater": (1599, 3299), "range_hood": (1299, 2999),
           "disinfection_cabinet": (999, 2199), "gas_stove": (699, 1599)}
 
-PARTS = [
-    # code, name, category, price, gas type, consumable, fragile
-    ("P-IGN-01", "点火针", "gas_water_heater", "12.00", None, False, False),
-    ("P-FLM-01", "熄火保护感应针", "gas_water_heater", "15.00", None, False, False),
-    ("P-VLV-01", "水气联动阀", "gas_water_heater", "168.00", "natural_gas", False, False),
-    ("P-VLV-02", "水气联动阀(液化气)", "gas_water_heater", "168.00", "lpg", False, False),
-    ("P-PRP-01", "比例阀", "gas_water_heater", "126.00", "natural_gas", False, False),
-    ("P-FAN-01", "强排风机", "gas_water_heater", "185.00", None, False, False),
-    ("P-HEX-01", "热交换器(铜)", "gas_water_heater", "420.00", None, False, False),  # key component
-    ("P-PCB-01", "热水器主控板", "gas_water_heater", "236.00", None, False, False),
-    ("P-NTC-01", "温度传感器", "gas_water_heater", "28.00", None, False, False),
-    ("P-BAT-01", "电池盒", "gas_water_heater", "4.50", None, True, False),
-    ("P-MOT-01", "油烟机电机", "range_hood", "310.00", None, False, False),
-    ("P-IMP-01", "油烟机涡轮", "range_hood", "85.00", None, False, False),
-    ("P-CUP-01", "油杯", "range_hood", "3.00", None, True, False),
-    ("P-PCB-02", "油烟机电源板", "range_hood", "145.00", None, False, False),
-    ("P-GLS-01", "钢化玻璃面板", "range_hood", "160.00", None, False, True),
-    ("P-OZN-01", "臭氧发生器", "disinfection_cabinet", "58.00", None, False, False),
-    ("P-UVL-01", "紫外线灯管", "disinfection_cabinet", "36.00", None, False, True),
-    ("P-SEL-01", "门封条", "disinfection_cabinet", "22.00", None, True, False),
-    ("P-KNB-01", "燃气灶旋钮", "gas_stove", "4.00", None, True, False),
-    ("P-BRN-01", "燃气灶炉头", "gas_stove", "75.00", "natural_gas", False, False),
-    ("P-GLS-02", "燃气灶玻璃面板", "gas_stove", "150.00", None, False, True),
-    ("P-THM-01", "热电偶", "gas_stove", "18.00", None, False, False),
-]
+# The price list (R-PART-1) and the fault taxonomy (R-TKT-9) are tables in data/demo/.
+DATA = Path(__file__).parent / "data" / "demo"
+
+
+def _table(name: str) -> list[dict]:
+    with (DATA / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁宋郑谢韩唐冯邓曹彭曾肖田董袁潘蔡蒋余"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
@@ -117,38 +134,6 @@ FAULTS = {
     "disinfection_cabinet": ["消毒灯不亮", "柜门关不严", "不能烘干", "臭氧有异味"],
     "gas_stove": ["左灶打不着火", "火焰发红不稳定", "点火后松手即熄", "旋钮损坏"],
 }
-
-# The fault taxonomy (R-TKT-9): (kind, code, name, product category).
-FAULT_CODES = [
-    ("fault", "F-WH01", "不点火", "gas_water_heater"), ("fault", "F-WH02", "中途熄火", "gas_water_heater"),
-    ("fault", "F-WH03", "水温不稳", "gas_water_heater"), ("fault", "F-WH04", "漏水", "gas_water_heater"),
-    ("cause", "C-WH01", "点火针积碳/位置偏移", "gas_water_heater"), ("cause", "C-WH02", "水气联动阀失效", "gas_water_heater"),
-    ("cause", "C-WH03", "比例阀故障", "gas_water_heater"), ("cause", "C-WH04", "热交换器结垢", "gas_water_heater"),
-    ("remedy", "R-WH01", "清洁/调整点火针", "gas_water_heater"), ("remedy", "R-WH02", "更换水气联动阀", "gas_water_heater"),
-    ("remedy", "R-WH03", "更换比例阀", "gas_water_heater"), ("remedy", "R-WH04", "清洗热交换器", "gas_water_heater"),
-    ("fault", "F-RH01", "吸力变小", "range_hood"), ("fault", "F-RH02", "噪音振动大", "range_hood"),
-    ("fault", "F-RH03", "按键失灵", "range_hood"),
-    ("cause", "C-RH01", "涡轮油污堆积", "range_hood"), ("cause", "C-RH02", "电机轴承磨损", "range_hood"),
-    ("cause", "C-RH03", "电源板故障", "range_hood"),
-    ("remedy", "R-RH01", "清洗涡轮", "range_hood"), ("remedy", "R-RH02", "更换电机", "range_hood"),
-    ("remedy", "R-RH03", "更换电源板", "range_hood"),
-    ("fault", "F-DC01", "消毒灯不亮", "disinfection_cabinet"), ("fault", "F-DC02", "不能烘干", "disinfection_cabinet"),
-    ("cause", "C-DC01", "紫外线灯管老化", "disinfection_cabinet"), ("cause", "C-DC02", "加热管断路", "disinfection_cabinet"),
-    ("remedy", "R-DC01", "更换灯管", "disinfection_cabinet"), ("remedy", "R-DC02", "更换加热管", "disinfection_cabinet"),
-    ("fault", "F-GS01", "打不着火", "gas_stove"), ("fault", "F-GS02", "火焰发红", "gas_stove"),
-    ("cause", "C-GS01", "热电偶失效", "gas_stove"), ("cause", "C-GS02", "炉头堵塞", "gas_stove"),
-    ("remedy", "R-GS01", "更换热电偶", "gas_stove"), ("remedy", "R-GS02", "清理炉头", "gas_stove"),
-    # Shoes (003 三.2, 四.1, 六.1): quality — 开胶 断裂 脱线 掉色; size; discomfort — 磨脚 夹脚.
-    ("fault", "F-SH01", "开胶", "shoes"), ("fault", "F-SH02", "断底", "shoes"),
-    ("fault", "F-SH03", "脱线", "shoes"), ("fault", "F-SH04", "掉色", "shoes"),
-    ("fault", "F-SH05", "磨脚/夹脚", "shoes"), ("fault", "F-SH06", "尺码不符", "shoes"),
-    ("cause", "C-SH01", "胶粘工艺不良", "shoes"), ("cause", "C-SH02", "大底材料缺陷", "shoes"),
-    ("cause", "C-SH03", "缝线工艺不良", "shoes"), ("cause", "C-SH04", "皮料染色不牢", "shoes"),
-    ("cause", "C-SH05", "楦型偏窄/鞋口过硬", "shoes"), ("cause", "C-SH06", "选购尺码不合适", "shoes"),
-    ("remedy", "R-SH01", "重新粘胶压合", "shoes"), ("remedy", "R-SH02", "更换大底", "shoes"),
-    ("remedy", "R-SH03", "补线加固", "shoes"), ("remedy", "R-SH04", "补色护理", "shoes"),
-    ("remedy", "R-SH05", "撑楦/更换鞋垫", "shoes"), ("remedy", "R-SH06", "换码", "shoes"),
-]
 
 # The shoe line (003): one model, many sizes — units, stock and tickets by size (R-RET-2, R-TKT-3).
 SHOE_MODELS = [
@@ -282,7 +267,7 @@ def _approvals(session, rng, outlets, users):
                                                  "回访核实：实际路程不足10公里，多报差旅费")
         approvals.decide(session, asked, manager, "approve", "回访录音与导航记录一致，按10倍扣回")
     last_week = datetime.combine(parts_requests.week_start(local_today()) - timedelta(days=7), time(9),
-                                 tzinfo=service_zone()).astimezone(timezone.utc)
+                                 tzinfo=service_zone()).astimezone(UTC)
     parts = session.scalars(select(Part).where(Part.unit_price >= 20).order_by(Part.unit_price.desc())).all()
     outlet, dealer = outlets["GZ-TH-01"], users["dealer1"]
     for day in range(3):
@@ -351,10 +336,11 @@ KEY_COMPONENTS = {"P-HEX-01": 36}  # R-WAR-6: heat exchangers are covered three 
 
 
 def _parts(session):
-    for code, name, category, price, gas, consumable, fragile in PARTS:
-        session.add(Part(code=code, name=name, category=category, unit_price=Decimal(price),
-                         gas_type=gas, consumable=consumable, fragile=fragile,
-                         warranty_months=KEY_COMPONENTS.get(code)))
+    for row in _table("parts"):
+        session.add(Part(code=row["code"], name=row["name"], category=row["category"],
+                         unit_price=Decimal(row["unit_price"]), gas_type=row["gas_type"] or None,
+                         consumable=row["consumable"] == "yes", fragile=row["fragile"] == "yes",
+                         warranty_months=KEY_COMPONENTS.get(row["code"])))
     session.flush()
 
 
@@ -452,7 +438,8 @@ def _shoes(session, outlets, users, customers):
     session.flush()
     reports = [(("XZ-M2601", "42"), TicketKind.REPAIR, IssueCategory.QUALITY, "右脚鞋底前掌开胶，穿了两周"),
                (("XZ-W3302", "37"), TicketKind.RETURN_EXCHANGE, IssueCategory.SIZE, "37码偏小挤脚，想换38码"),
-               (("XZ-W3302", "36"), TicketKind.COMPLAINT, IssueCategory.QUALITY, "白色鞋面掉色，袜子被染蓝，要求给个说法")]
+               (("XZ-W3302", "36"), TicketKind.COMPLAINT, IssueCategory.QUALITY,
+                "白色鞋面掉色，袜子被染蓝，要求给个说法")]
     registered = []
     for (code, size), kind, category, fault in reports:
         unit = units[code, size]
@@ -483,10 +470,10 @@ def _codes(session):
     codes = {"parts": {}}
     for part in session.scalars(select(Part).order_by(Part.code)):
         codes["parts"].setdefault(part.category, []).append(part)
-    for kind, code, name, category in FAULT_CODES:
-        row = FaultCode(kind=kind, code=code, name=name, category=category)
+    for fields in _table("fault_codes"):
+        row = FaultCode(**fields)
         session.add(row)
-        codes.setdefault((kind, category), []).append(row)
+        codes.setdefault((row.kind, row.category), []).append(row)
     session.flush()
     return codes
 
@@ -502,10 +489,10 @@ def _path(ticket, mode):
               "mail_in": [("receive_mail_in", "worker"), ("test_mail_in", "worker"), ("ship_back", "worker")],
               "remote": []}[mode]
     head = [("diagnose", "worker")]
+    tail = [("return_visit", "desk"), ("close", "desk")]
     if mode == "remote":
-        return head + [("answer_remotely", "worker"), ("return_visit", "desk"), ("close", "desk")]
-    return head + [("propose", "worker"), ("agree", "desk")] + middle + [("return_visit", "desk"),
-                                                                          ("close", "desk")]
+        return [*head, ("answer_remotely", "worker"), *tail]
+    return [*head, ("propose", "worker"), ("agree", "desk"), *middle, *tail]
 
 
 def _step_data(rng, ticket, step, engineer, codes, at):
@@ -530,7 +517,8 @@ def _step_data(rng, ticket, step, engineer, codes, at):
         "answer_remotely": lambda: {"note": "电话指导用户复位后恢复正常"},
         "answer_at_intake": lambda: {"note": "已电话讲解使用方法"},
         "investigate": lambda: {"complaint_class": rng.choice(["service_quality", "product_quality", "charges"]),
-                                "investigation": "已核实师傅上门迟到并与用户沟通", "promised_result": "致歉并减免上门费",
+                                "investigation": "已核实师傅上门迟到并与用户沟通",
+                                "promised_result": "致歉并减免上门费",
                                 "promised_at": later},
         "settle": lambda: {"resolution": "已致歉并减免上门费，用户接受"},
         "return_visit": lambda: {"satisfaction": str(rng.choice([4, 5, 5, 5])), "comment": "服务满意"},

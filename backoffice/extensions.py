@@ -11,4 +11,4 @@ csrf = CSRFProtect()
 babel = Babel()
 migrate = Migrate()
 
-__all__ = ["db", "login_manager", "csrf", "babel", "migrate"]
+__all__ = ["babel", "csrf", "db", "login_manager", "migrate"]

@@ -7,12 +7,19 @@ audits it (approve, adjust with a reason, reject); approved claims are settled p
 and month; an overcharge confirmed by a manager who did not audit the claim is charged back
 at a multiple (policy, 10×) in the outlet's next settlement. Every amount is a Decimal
 rounded to the cent and stays traceable to its ticket.
+
+Who may do what, now: `actions(session, claim, user)` (R-ROLE-1..3). Without a claim it
+answers for the collection — "generate" (claims from resolved warranty tickets) and "settle"
+(a finished month's batches); with a claim — "edit_distance", "audit", "charge_back" (report an
+overcharge, which asks a manager's approval) and "confirm_overcharge" (that manager's decision,
+four eyes). The guards below `require` these verdicts, the screens render them and show the
+refusals worth a hint (`permissions.why_not`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,26 +27,87 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import FeeBatch, FeeClaim, FeeClaimPart, Outlet, Ticket, TravelBand, User, utcnow
-from models.choices import FeeClaimStatus, Role, TicketStatus
+from models.choices import FeeClaimStatus, TicketStatus
 
 from . import policy
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .money import ZERO, money
+from .money import parse as parse_money
+from .months import first_day
+from .permissions import ALLOWED, CENTER, DESK, MANAGERS, Verdict, first_refusal, refuse, require, role_in
 from .reconciliation import month_bounds
 
 C = FeeClaimStatus
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-CENTER = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 # A ticket is claimable once the service is done: resolved, in return visit, or closed.
 DONE = (TicketStatus.RESOLVED.value, TicketStatus.RETURN_VISIT.value, TicketStatus.CLOSED.value)
 PAYABLE = (C.APPROVED.value, C.ADJUSTED.value)
 MAX_DISTANCE_KM = 2000
 
 
-def money(value) -> Decimal:
-    return Decimal(value).quantize(CENT)
+# --- who may do what, now (R-ROLE-1..3) --------------------------------------------------------
+def actions(session: Session, claim: FeeClaim | None, user: User) -> dict[str, Verdict]:
+    """Per action, whether `user` may take it now, or why not (see the module docstring). Who
+    may act (role, outlet, four eyes) is checked before what the claim allows now; only the
+    latter is worth a hint on the page (`permissions.why_not`)."""
+    if claim is None:
+        return {"generate": role_in(user, CENTER, _l("Only the service center generates claims.")),
+                "settle": role_in(user, CENTER, _l("Only the service center settles fees."))}
+    return {
+        "edit_distance": first_refusal(_outlet_or_center(session, claim, user),
+                                       _waiting(claim, _l("The claim has been audited: its distance is final."))),
+        "audit": first_refusal(role_in(user, CENTER, _l("Only the service center audits claims.")),
+                               _waiting(claim, _l("This claim has been audited already."))),
+        "charge_back": first_refusal(role_in(user, CENTER, _l("Only the service center reports an overcharge.")),
+                                     _chargeable(claim), _nothing_pending(claim)),
+        "confirm_overcharge": first_refusal(role_in(user, MANAGERS, _l("Only a manager confirms an overcharge.")),
+                                            not_the_auditor(claim, user), _chargeable(claim)),
+    }
+
+
+def _waiting(claim: FeeClaim, reason) -> Verdict:
+    """The outlet's figures and the center's audit happen while the claim waits for audit."""
+    return ALLOWED if claim.status == C.CLAIMED else refuse(reason)
+
+
+def _outlet_or_center(session: Session, claim: FeeClaim, user: User) -> Verdict:
+    """The center edits any claim; a dealer its own outlet's (and sub-outlets')."""
+    if not (verdict := role_in(user, DESK, _l("Only the outlet or the service center edits a claim."))):
+        return verdict
+    if user.role in CENTER or _outlet_of(session, user, claim):
+        return ALLOWED
+    return refuse(_l("This claim belongs to another outlet."), hint=False)
+
+
+def _outlet_of(session: Session, actor: User, claim: FeeClaim) -> bool:
+    from .access import outlet_subtree
+
+    return actor.outlet_id is not None and claim.outlet_id in outlet_subtree(session, actor.outlet_id)
+
+
+def _chargeable(claim: FeeClaim) -> Verdict:
+    """R-FEE-2: an overcharge is charged back once, on a claim that was paid or is to be."""
+    if claim.status not in (*PAYABLE, C.SETTLED.value):
+        return refuse(_l("Only an approved or settled claim can be charged back."))
+    if claim.charge_back > 0:
+        return refuse(_l("This claim has been charged back already."))
+    return ALLOWED
+
+
+def _nothing_pending(claim: FeeClaim) -> Verdict:
+    from .network_approvals import open_request
+
+    if open_request(claim) is not None:
+        return refuse(_l("A charge-back of this claim is already waiting for a decision."))
+    return ALLOWED
+
+
+def not_the_auditor(claim: FeeClaim, user: User) -> Verdict:
+    """Four eyes (R-ROLE-2): whoever audited the claim does not confirm its overcharge (nor
+    decide the charge-back request that would confirm it: network_approvals)."""
+    if claim.audited_by_id is not None and claim.audited_by_id == getattr(user, "id", None):
+        return refuse(_l("You audited this claim: another manager decides the charge-back."), hint=False)
+    return ALLOWED
 
 
 # --- figures (R-FEE-1) -----------------------------------------------------------------------
@@ -131,8 +199,7 @@ def claimable(outlet_id: int | None = None):
 def generate(session: Session, outlet_id: int | None, actor: User) -> list[FeeClaim]:
     """Claims for the claimable tickets (idempotent; the UNIQUE ticket_id is the second wall:
     a ticket claimed meanwhile by a concurrent run is skipped, not claimed twice)."""
-    if actor.role not in CENTER:
-        raise DomainError(_l("Only the service center generates claims."))
+    require(actions(session, None, actor), "generate", error=DomainError)
     created = []
     for ticket in session.scalars(claimable(outlet_id)).all():
         claim = FeeClaim(ticket=ticket, outlet_id=ticket.outlet_id, number=claim_number(ticket),
@@ -163,40 +230,25 @@ def parse_distance(text) -> int:
 def set_distance(session: Session, claim: FeeClaim, actor: User, distance) -> None:
     """The outlet (or the center) states the distance travelled while the claim waits for
     audit; the claim is recomputed."""
-    _require(claim, C.CLAIMED)
-    if actor.role not in CENTER and not (actor.role == Role.DEALER and _outlet_of(session, actor, claim)):
-        raise DomainError(_l("Only the outlet or the service center edits a claim."))
+    require(actions(session, claim, actor), "edit_distance", error=DomainError)
     _apply(claim, compute(session, claim.ticket, parse_distance(distance)))
-
-
-def _outlet_of(session: Session, actor: User, claim: FeeClaim) -> bool:
-    from .access import outlet_subtree
-
-    return actor.outlet_id is not None and claim.outlet_id in outlet_subtree(session, actor.outlet_id)
 
 
 # --- the center's audit ------------------------------------------------------------------------
 def parse_amount(text, field: str) -> Decimal | None:
-    """A yuan amount typed in a form, or FieldErrors for that field; empty gives None."""
-    text = str(text if text is not None else "").strip().replace(",", "").replace("¥", "")
-    if not text:
-        return None
+    """A yuan amount typed in a form, or FieldErrors for that field; empty gives None. A minus
+    sign is read (the service says which range it takes: a debit is negative)."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or abs(value) >= Decimal("1e10") or value != value.quantize(CENT):
-        raise FieldErrors({field: _l("An amount in yuan, e.g. 120.50.")})
-    return money(value)
+        return parse_money(text, signed=True)
+    except ValueError as exc:
+        raise FieldErrors({field: exc.args[0]}) from None
 
 
 def audit(session: Session, claim: FeeClaim, actor: User, decision: str, note: str = "",
           approved_total: Decimal | None = None, at: datetime | None = None) -> None:
     """The center checks ticket, verdict, photos and parts return, then approves, adjusts
     with a reason (0 ≤ amount ≤ claimed), or rejects with a reason (R-FEE-1)."""
-    if actor.role not in CENTER:
-        raise DomainError(_l("Only the service center audits claims."))
-    _require(claim, C.CLAIMED)
+    require(actions(session, claim, actor), "audit", error=DomainError)
     note = (note or "").strip()
     if decision == "approve":
         approved = claim.claimed_total
@@ -227,10 +279,8 @@ def charge_back_for(session: Session, overcharge: Decimal) -> Decimal:
 
 
 def check_overcharge(claim: FeeClaim, overcharge: Decimal | None, note: str) -> None:
-    """An overcharge is charged back once, on an approved or settled claim, and is at most what
-    was approved (R-FEE-2)."""
-    if claim.status not in (*PAYABLE, C.SETTLED.value) or claim.charge_back > 0:
-        raise DomainError(_l("Only an approved or settled claim without a charge-back can be charged back."))
+    """The overcharge typed: above zero, at most what was approved, with what was overcharged
+    (R-FEE-2). Whether the claim may be charged back at all is `actions`' "charge_back"."""
     errors = {}
     if overcharge is None or overcharge <= 0 or overcharge > claim.approved_total:
         errors["overcharge"] = _l("An amount above 0 and at most the approved ¥%(total)s.",
@@ -246,10 +296,7 @@ def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharg
     """R-FEE-2 / R-CMP-3: a manager who did not audit the claim (four eyes, R-ROLE-2)
     confirms an overcharge; the multiple of it is deducted in the next settlement. Reached
     through the approval of a charge-back request (backoffice.network_approvals)."""
-    if actor.role not in MANAGERS:
-        raise DomainError(_l("Only a manager confirms an overcharge."))
-    if claim.audited_by_id == actor.id:
-        raise DomainError(_l("You audited this claim: another manager confirms the overcharge."))
+    require(actions(session, claim, actor), "confirm_overcharge", error=DomainError)
     check_overcharge(claim, overcharge, note)
     claim.overcharge = money(overcharge)
     claim.charge_back = charge_back_for(session, claim.overcharge)
@@ -263,9 +310,8 @@ def settle_month(session: Session, outlet_id: int, month: date, actor: User,
     settled and audited before the month's end, less every charge-back confirmed by then and
     not yet deducted. The net is negative when the charge-backs exceed the claims (the outlet
     owes). Idempotent per outlet and month (UNIQUE outlet+month is the second wall)."""
-    if actor.role not in CENTER:
-        raise DomainError(_l("Only the service center settles fees."))
-    month = month.replace(day=1)
+    require(actions(session, None, actor), "settle", error=DomainError)
+    month = first_day(month)
     found = _batch(session, outlet_id, month)
     if found is not None:
         return found
@@ -302,7 +348,8 @@ def settle_month(session: Session, outlet_id: int, month: date, actor: User,
 
 def settle_all(session: Session, month: date, actor: User, now: datetime | None = None) -> list[FeeBatch]:
     """The month's batch of every outlet with something to settle or deduct."""
-    _, end = month_bounds(month.replace(day=1))
+    require(actions(session, None, actor), "settle", error=DomainError)
+    _, end = month_bounds(first_day(month))
     outlets = session.scalars(select(FeeClaim.outlet_id).where(
         (FeeClaim.status.in_(PAYABLE) & FeeClaim.batch_id.is_(None) & (FeeClaim.audited_at < end))
         | ((FeeClaim.charge_back > 0) & FeeClaim.charge_back_batch_id.is_(None) & (FeeClaim.charge_back_at < end))
@@ -313,8 +360,3 @@ def settle_all(session: Session, month: date, actor: User, now: datetime | None 
 def _batch(session: Session, outlet_id: int, month: date) -> FeeBatch | None:
     return session.scalar(select(FeeBatch).where(FeeBatch.outlet_id == outlet_id, FeeBatch.month == month)
                           .execution_options(**UNSCOPED))
-
-
-def _require(claim: FeeClaim, *states: C) -> None:
-    if claim.status not in {s.value for s in states}:
-        raise DomainError(_l("This claim is no longer at that step: reload the page."))

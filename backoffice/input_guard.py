@@ -1,4 +1,4 @@
-"""Input refused before any view sees it: a 400 with a message, never a 500 (issue 11 finding 7).
+"""Input refused before any view sees it: a 400 with a message, never a 500.
 
 - A NUL byte (PostgreSQL cannot store it in text) or a lone UTF-16 surrogate (no encoder can
   write it) anywhere in the path, the query, a form field, an uploaded file's name or a JSON

@@ -26,9 +26,9 @@ from models.choices import FeeKind, ServiceMode, TicketKind, TicketStatus, Warra
 from . import policy, sla
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .money import money
 from .warranty import Verdict, apply
 
-CENT = Decimal("0.01")
 MAX_DISTANCE_KM = 2000
 # An earlier installation of the unit counts once it was done (R-INST-2).
 DONE = (TicketStatus.RESOLVED.value, TicketStatus.RETURN_VISIT.value, TicketStatus.CLOSED.value)
@@ -83,10 +83,10 @@ def travel_charge(session: Session, distance_km: Decimal | None) -> Charge | Non
     if km <= policy.value(session, "installation.free_distance_km"):
         return None
     rate = policy.value(session, "installation.travel_fee_per_km")
-    amount = (km * rate).quantize(CENT)
+    amount = money(km * rate)
     if amount <= 0:
         return None
-    return Charge(FeeKind.TRAVEL.value, f"{km} km × ¥{rate.quantize(CENT)}/km", amount)
+    return Charge(FeeKind.TRAVEL.value, f"{km} km × ¥{money(rate)}/km", amount)
 
 
 def quote(session: Session, ticket: Ticket, materials=(), distance_km: Decimal | None = None) -> list[Charge]:
@@ -96,7 +96,7 @@ def quote(session: Session, ticket: Ticket, materials=(), distance_km: Decimal |
     as (item, amount) pairs (R-INST-1/2)."""
     charges = []
     if ticket.in_warranty is not True:  # charged installation (R-INST-1) or a repeat (R-INST-2)
-        fee = policy.value(session, "installation.fee").quantize(CENT)
+        fee = money(policy.value(session, "installation.fee"))
         if fee > 0:
             model = ticket.unit.product_model.code if ticket.unit is not None else ""
             charges.append(Charge(FeeKind.INSTALLATION.value, model, fee))
@@ -105,7 +105,7 @@ def quote(session: Session, ticket: Ticket, materials=(), distance_km: Decimal |
     travel = travel_charge(session, distance_km)
     if travel is not None:
         charges.append(travel)
-    charges.extend(Charge(FeeKind.MATERIAL.value, item, Decimal(amount).quantize(CENT))
+    charges.extend(Charge(FeeKind.MATERIAL.value, item, money(amount))
                    for item, amount in materials)  # R-INST-2: materials are the user's
     return charges
 

@@ -140,17 +140,7 @@ def _customer(session: Session, report: Report, outlet: Outlet | None, errors: d
             errors["customer_id"] = _l("No such customer.")
         return found
     data = report.customer or {}
-    name, phone = _bounded(data, "name", 60, errors, "customer"), _bounded(data, "phone", PHONE_MAX, errors, "customer")
-    address, region = _bounded(data, "address", 255, errors, "customer"), _bounded(data, "region", 60, errors, "customer")
-    area = data.get("area") or Area.URBAN.value
-    if not name:
-        errors["customer.name"] = _l("The customer's name is required.")
-    if not phone:
-        errors["customer.phone"] = _l("The customer's phone is required: it is the lookup key.")
-    elif not PHONE_RE.match(phone):
-        errors.setdefault("customer.phone", _l("%(phone)s is not a phone number.", phone=phone))
-    if area not in {a.value for a in Area}:
-        errors["customer.area"] = _l("Choose urban or suburban.")
+    name, phone, address, region, area = _caller_fields(data, errors)
     if errors or outlet is None:
         return None
     known = customers.known_caller(session, phone)
@@ -167,6 +157,23 @@ def _customer(session: Session, report: Report, outlet: Outlet | None, errors: d
             raise
         return _known_caller(session, known, name, report, errors)
     return customer
+
+
+def _caller_fields(data: dict, errors: dict) -> tuple:
+    """A new caller's name, phone, address, region and area, checked (R-TKT-2)."""
+    name, phone = _bounded(data, "name", 60, errors, "customer"), _bounded(data, "phone", PHONE_MAX, errors, "customer")
+    address = _bounded(data, "address", 255, errors, "customer")
+    region = _bounded(data, "region", 60, errors, "customer")
+    area = data.get("area") or Area.URBAN.value
+    if not name:
+        errors["customer.name"] = _l("The customer's name is required.")
+    if not phone:
+        errors["customer.phone"] = _l("The customer's phone is required: it is the lookup key.")
+    elif not PHONE_RE.match(phone):
+        errors.setdefault("customer.phone", _l("%(phone)s is not a phone number.", phone=phone))
+    if area not in {a.value for a in Area}:
+        errors["customer.area"] = _l("Choose urban or suburban.")
+    return name, phone, address, region, area
 
 
 def _known_caller(session: Session, known: Customer, name: str, report: Report, errors: dict) -> Customer | None:
@@ -192,8 +199,8 @@ def _known_caller(session: Session, known: Customer, name: str, report: Report, 
 
 
 def _outlet(session: Session, report: Report, errors: dict) -> Outlet | None:
-    """The serving outlet: chosen, or named by code (API), else the known customer's (issue 10
-    point 7: a repeat caller is served where they were served before)."""
+    """The serving outlet: chosen, or named by code (API), else the known customer's (R-CUS-1: a
+    repeat caller is served where they were served before)."""
     code = _text((report.unit or {}).get("outlet_code"))
     if report.outlet_id is not None:
         outlet, key = session.get(Outlet, report.outlet_id), "outlet_id"
@@ -222,6 +229,18 @@ def _known_outlet(session: Session, report: Report) -> Outlet | None:
     return unit.outlet if unit is not None else None
 
 
+def _model_and_serial(session: Session, data: dict, errors: dict) -> tuple[ProductModel | None, str]:
+    model = session.scalar(select(ProductModel).where(ProductModel.code == _text(data.get("model_code"))))
+    if model is None or not model.active:
+        errors["unit.model_code"] = _l("Unknown product model.")
+    serial = _text(data.get("serial"))
+    if not serial:
+        errors["unit.serial"] = _l("The serial number is required.")
+    elif len(serial) > MAX_SERIAL:  # refused, never cut: a cut serial is another unit's
+        errors["unit.serial"] = _l("At most %(n)d characters.", n=MAX_SERIAL)
+    return model, serial
+
+
 def _unit(session: Session, report: Report, customer: Customer | None, outlet: Outlet | None,
           errors: dict) -> Unit | None:
     if report.unit_id is not None:
@@ -232,14 +251,7 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
     data = report.unit or {}
     if not any(value for key, value in data.items() if key != "outlet_code"):  # no unit named
         return None
-    model = session.scalar(select(ProductModel).where(ProductModel.code == _text(data.get("model_code"))))
-    if model is None or not model.active:
-        errors["unit.model_code"] = _l("Unknown product model.")
-    serial = _text(data.get("serial"))
-    if not serial:
-        errors["unit.serial"] = _l("The serial number is required.")
-    elif len(serial) > MAX_SERIAL:  # refused, never cut: a cut serial is another unit's
-        errors["unit.serial"] = _l("At most %(n)d characters.", n=MAX_SERIAL)
+    model, serial = _model_and_serial(session, data, errors)
     invoice_date = _date(data.get("invoice_date"), errors, "unit.invoice_date")
     invoice_no = _bounded(data, "invoice_no", 60, errors, "unit")
     price = _money(data.get("price"), errors, "unit.price")
@@ -265,7 +277,7 @@ def _unit(session: Session, report: Report, customer: Customer | None, outlet: O
 
 def add_to_ticket(session: Session, ticket: Ticket, report: Report, actor: User | None) -> TicketEvent:
     """A caller with an open ticket calls again: what they say goes on that ticket's timeline
-    instead of a duplicate ticket (issue 10 point 7)."""
+    instead of a duplicate ticket (R-CUS-1)."""
     if ticket.status not in OPEN:
         raise FieldErrors({"fault": _l("Ticket %(number)s is closed: register a new report.", number=ticket.number)})
     fault = _text(report.fault)

@@ -1,12 +1,80 @@
-"""Labels of enumerated values in the user's language (values stay English in the data)."""
+"""Labels of enumerated values in the user's language (values stay English in the data).
+
+A label that names a policy number (the 三包 windows, "due within N h") is a `PolicyLabel`:
+it reads the number from the policy each time it is shown, so a policy change cannot make
+the interface lie.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 
-from models.choices import (AppraisalPeriod, ApprovalGrounds, ApprovalKind, ApprovalStatus, Area, Channel, Clock, CodeKind, ComplaintClass, GasType,
-                            IssueCategory, ProductCategory, Queue, Role, ServiceMode, Severity,
-                            TicketKind, TicketStatus, VisitKind, WarrantyExclusion, WarrantyWindow,
-                            PurchaseChannel)
-from models.choices import (FeeClaimStatus, FeeKind, LedgerKind, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
-                            ReconciliationStatus, Settlement)
+from models.choices import (
+    AppraisalPeriod,
+    ApprovalGrounds,
+    ApprovalKind,
+    ApprovalStatus,
+    Area,
+    Channel,
+    Clock,
+    CodeKind,
+    ComplaintClass,
+    FeeClaimStatus,
+    FeeKind,
+    GasType,
+    IssueCategory,
+    LedgerKind,
+    NonCreditable,
+    OldPartState,
+    PartsRequestStatus,
+    PartsReturnStatus,
+    ProductCategory,
+    PurchaseChannel,
+    Queue,
+    ReconciliationStatus,
+    Role,
+    ServiceMode,
+    Settlement,
+    Severity,
+    TicketKind,
+    TicketStatus,
+    VisitKind,
+    WarrantyExclusion,
+    WarrantyWindow,
+)
+
+from . import policy
+
+
+def number(value: Decimal) -> str:
+    """A policy number as a text shows it: 7, not 7.00; 0.5, not 5E-1."""
+    value = Decimal(value)
+    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+
+
+class PolicyLabel:
+    """A translatable text whose %(name)s placeholders are policy values: `keys` maps each
+    placeholder to its policy key. `render(session)` fills them from the policy; `str()` reads
+    them once per request (a list shows a label on every row), or takes the default outside an
+    app (e.g. in a CLI job). A number given to `render` wins (e.g. the window a past verdict was
+    decided under)."""
+
+    def __init__(self, text, **keys: str):
+        self.text, self.keys = text, keys
+
+    def render(self, session=None, **numbers) -> str:
+        values = {name: number(numbers[name]) if numbers.get(name) is not None else
+                  number(policy.value(session, key)) for name, key in self.keys.items()}
+        return str(self.text) % values
+
+    def __str__(self) -> str:
+        return self.render(**{name: policy.shown(key) for name, key in self.keys.items()})
+
+    def __repr__(self) -> str:
+        return f"PolicyLabel({str(self.text)!r}, {self.keys!r})"
+
+
 
 LABELS = {
     Role: {Role.ADMIN: _l("Administrator"), Role.MANAGER: _l("Manager"), Role.CLERK: _l("Clerk"),
@@ -27,7 +95,8 @@ LABELS = {
               Channel.WECHAT: _l("WeChat"), Channel.WALK_IN: _l("Walk-in"),
               Channel.DEALER: _l("Dealer-reported")},
     PurchaseChannel: {PurchaseChannel.STORE: _l("Brand store"), PurchaseChannel.DEALER: _l("Dealer"),
-                      PurchaseChannel.ONLINE: _l("Online shop"), PurchaseChannel.PROJECT: _l("Builder / group purchase"),
+                      PurchaseChannel.ONLINE: _l("Online shop"),
+                      PurchaseChannel.PROJECT: _l("Builder / group purchase"),
                       PurchaseChannel.OTHER: _l("Other")},
     IssueCategory: {IssueCategory.QUALITY: _l("Quality"), IssueCategory.SIZE: _l("Size"),
                     IssueCategory.DISCOMFORT: _l("Discomfort"), IssueCategory.OTHER: _l("Other")},
@@ -43,8 +112,10 @@ LABELS = {
                       AppraisalPeriod.YEAR_END: _l("Year-end appraisal")},
     Clock: {Clock.RESPONSE: _l("First response"), Clock.DISPATCH: _l("Technician dispatched"),
             Clock.ONSITE: _l("On site"), Clock.RESOLVE: _l("Resolution"), Clock.ANSWER: _l("Complaint answered")},
-    WarrantyWindow: {WarrantyWindow.RETURN: _l("7-day return window"),
-                     WarrantyWindow.EXCHANGE: _l("15-day exchange window"),
+    WarrantyWindow: {WarrantyWindow.RETURN: PolicyLabel(_l("%(days)s-day return window"),
+                                                        days="warranty.return_days"),
+                     WarrantyWindow.EXCHANGE: PolicyLabel(_l("%(days)s-day exchange window"),
+                                                          days="warranty.exchange_days"),
                      WarrantyWindow.REPAIR: _l("In warranty (repair)"),
                      WarrantyWindow.NONE: _l("Out of warranty")},
     ServiceMode: {ServiceMode.REMOTE: _l("Remote answer"), ServiceMode.ONSITE: _l("On-site service"),
@@ -77,7 +148,9 @@ LABELS = {
         ApprovalKind.PARTS_CREDIT: _l("Credit to a parts account"),
     },
     ApprovalGrounds: {
-        ApprovalGrounds.SANBAO_WINDOW: _l("Inside the 7 / 15-day window"),
+        ApprovalGrounds.SANBAO_WINDOW: PolicyLabel(_l("Inside the %(return_days)s / %(exchange_days)s-day window"),
+                                                   return_days="warranty.return_days",
+                                                   exchange_days="warranty.exchange_days"),
         ApprovalGrounds.UNREPAIRABLE: _l("Unrepairable"),
         ApprovalGrounds.STILL_FAULTY: _l("Still faulty after repair"),
         ApprovalGrounds.SIZE: _l("Size problem"),
@@ -135,15 +208,18 @@ def choices(enum) -> list[tuple[str, object]]:
     return [(member.value, label) for member, label in LABELS[enum].items()]
 
 
-def label(enum, value) -> str:
+def label(enum, value, session=None) -> str:
+    """The label of `value`; policy numbers in it are read with `session` (the request's if None)."""
     if value is None:
         return ""
     try:
-        return str(LABELS[enum][enum(value)])
+        text = LABELS[enum][enum(value)]
     except ValueError:
         return str(value)
+    return text.render(session) if isinstance(text, PolicyLabel) and session is not None else str(text)
 
 
 CLOCK_STATES = {"met": _l("met"), "breached": _l("breached"), "paused": _l("paused"),
-                "due_soon": _l("due within 1 h"), "running": _l("running"),
+                "due_soon": PolicyLabel(_l("due within %(hours)s h"), hours="sla.due_soon_hours"),
+                "running": _l("running"),
                 "superseded": _l("stopped at reopening"), "not_needed": _l("not needed")}

@@ -1,15 +1,19 @@
 """The parts account of each outlet and its append-only ledger (R-PART-2, R-PART-8).
 
 `post()` is the only way a balance moves: one atomic UPDATE ... RETURNING that refuses to go
-below zero, and one entry whose UNIQUE `source` (document + line) makes a retried or
-double-clicked posting book once. Both happen inside a SAVEPOINT, so a refused or duplicate
-posting leaves the caller's transaction as it was.
+below zero, and one entry whose UNIQUE `source` (document + line, see backoffice.ledger_source)
+makes a retried or double-clicked posting book once. Both happen inside a SAVEPOINT, so a
+refused or duplicate posting leaves the caller's transaction as it was.
+
+Who may do what with an account: `actions(session, account, user)` gives, per action
+("grant_quota", "adjust"), allowed or the reason why not. The guards of `grant_quota`,
+`adjust` and `check_correction` require it, and the statement page shows its buttons from it.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -19,14 +23,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, LedgerEntry, Outlet, PartsAccount, utcnow
-from models.choices import LedgerKind, Role
+from models.choices import LedgerKind
 
 from . import policy
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .ledger_source import Source
+from .money import MAX_AMOUNT, ZERO, fits, money
+from .permissions import ALLOWED, CENTER, MANAGERS, Verdict, refuse, require, role_in
 
-CENT = Decimal("0.01")
 K = LedgerKind
+# What an account can hold: its Numeric(12, 2) column.
+MAX_BALANCE = MAX_AMOUNT
 
 
 class OverQuota(DomainError):
@@ -38,10 +46,6 @@ class OverQuota(DomainError):
                             "needed: buy these parts, or ask a manager to approve a quality incident.",
                             available=available, needed=needed))
         self.available, self.needed = available, needed
-
-
-def money(value) -> Decimal:
-    return Decimal(value).quantize(CENT)
 
 
 def quota_for(session: Session, outlet: Outlet) -> Decimal:
@@ -57,7 +61,7 @@ def account_of(session: Session, outlet_id: int) -> PartsAccount:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(PartsAccount).values(
-        outlet_id=outlet_id, balance=Decimal("0.00"), quota=Decimal("0.00"), created_at=utcnow(),
+        outlet_id=outlet_id, balance=ZERO, quota=ZERO, created_at=utcnow(),
         updated_at=utcnow()).on_conflict_do_nothing(index_elements=["outlet_id"]))
     return session.scalar(select(PartsAccount).where(PartsAccount.outlet_id == outlet_id)
                           .execution_options(**UNSCOPED))
@@ -77,10 +81,11 @@ def locked_account(session: Session, outlet_id: int) -> PartsAccount:
                           .with_for_update().execution_options(**UNSCOPED, populate_existing=True))
 
 
-def post(session: Session, outlet_id: int, kind: K, delta: Decimal, *, source: str, actor=None,
-         reason: str = "", cash: Decimal = Decimal("0.00"), part_id: int | None = None,
+def post(session: Session, outlet_id: int, kind: K, delta: Decimal, *, source: Source | str, actor=None,
+         reason: str = "", cash: Decimal = ZERO, part_id: int | None = None,
          qty: int | None = None, at: datetime | None = None) -> LedgerEntry:
     """Book one movement exactly once; OverQuota when the balance would go below zero."""
+    source = str(source)
     existing = _by_source(session, source)
     if existing is not None:
         return existing
@@ -121,8 +126,8 @@ def post(session: Session, outlet_id: int, kind: K, delta: Decimal, *, source: s
     return entry
 
 
-def _by_source(session: Session, source: str) -> LedgerEntry | None:
-    return session.scalar(select(LedgerEntry).where(LedgerEntry.source == source)
+def _by_source(session: Session, source: Source | str) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.source == str(source))
                           .execution_options(**UNSCOPED))
 
 
@@ -135,8 +140,38 @@ def purchases_last_changed_by(session: Session, outlet: Outlet) -> int | None:
     return next((e.actor_id for e in entries if "total_purchase_amount" in (e.changes or {})), None)
 
 
+# Why an action on an account is withheld (`actions`); the guards raise permissions.NotAllowed
+# with it.
+QUOTA_ROLE = _l("Only the service center brings a quota in line.")
+QUOTA_IN_LINE = _l("The quota is in line with the outlet's purchases.")
+QUOTA_FOUR_EYES = _l("You changed this outlet's purchases: another person brings its quota in line (four eyes).")
+ADJUST_ROLE = _l("Only a manager adjusts a parts account.")
+
+
+def actions(session: Session, account: PartsAccount, user) -> dict[str, Verdict]:
+    """What `user` may do with `account` now, per action, or why not:
+
+    - "grant_quota": bring the quota in line with the outlet's purchases (R-PART-2): the service
+      center; not when it is in line already; not by whoever last raised the purchases (R-ROLE-2).
+    - "adjust": a correction with a reason (R-PART-8): a manager."""
+    return {"grant_quota": _may_grant_quota(session, account, user),
+            "adjust": role_in(user, MANAGERS, ADJUST_ROLE)}
+
+
+def _may_grant_quota(session: Session, account: PartsAccount, user) -> Verdict:
+    if not (verdict := role_in(user, CENTER, QUOTA_ROLE)):
+        return verdict
+    target = quota_for(session, account.outlet)
+    if target == account.quota:
+        return refuse(QUOTA_IN_LINE)
+    if target > account.quota and purchases_last_changed_by(session, account.outlet) == user.id:
+        return refuse(QUOTA_FOUR_EYES)
+    return ALLOWED
+
+
 def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | None = None) -> LedgerEntry | None:
-    """Bring the account's quota in line with the outlet's purchases (R-PART-2).
+    """Bring the account's quota in line with the outlet's purchases (R-PART-2); nothing when
+    it is in line. `actor` None is the system (the demo world, test fixtures).
 
     A lower quota takes back only what is not drawn: the balance never goes below zero."""
     account = locked_account(session, outlet.id)
@@ -144,14 +179,12 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
     change = target - account.quota
     if change == 0:
         return None
-    if change > 0 and actor is not None and purchases_last_changed_by(session, outlet) == actor.id:
-        raise DomainError(_l("You changed this outlet's purchases: another person brings its quota in line "
-                             "(four eyes)."))
+    if actor is not None:
+        require(actions(session, account, actor), "grant_quota")
     if change < 0:
         change = -min(-change, account.balance)
     at = at or utcnow()
-    entry = post(session, outlet.id, K.QUOTA, change, actor=actor, at=at,
-                 source=f"quota:{account.id}:{at.isoformat()}",
+    entry = post(session, outlet.id, K.QUOTA, change, actor=actor, at=at, source=Source.quota(account.id, at),
                  reason=f"{account.quota} → {target}")
     session.execute(update(PartsAccount).where(PartsAccount.id == account.id).values(quota=target)
                     .execution_options(synchronize_session=False))
@@ -159,22 +192,19 @@ def grant_quota(session: Session, outlet: Outlet, actor=None, at: datetime | Non
     return entry
 
 
-ADJUSTERS = frozenset({Role.ADMIN, Role.MANAGER})
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-MAX_BALANCE = Decimal("9999999999.99")  # Numeric(12, 2)
 FORM_USED = _l("This form was used already: reload the page and enter the adjustment again.")
 
 
-def _require_adjuster(actor) -> None:
-    if getattr(actor, "role", None) not in ADJUSTERS:
-        raise DomainError(_l("Only a manager adjusts a parts account."))
+def _require_adjuster(session: Session, outlet_id: int, actor) -> None:
+    require(actions(session, account_of(session, outlet_id), actor), "adjust")
 
 
 def check_correction(session: Session, outlet_id: int, actor, delta: Decimal | None, reason: str,
                      token: str) -> None:
     """What a manager's correction of an account needs: the role, a fresh form, an amount that
     keeps the balance within 0 … the column's capacity, and the reason (R-PART-8)."""
-    _require_adjuster(actor)
+    _require_adjuster(session, outlet_id, actor)
     errors = {}
     if not TOKEN_RE.match(token or ""):
         errors["adjust_amount"] = _l("This form has expired: reload the page and enter the adjustment again.")
@@ -185,7 +215,7 @@ def check_correction(session: Session, outlet_id: int, actor, delta: Decimal | N
         if balance + delta < 0:
             errors["adjust_amount"] = _l("Only ¥%(available)s is left on the account: it cannot go below zero.",
                                          available=balance)
-        elif balance + delta > MAX_BALANCE:
+        elif not fits(balance + delta):
             errors["adjust_amount"] = _l("An amount in yuan, e.g. 120.50.")
     if not (reason or "").strip():
         errors["adjust_reason"] = _l("Say why the account is adjusted.")
@@ -198,8 +228,9 @@ def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reaso
     the form's one-time key: the same form sent twice books once (and says so, whatever the
     balance is now); a form used already for another amount is refused. A credit needs
     another manager (network_approvals)."""
-    _require_adjuster(actor)
-    booked = _by_source(session, f"adjustment:{outlet_id}:{token}") if TOKEN_RE.match(token or "") else None
+    _require_adjuster(session, outlet_id, actor)
+    source = Source.adjustment(outlet_id, token)
+    booked = _by_source(session, source) if TOKEN_RE.match(token or "") else None
     if booked is not None:
         if delta is not None and booked.delta == money(delta) and booked.reason == (reason or "").strip():
             return booked
@@ -208,8 +239,7 @@ def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reaso
     if delta > 0:
         raise DomainError(_l("A credit to a parts account needs another manager's approval."))
     try:
-        return post(session, outlet_id, K.ADJUSTMENT, delta, source=f"adjustment:{outlet_id}:{token}", actor=actor,
-                    reason=reason.strip())
+        return post(session, outlet_id, K.ADJUSTMENT, delta, source=source, actor=actor, reason=reason.strip())
     except OverQuota as exc:  # drawn on since the check
         raise FieldErrors({"adjust_amount": _l("Only ¥%(available)s is left on the account: it cannot go below "
                                                "zero.", available=exc.available)}) from None
@@ -217,9 +247,9 @@ def adjust(session: Session, outlet_id: int, actor, delta: Decimal | None, reaso
 
 def check_headroom(session: Session, outlet_id: int, credit: Decimal) -> None:
     """A credit keeps the balance within what the account can hold (Numeric(12, 2))."""
-    if balance_of(session, outlet_id) + credit > MAX_BALANCE:
+    if not fits(balance_of(session, outlet_id) + credit):
         raise DomainError(_l("This credit would take the account beyond ¥%(max)s: correct the amount.",
-                             max=f"{MAX_BALANCE:,.2f}"))
+                             max=f"{MAX_AMOUNT:,.2f}"))
 
 
 # Movements of company parts held on account: issued (-), and back by credit or cash charge (+).
@@ -237,7 +267,7 @@ def held_on_account(session: Session, outlet_ids) -> dict[int, Decimal]:
                            .where(LedgerEntry.outlet_id.in_(ids), LedgerEntry.kind.in_(HELD_KINDS))
                            .group_by(LedgerEntry.outlet_id)).all()
     found = {outlet_id: money(-(total or 0)) for outlet_id, total in rows}
-    return {outlet_id: found.get(outlet_id, money(0)) for outlet_id in ids}
+    return {outlet_id: found.get(outlet_id, ZERO) for outlet_id in ids}
 
 
 @dataclass
@@ -252,14 +282,14 @@ class Statement:
 
     @property
     def closing(self) -> Decimal:
-        return self.opening + sum((e.delta for e in self.entries), Decimal("0.00"))
+        return self.opening + sum((e.delta for e in self.entries), ZERO)
 
     @property
     def cash_total(self) -> Decimal:
-        return sum((e.cash_amount for e in self.entries), Decimal("0.00"))
+        return sum((e.cash_amount for e in self.entries), ZERO)
 
     def total(self, kind: str) -> Decimal:
-        return sum((e.delta for e in self.entries if e.kind == kind), Decimal("0.00"))
+        return sum((e.delta for e in self.entries if e.kind == kind), ZERO)
 
     @property
     def issued(self) -> Decimal:
@@ -284,10 +314,6 @@ def statement(session: Session, outlet_id: int, start: datetime, end: datetime) 
 def entries_before(session: Session, outlet_id: int, instant: datetime) -> int:
     return session.scalar(select(func.count(LedgerEntry.id)).where(
         LedgerEntry.outlet_id == outlet_id, LedgerEntry.at < instant).execution_options(**UNSCOPED))
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 @event.listens_for(LedgerEntry, "before_update")

@@ -3,7 +3,7 @@
 Failures are counted from the auth_event table, so every gunicorn worker sees the same
 count and nothing lives in process memory.
 
-Throttling never locks the real user out (issue 11 point 5): failures count per (username,
+Throttling never locks the real user out: failures count per (username,
 client address), so a stranger's failures make only the stranger's client wait — 1, 2, 4 …
 minutes up to a cap — while the user signs in from a client that has not failed. A client
 address also has a limit of failures across all usernames (password spraying). Each lockout

@@ -15,7 +15,7 @@ CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,19}\Z")
 
 
 def check_outlet_fields(outlet: Outlet) -> None:
-    """The code pattern and a time zone of the time-zone database (issue 11 findings 8, 9)."""
+    """The code pattern and a time zone of the time-zone database."""
     errors = {}
     if not CODE_RE.match(outlet.code or ""):
         errors["code"] = _l("Use 2 to 20 capital letters, digits and dashes, starting with a letter or "

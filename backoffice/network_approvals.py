@@ -27,11 +27,12 @@ from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, LedgerKind, Settlement
 from models.choices import PartsRequestStatus as S
 
-from . import fee_claims, ledger, parts_requests, policy
+from . import fee_claims, ledger, parts_requests, permissions, policy
 from .errors import DomainError, FieldErrors
+from .money import ZERO, money
+from .permissions import ALLOWED, Verdict, refuse
 
 OPEN = (ApprovalStatus.PENDING.value, ApprovalStatus.INFO_REQUESTED.value)
-ZERO = Decimal("0.00")
 
 
 def is_network(approval: ApprovalRequest) -> bool:
@@ -51,8 +52,7 @@ def ask_incident(session: Session, request: PartsRequest, actor: User, settlemen
                  reason: str, at: datetime | None = None) -> ApprovalRequest:
     """R-PART-2: the center proposes the lines' settlements and asks a manager to issue on
     account what the balance does not cover, for a special quality incident."""
-    parts_requests.require(request, S.SUBMITTED)
-    parts_requests.require_center(actor)
+    permissions.require(parts_requests.actions(session, request, actor), "review", DomainError)  # as a review
     errors = parts_requests.settlement_errors(request, settlements)
     if not (reason or "").strip():
         errors["incident_reason"] = _l("Describe the quality incident.")
@@ -73,13 +73,10 @@ def ask_incident(session: Session, request: PartsRequest, actor: User, settlemen
 def ask_chargeback(session: Session, claim: FeeClaim, actor: User, overcharge: Decimal | None,
                    note: str, at: datetime | None = None) -> ApprovalRequest:
     """R-FEE-2 / R-CMP-3: the center reports an overcharge; a manager confirms the charge-back."""
-    if actor.role not in fee_claims.CENTER:
-        raise DomainError(_l("Only the service center reports an overcharge."))
-    if open_request(claim) is not None:
-        raise DomainError(_l("A charge-back of this claim is already waiting for a decision."))
+    permissions.require(fee_claims.actions(session, claim, actor), "charge_back", DomainError)
     fee_claims.check_overcharge(claim, overcharge, note)
     return _add(session, kind=K.FEE_CHARGEBACK.value, grounds=G.OVERCHARGE.value, fee_claim=claim,
-                outlet_id=claim.outlet_id, amount=fee_claims.money(overcharge), reason=note.strip(), requested_by=actor,
+                outlet_id=claim.outlet_id, amount=money(overcharge), reason=note.strip(), requested_by=actor,
                 created_at=at or utcnow(), weight=fee_claims.charge_back_for(session, overcharge))
 
 
@@ -100,7 +97,7 @@ def correct_account(session: Session, account: PartsAccount, actor: User, delta:
         raise FieldErrors({"adjust_amount": _l(
             "A credit to this account is already waiting for a decision: it is decided first.")})
     return _add(session, kind=K.PARTS_CREDIT.value, grounds=G.CORRECTION.value, parts_account=account,
-                outlet_id=account.outlet_id, amount=ledger.money(delta), reason=reason.strip(), requested_by=actor,
+                outlet_id=account.outlet_id, amount=money(delta), reason=reason.strip(), requested_by=actor,
                 created_at=utcnow(), form_token=token)
 
 
@@ -121,13 +118,36 @@ def _add(session: Session, weight: Decimal | None = None, **fields) -> ApprovalR
     return approval
 
 
-def check_decider(approval: ApprovalRequest, actor: User) -> None:
+def decider_conflict(approval: ApprovalRequest, actor: User) -> Verdict:
     """Four eyes beyond the requester (R-ROLE-2): whoever audited a claim does not confirm its
-    charge-back; whoever requested the parts does not allow their own extra batch."""
-    if approval.kind == K.FEE_CHARGEBACK and approval.fee_claim.audited_by_id == actor.id:
-        raise DomainError(_l("You audited this claim: another manager decides the charge-back."))
-    if approval.parts_request is not None and approval.parts_request.requested_by_id == actor.id:
-        raise DomainError(_l("You requested these parts: another manager decides."))
+    charge-back; whoever requested the parts does not allow their own extra batch. Part of
+    `approvals.actions` (the "decide" verdicts) for a network request."""
+    if approval.kind == K.FEE_CHARGEBACK:
+        return fee_claims.not_the_auditor(approval.fee_claim, actor)
+    if approval.parts_request is not None and approval.parts_request.requested_by_id == getattr(actor, "id", None):
+        return refuse(_l("You requested these parts: another manager decides."))
+    return ALLOWED
+
+
+def figures(session: Session, approval: ApprovalRequest) -> dict:
+    """What a manager decides a network request on: for a quality incident the lines' amount on
+    account, the balance left and what lies beyond the quota (R-PART-2); for a credit the balance
+    before and after (R-PART-8); for a charge-back the multiple and what it costs the outlet
+    (R-FEE-2). Empty for any other request."""
+    kind = K(approval.kind)
+    if kind == K.PARTS_INCIDENT and approval.parts_request is not None:
+        on_account = on_account_total(approval.parts_request)
+        balance = ledger.balance_of(session, approval.parts_request.outlet_id)
+        return {"incident": {"request": approval.parts_request, "on_account": on_account, "balance": balance,
+                             "beyond_quota": max(on_account - balance, ZERO)}}
+    if kind == K.PARTS_CREDIT and approval.parts_account is not None:
+        balance = ledger.balance_of(session, approval.outlet_id)
+        return {"credit": {"account": approval.parts_account, "balance": balance, "after": balance + approval.amount}}
+    if kind == K.FEE_CHARGEBACK and approval.fee_claim is not None:
+        return {"chargeback": {"claim": approval.fee_claim,
+                               "multiple": policy.value(session, "fees.overcharge_multiple"),
+                               "charge_back": fee_claims.charge_back_for(session, approval.amount)}}
+    return {}
 
 
 def approved(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
@@ -141,8 +161,9 @@ def approved(session: Session, approval: ApprovalRequest, actor: User, now: date
         fee_claims.confirm_overcharge(session, approval.fee_claim, actor, approval.amount, approval.reason, at=now)
     elif kind == K.PARTS_CREDIT:
         ledger.check_headroom(session, approval.outlet_id, approval.amount)
-        ledger.post(session, approval.outlet_id, LedgerKind.ADJUSTMENT, approval.amount, source=f"approval:{approval.id}",
-                    actor=actor, at=now, reason=f"#{approval.id}: {approval.reason}")
+        ledger.post(session, approval.outlet_id, LedgerKind.ADJUSTMENT, approval.amount,
+                    source=ledger.Source.approval(approval.id), actor=actor, at=now,
+                    reason=f"#{approval.id}: {approval.reason}")
 
 
 def _issue_beyond_quota(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
@@ -156,10 +177,11 @@ def _issue_beyond_quota(session: Session, approval: ApprovalRequest, actor: User
     if lacking > approval.amount:  # the account was drawn on meanwhile: decide on the new figure
         raise DomainError(_l("The parts account has been drawn on since this was asked: ¥%(lacking)s is lacking "
                              "now, more than the ¥%(asked)s asked. Reject it; the center asks again.",
-                             lacking=ledger.money(lacking), asked=approval.amount))
+                             lacking=money(lacking), asked=approval.amount))
     if lacking > 0:
-        ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, lacking, source=f"approval:{approval.id}",
-                    actor=actor, at=now, reason=f"{request.number} #{approval.id}: {approval.reason}")
+        ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, lacking,
+                    source=ledger.Source.approval(approval.id), actor=actor, at=now,
+                    reason=f"{request.number} #{approval.id}: {approval.reason}")
     request.status = S.SUBMITTED.value
     parts_requests.review(session, request, actor, {line.id: line.settlement for line in request.lines}, at=now)
 

@@ -1,24 +1,65 @@
 """Old parts from warranty repairs: the return obligation, local scrapping, the return list,
-receipt and count, QA inspection, credit or charge (R-PART-4…6, R-WAR-2)."""
+receipt and count, QA inspection, credit or charge (R-PART-4…6, R-WAR-2).
+
+Who may do what, now: `actions(session, record, user)` answers `{action: Verdict}` for either
+record of this aggregate — for an old part "verify_scrapped" (R-PART-6) and "settle" (credit
+or charge it), for a return list "receive" (count the parcel) and "inspect" (QA). The guards
+below require those verdicts and the screens render their buttons from them.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import OldPart, PartsReturn, ReplacedPart, Ticket, User, utcnow
-from models.choices import LedgerKind, NonCreditable, OldPartState, PartsReturnStatus, Role
+from models.choices import LedgerKind, NonCreditable, OldPartState, PartsReturnStatus
 
-from . import ledger, policy
-from .parts_requests import parcel_errors
+from . import ledger, permissions, policy
 from .errors import DomainError, FieldErrors
+from .money import ZERO, money
+from .parts_requests import ONLY_CENTER, parcel_errors
+from .permissions import ALLOWED, CENTER, Verdict, first_refusal, refuse, role_in
 
-O, RS = OldPartState, PartsReturnStatus
-CENTER = {Role.ADMIN, Role.MANAGER, Role.CLERK}
+OPS, RS = OldPartState, PartsReturnStatus
 QUALITY = "quality"  # the inspection's verdict that credits the outlet in full
+STALE_RETURN = _l("This return list is no longer at that step: reload the page.")
+NOT_COUNTED = _l("Count the parcel before the inspection.")
+NOT_SCRAPPED = _l("This old part is not waiting for verification.")
+SETTLED = {OPS.CREDITED.value, OPS.CHARGED.value}
+STILL_OWED = _l("This old part is still owed: it is settled once it comes back and is inspected.")
+ALREADY_SETTLED = _l("This old part is settled already.")
+
+
+def actions(session: Session, record: OldPart | PartsReturn, user: User) -> dict[str, Verdict]:
+    """Per action on an old part or a return list, may `user` take it now, or why not. Only the
+    service center counts, inspects, verifies and settles (R-PART-4, R-PART-6)."""
+    center = role_in(user, CENTER, ONLY_CENTER)
+    if isinstance(record, PartsReturn):
+        return {"receive": first_refusal(center, _return_at(record, RS.SHIPPED, STALE_RETURN)),
+                "inspect": first_refusal(center, _return_at(record, RS.RECEIVED, (
+                    NOT_COUNTED if record.status == RS.SHIPPED.value else STALE_RETURN)))}
+    scrapped = ALLOWED if record.state == OPS.SCRAP_LOCAL.value else refuse(NOT_SCRAPPED)
+    return {"verify_scrapped": first_refusal(center, scrapped),
+            "settle": first_refusal(center, _settleable(record))}
+
+
+def _return_at(parcel: PartsReturn, state: RS, reason) -> Verdict:
+    return ALLOWED if parcel.status == state.value else refuse(reason)
+
+
+def _settleable(old: OldPart) -> Verdict:
+    """Credited or charged once: after the verification of a local scrap, or the inspection of
+    the counted parcel it came back in."""
+    if old.state == OPS.SCRAP_LOCAL.value:
+        return ALLOWED
+    if old.state in SETTLED:
+        return refuse(ALREADY_SETTLED)
+    if old.state == OPS.OWED.value:
+        return refuse(STILL_OWED)
+    return _return_at(old.parts_return, RS.RECEIVED, NOT_COUNTED)
 
 
 def record_replaced(session: Session, ticket: Ticket, replaced: ReplacedPart) -> OldPart | None:
@@ -32,7 +73,7 @@ def record_replaced(session: Session, ticket: Ticket, replaced: ReplacedPart) ->
                   qty=replaced.qty, unit_price=part.unit_price, replaced_on=replaced.replaced_on)
     old.exemption = exemption(session, part, replaced.qty)
     if old.exemption:
-        old.state = O.SCRAP_LOCAL.value
+        old.state = OPS.SCRAP_LOCAL.value
         old.needs_verification = True  # listed, verified by the center's return visit, then credited
     session.add(old)
     return old
@@ -56,7 +97,7 @@ def create_return(session: Session, outlet_id: int, actor: User, old_parts: list
     errors = {}
     if not old_parts:
         errors["old_parts"] = _l("Choose the old parts in the parcel.")
-    elif any(o.outlet_id != outlet_id or o.state != O.OWED.value for o in old_parts):
+    elif any(o.outlet_id != outlet_id or o.state != OPS.OWED.value for o in old_parts):
         errors["old_parts"] = _l("Only old parts of this outlet that are still owed can be returned.")
     errors.update(parcel_errors(courier, tracking_no))
     if errors:
@@ -65,16 +106,14 @@ def create_return(session: Session, outlet_id: int, actor: User, old_parts: list
                          created_by=actor)
     session.add(parcel)
     for old in old_parts:
-        old.parts_return, old.state = parcel, O.IN_RETURN.value
+        old.parts_return, old.state = parcel, OPS.IN_RETURN.value
     session.flush()
     return parcel
 
 
 def receive(session: Session, parcel: PartsReturn, actor: User, counts: dict[int, int]) -> None:
     """The center counts the parcel against the list."""
-    _require_center(actor)
-    if parcel.status != RS.SHIPPED.value:
-        raise DomainError(_l("This return list is no longer at that step: reload the page."))
+    permissions.require(actions(session, parcel, actor), "receive", DomainError)
     errors = {}
     for old in parcel.old_parts:
         count = counts.get(old.id)
@@ -91,9 +130,7 @@ def inspect(session: Session, parcel: PartsReturn, actor: User, verdicts: dict[i
             notes: dict[int, str] | None = None, at: datetime | None = None) -> None:
     """QA decides responsibility per line: quality failures credited in full, the rest charged
     with an R-PART-5 reason (R-PART-4). Missing pieces are charged as not received."""
-    _require_center(actor)
-    if parcel.status != RS.RECEIVED.value:
-        raise DomainError(_l("Count the parcel before the inspection."))
+    permissions.require(actions(session, parcel, actor), "inspect", DomainError)
     allowed = {QUALITY} | {r.value for r in NonCreditable}
     errors = {f"verdict-{o.id}": _l("Choose the inspection result.")
               for o in parcel.old_parts if verdicts.get(o.id) not in allowed}
@@ -107,30 +144,33 @@ def inspect(session: Session, parcel: PartsReturn, actor: User, verdicts: dict[i
 
 def settle(session: Session, old: OldPart, actor: User, verdict: str, note: str = "",
            at: datetime | None = None) -> None:
-    """Credit or charge one old part, exactly once (the ledger source is the old part)."""
+    """Credit or charge one old part, exactly once (the ledger source is the old part): a retry
+    of a settled part changes nothing."""
+    if old.state in SETTLED:
+        return
+    permissions.require(actions(session, old, actor), "settle", DomainError)
     unit = old.unit_price
     received = old.qty if old.received_qty is None else old.received_qty
-    credited = (unit * received).quantize(Decimal("0.01")) if verdict == QUALITY else Decimal("0.00")
+    credited = money(unit * received) if verdict == QUALITY else ZERO
     charged = old.value - credited
     if credited:
         ledger.post(session, old.outlet_id, LedgerKind.RETURN_CREDIT, credited, actor=actor, at=at,
-                    source=f"old_part:{old.id}:credit", part_id=old.part_id, qty=received,
+                    source=ledger.Source.old_part(old.id, "credit"), part_id=old.part_id, qty=received,
                     reason=f"{old.ticket.number} {note}".strip())
     if charged:
         reason = verdict if verdict != QUALITY else NonCreditable.NOT_RECEIVED.value
         ledger.post(session, old.outlet_id, LedgerKind.CHARGE, charged, cash=charged, actor=actor, at=at,
-                    source=f"old_part:{old.id}:charge", part_id=old.part_id, qty=old.qty - (received if credited else 0),
+                    source=ledger.Source.old_part(old.id, "charge"), part_id=old.part_id,
+                    qty=old.qty - (received if credited else 0),
                     reason=f"{old.ticket.number} {reason} {note}".strip())
         old.non_creditable = reason
-    old.state = (O.CREDITED if credited else O.CHARGED).value
+    old.state = (OPS.CREDITED if credited else OPS.CHARGED).value
     old.decision_note = note.strip()
 
 
 def verify_scrapped(session: Session, old: OldPart, actor: User, confirmed: bool, note: str = "") -> None:
     """R-PART-6: a part scrapped locally is credited once the center has verified it."""
-    _require_center(actor)
-    if old.state != O.SCRAP_LOCAL.value:
-        raise DomainError(_l("This old part is not waiting for verification."))
+    permissions.require(actions(session, old, actor), "verify_scrapped", DomainError)
     if not confirmed and not note.strip():
         raise FieldErrors({"note": _l("Say what the verification found.")})
     settle(session, old, actor, QUALITY if confirmed else NonCreditable.NO_FAULT_FOUND.value, note)
@@ -140,10 +180,5 @@ def overdue(session: Session, today: date) -> list[OldPart]:
     """Old parts still owed after the return cycle (a week), oldest first (they age in a list)."""
     days = int(policy.value(session, "parts.return_cycle_days"))
     return list(session.scalars(select(OldPart).where(
-        OldPart.state == O.OWED.value, OldPart.replaced_on < today - timedelta(days=days))
+        OldPart.state == OPS.OWED.value, OldPart.replaced_on < today - timedelta(days=days))
         .order_by(OldPart.replaced_on, OldPart.id)))
-
-
-def _require_center(actor: User) -> None:
-    if actor.role not in CENTER:
-        raise DomainError(_l("Only the service center does this."))

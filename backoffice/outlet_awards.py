@@ -41,8 +41,8 @@ def penalties(session: Session, year: int | None = None, outlet_id: int | None =
         stmt = stmt.where(FeeClaim.outlet_id == outlet_id)
     rows = session.execute(stmt).all()
     found: dict[int, list[Penalty]] = {}
-    for outlet_id, claim_id, number, charge_back, at in rows:
-        found.setdefault(outlet_id, []).append(Penalty(claim_id, number, charge_back, at))
+    for owner, claim_id, number, charge_back, at in rows:
+        found.setdefault(owner, []).append(Penalty(claim_id, number, charge_back, at))
     return found
 
 

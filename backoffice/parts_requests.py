@@ -1,5 +1,13 @@
 """Parts requests of an outlet: submit → review (on account or purchase) → ship → delivery
-confirmed (R-PART-3), gated on last month's reconciliation (R-PART-7)."""
+confirmed (R-PART-3), gated on last month's reconciliation (R-PART-7).
+
+Who may do what, now: `actions(session, request, user)` answers `{action: Verdict}` — with
+`request=None` the collection's "submit", with a request its "review", "ship", "confirm"
+(the delivery check) and "picking" (the printable picking list). The guards below require
+those verdicts and the screens render their buttons from them. The weekly limit is not a
+refusal but a question the form asks: `form_hints` says which outlets' batches of this week
+are used (`week_taken`) and which of the user's outlets have their supply held.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,16 +18,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import ApprovalEvent, ApprovalRequest, Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
-from models.choices import (ApprovalGrounds, ApprovalKind, ApprovalStatus, GasType, LedgerKind, PartsRequestStatus,
-                            Role, Settlement)
+from models.choices import (
+    ApprovalGrounds,
+    ApprovalKind,
+    ApprovalStatus,
+    GasType,
+    LedgerKind,
+    PartsRequestStatus,
+    Settlement,
+)
 
-from . import ledger, policy, reconciliation
+from . import ledger, permissions, policy, reconciliation
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .permissions import ALLOWED, CENTER, DESK, Verdict, first_refusal, refuse, role_in
 from .timezones import to_local
 
 S = PartsRequestStatus
-CENTER = {Role.ADMIN, Role.MANAGER, Role.CLERK}
+ONLY_CENTER = _l("Only the service center does this.")
+STALE = _l("This request is no longer at that step: reload the page.")
+NOT_PICKED = _l("The picking list is printed once the request is reviewed.")
+PICKED = {s.value for s in (S.REVIEWED, S.SHIPPED, S.DELIVERED, S.DISPUTED)}
 
 
 @dataclass
@@ -30,14 +49,72 @@ class LineDraft:
     urgent: bool = False
 
 
+def actions(session: Session, request: PartsRequest | None, user: User) -> dict[str, Verdict]:
+    """Per action, may `user` take it now, or why not (R-PART-3, R-ROLE-1). The outlets and the
+    center request parts; only the center reviews and ships; the outlet (or the center for it)
+    checks the delivery."""
+    if request is None:
+        return {"submit": role_in(user, DESK)}
+    center = role_in(user, CENTER, ONLY_CENTER)
+    return {
+        "review": first_refusal(center, _at(request, S.SUBMITTED)),
+        "ship": first_refusal(center, _at(request, S.REVIEWED)),
+        "confirm": first_refusal(role_in(user, DESK), _at(request, S.SHIPPED)),
+        "picking": first_refusal(role_in(user, DESK), ALLOWED if request.status in PICKED else refuse(NOT_PICKED)),
+    }
+
+
+def _at(request: PartsRequest, state: S) -> Verdict:
+    return ALLOWED if request.status == state.value else refuse(STALE)
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def batch_limit(session: Session) -> int:
+    return int(policy.value(session, "parts.batches_per_week"))
+
+
+def batches_used(session: Session, outlet_ids, week: date) -> dict[int, int]:
+    """Request batches of `week` per outlet that count against the limit: refused ones do not."""
+    return dict(session.execute(select(PartsRequest.outlet_id, func.count(PartsRequest.id)).where(
+        PartsRequest.outlet_id.in_(list(outlet_ids)), PartsRequest.week_start == week,
+        PartsRequest.status != S.REJECTED.value).group_by(PartsRequest.outlet_id)
+        .execution_options(**UNSCOPED)).all())
+
+
+def week_taken(session: Session, outlet_ids, day: date) -> set[int]:
+    """Outlets whose request batches of the week of `day` are used (R-PART-3): a further batch
+    needs the reason for an exception. A hint for the form; submit() decides under a lock."""
+    limit = batch_limit(session)
+    return {outlet_id for outlet_id, used in batches_used(session, outlet_ids, week_start(day)).items()
+            if used >= limit}
+
+
+@dataclass(frozen=True)
+class FormHints:
+    """What the request form says before anything is typed; submit() still decides."""
+
+    own_outlet_id: int | None  # an outlet's staff request for their own outlet first; the center chooses
+    full_weeks: frozenset[int]  # this week's batches are used: the form asks for an exception's reason
+    held: tuple[Outlet, ...]  # the user's own outlets whose supply is held (R-PART-7)
+
+
+def form_hints(session: Session, user: User, outlets: list[Outlet], day: date) -> FormHints:
+    if user.role in CENTER:  # the center sees every outlet: a held one is refused when sent
+        own, held = None, ()
+    else:
+        own = user.outlet_id
+        held = tuple(o for o in outlets if reconciliation.supply_blocked(session, o.id, day))
+    return FormHints(own, frozenset(week_taken(session, [o.id for o in outlets], day)), held)
 
 
 def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft], note: str = "",
            exception_reason: str = "", at: datetime | None = None) -> PartsRequest:
     """A request batch. Over the weekly limit it waits for a manager to approve the exception
     through an approval request (R-PART-3, R-ROLE-2)."""
+    permissions.require(actions(session, None, actor), "submit", DomainError)
     at = at or utcnow()
     errors = _check_lines(session, lines)
     if errors:
@@ -47,14 +124,12 @@ def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft]
         raise DomainError(_l("Last month's parts account is not confirmed yet: confirm the "
                              "statement before requesting more parts."))
     week = week_start(to_local(at).date())
-    used = session.scalar(select(func.count(PartsRequest.id)).where(
-        PartsRequest.outlet_id == outlet_id, PartsRequest.week_start == week,
-        PartsRequest.status != S.REJECTED.value).execution_options(**UNSCOPED))
+    used = batches_used(session, [outlet_id], week).get(outlet_id, 0)
     # Refused batches do not count against the limit, but their numbers stay taken.
     taken = session.scalar(select(func.max(PartsRequest.batch_no)).where(
         PartsRequest.outlet_id == outlet_id, PartsRequest.week_start == week)
         .execution_options(**UNSCOPED)) or 0
-    limit = int(policy.value(session, "parts.batches_per_week"))
+    limit = batch_limit(session)
     over = used >= limit
     if over and not exception_reason.strip():
         raise FieldErrors({"exception_reason": _l(
@@ -115,8 +190,7 @@ def suggested_settlements(session: Session, request: PartsRequest) -> dict[int, 
 def review(session: Session, request: PartsRequest, actor: User, settlements: dict[int, str],
            at: datetime | None = None) -> None:
     """The center settles each line and posts it to the ledger; all lines or none."""
-    require(request, S.SUBMITTED)
-    require_center(actor)
+    permissions.require(actions(session, request, actor), "review", DomainError)
     at = at or utcnow()
     errors = settlement_errors(request, settlements)
     if errors:
@@ -140,7 +214,7 @@ def settlement_errors(request: PartsRequest, settlements: dict[int, str]) -> dic
 
 
 def _post_line(session, request, line, actor, at) -> None:
-    source = f"parts_request_line:{line.id}"
+    source = ledger.Source.parts_request_line(line.id)
     if line.settlement == Settlement.ON_ACCOUNT:
         ledger.post(session, request.outlet_id, LedgerKind.ISSUE, -line.amount, source=source,
                     actor=actor, part_id=line.part_id, qty=line.qty, at=at, reason=request.number)
@@ -151,8 +225,7 @@ def _post_line(session, request, line, actor, at) -> None:
 
 def ship(session: Session, request: PartsRequest, actor: User, courier: str, tracking_no: str,
          at: datetime | None = None) -> None:
-    require(request, S.REVIEWED)
-    require_center(actor)
+    permissions.require(actions(session, request, actor), "ship", DomainError)
     errors = parcel_errors(courier, tracking_no)
     if errors:
         raise FieldErrors(errors)
@@ -173,7 +246,7 @@ def parcel_errors(courier: str, tracking_no: str) -> dict:
 def confirm_delivery(session: Session, request: PartsRequest, actor: User, complete: bool,
                      note: str = "", at: datetime | None = None) -> None:
     """The outlet checks the parcel against the list; differences within a week (R-PART-3)."""
-    require(request, S.SHIPPED)
+    permissions.require(actions(session, request, actor), "confirm", DomainError)
     at = at or utcnow()
     if not complete:
         days = int(policy.value(session, "parts.delivery_check_days"))
@@ -194,10 +267,7 @@ def ship_due(session: Session, request: PartsRequest) -> datetime | None:
 
 
 def require(request: PartsRequest, *states: S) -> None:
+    """For the approvals around a request (network_approvals): it still stands at one of `states`."""
     if request.status not in {s.value for s in states}:
-        raise DomainError(_l("This request is no longer at that step: reload the page."))
+        raise DomainError(STALE)
 
-
-def require_center(actor: User) -> None:
-    if actor.role not in CENTER:
-        raise DomainError(_l("Only the service center does this."))

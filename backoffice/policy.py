@@ -1,6 +1,9 @@
 """Policy values: defaults here, overrides as PolicySetting rows an admin edits.
 
-Rules read numbers through `value()` so nothing is a literal scattered in code.
+Rules read numbers through `value()` so nothing is a literal scattered in code, and texts that
+show a policy number take it from here when they are shown (`labels.PolicyLabel`). Keys are
+written literally where they are used, so a grep finds every reader. A new key needs no
+migration: a default lives here, and only an admin's override is a row.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "fees.labor_rate_per_hour": (Decimal("60"), "R-FEE-1 labour paid per standard hour (yuan)"),
     "fees.default_hours": (Decimal("1"), "R-FEE-1 standard hours when the remedy has none"),
     "fees.overcharge_multiple": (Decimal("10"), "R-FEE-2 overcharge charged back at this multiple"),
+    "fees.audit_within_days": (Decimal("7"), "R-FEE-2 claims waiting for audit longer are highlighted (days)"),
     # R-WAR-5: the statutory 三包 windows, and which product categories they cover (1 = yes).
     "warranty.return_days": (Decimal("7"), "R-WAR-5 return/exchange/repair window (days from purchase)"),
     "warranty.exchange_days": (Decimal("15"), "R-WAR-5 exchange/repair window (days from purchase)"),
@@ -54,12 +58,17 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "returns.complaint_visit_days": (Decimal("3"), "Return visit due after a complaint (days)"),
     "returns.satisfied_from": (Decimal("3"), "Lowest satisfaction (1-5) that counts as satisfied"),
     # R-RET-1: compensation standards and caps; R-RET-4: approval thresholds.
-    "returns.extra_compensation_rate": (Decimal("0.10"), "R-RET-1 extra compensation cap (share of the purchase price)"),
+    "returns.extra_compensation_rate": (Decimal("0.10"),
+                                        "R-RET-1 extra compensation cap (share of the purchase price)"),
     "returns.repair_compensation_max": (Decimal("200"), "R-RET-1 transport / lost-time compensation standard (yuan)"),
     "approvals.second_manager_above": (Decimal("3000"), "R-RET-4 amounts above this need a second manager (yuan)"),
     "approvals.decide_within_hours": (Decimal("24"), "Approval requests decided within (hours)"),
     # R-SLA-4: a resolution is due no earlier than this long after the on-site visit it needs.
-    "sla.resolve_after_onsite_hours": (Decimal("24"), "R-SLA-4 resolution due at least this long after the on-site due time (hours)"),
+    "sla.resolve_after_onsite_hours": (Decimal("24"), "R-SLA-4 resolution due at least this long after the "
+                                       "on-site due time (hours)"),
+    # R-SLA-1: lists and the dashboard warn of a running clock this long before it is due.
+    "sla.due_soon_hours": (Decimal("1"), "R-SLA-1 a running clock is shown as due soon this long before "
+                           "its due time (hours)"),
     # R-TKT-9: window in which a new ticket on the same serial is a repeat repair.
     "tickets.repeat_repair_days": (Decimal("90"), "R-TKT-9 repeat repair window (days)"),
     # R-INST-1/2 (004 第五章二): free installation except special-price models; beyond 20 km the
@@ -72,21 +81,27 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
 }
 
 
-def value(session: Session, key: str) -> Decimal:
+def value(session: Session | None, key: str) -> Decimal:
+    """The policy's value: the admin's override, else the default. Without a session (a text
+    shown outside a request, e.g. in a CLI job) the default."""
     if key not in DEFAULTS:
         raise KeyError(f"unknown policy {key!r}")
+    if session is None:
+        return DEFAULTS[key][0]
     stored = session.scalar(select(PolicySetting.value).where(PolicySetting.key == key))
     return Decimal(stored) if stored is not None else DEFAULTS[key][0]
 
 
-def values(session: Session, prefix: str) -> dict[str, Decimal]:
-    rows = dict(
-        session.execute(
-            select(PolicySetting.key, PolicySetting.value).where(PolicySetting.key.startswith(prefix))
-        ).all()
-    )
-    return {
-        key: Decimal(rows[key]) if key in rows else default
-        for key, (default, _) in DEFAULTS.items()
-        if key.startswith(prefix)
-    }
+def shown(key: str) -> Decimal:
+    """The value a page shows or decides a row's look by, read once per request (a list asks on
+    every row); outside an app (a CLI job) the default."""
+    from flask import g, has_app_context
+
+    from models import db
+
+    if not has_app_context():
+        return value(None, key)
+    read = g.setdefault("policy_values_read", {})
+    if key not in read:
+        read[key] = value(db.session, key)
+    return read[key]

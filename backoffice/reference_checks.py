@@ -1,5 +1,5 @@
-"""Reference rows edited on admin screens, checked before the database sees them (issue 11
-finding 9): a second row where one must be unique, or a negative stock, is refused field by
+"""Reference rows edited on admin screens, checked before the database sees them: a second
+row where one must be unique, or a negative stock, is refused field by
 field with a message, instead of a constraint violation.
 
 Uniqueness is network-wide, so the look-ups ignore the user's row scope; they do not flush

@@ -1,4 +1,5 @@
-"""Return-visit coverage (001: 100 % for complaints; 002: within 7 days after service)."""
+"""Return-visit coverage (001: every complaint is called back; 002: every service, within the
+days of the policies `returns.complaint_visit_days` and `returns.visit_days`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,8 +1,13 @@
-"""SLA clocks (DOMAIN §4, R-SLA-1…3): policies -> due times, met/breached, pauses.
+"""SLA clocks (DOMAIN §4, R-SLA-1…4): policies -> due times, met/breached, pauses.
 
 Defaults are the rule book's table; SlaPolicy rows override them. The most specific rule
 (kind, warranty status, area) wins. Clocks run in calendar hours (R-SLA-2: the hotline is
 staffed 24/7) and every ticket keeps the due times it got at registration.
+
+What the lists, the dashboard and the ticket page say of a clock — open, overdue now, due
+soon — is defined once below, each predicate in SQL (`open_sql`, `overdue_sql`,
+`due_soon_sql`) next to its Python twin (`is_open`, `is_overdue`, `is_due_soon`); `state`
+is built on the Python ones. "Soon" is the policy `sla.due_soon_hours` (`due_soon_within`).
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from models import SlaPolicy, Ticket, TicketClock, utcnow
@@ -96,19 +101,20 @@ def due_times(session: Session, kind: str, in_warranty: bool | None, area: str,
               start: datetime, clocks=None) -> dict[str, datetime]:
     result = {}
     for clock in clocks or KIND_CLOCKS[TicketKind(kind)]:
-        hours = hours_for(session, clock, kind, in_warranty, area)
-        if hours is not None:
-            result[clock.value] = start + _hours(hours)
+        limit = hours_for(session, clock, kind, in_warranty, area)
+        if limit is not None:
+            result[clock.value] = start + hours(limit)
     onsite, resolve = result.get(Clock.ONSITE.value), result.get(Clock.RESOLVE.value)
     if onsite is not None and resolve is not None:
         # R-SLA-4: a resolution is never due before the visit it needs (suburban: 72 h on site).
-        after_visit = onsite + _hours(policy.value(session, "sla.resolve_after_onsite_hours"))
+        after_visit = onsite + hours(policy.value(session, "sla.resolve_after_onsite_hours"))
         result[Clock.RESOLVE.value] = max(resolve, after_visit)
     return result
 
 
-def _hours(hours) -> timedelta:
-    return timedelta(seconds=float(hours) * 3600)
+def hours(number) -> timedelta:
+    """A number of hours (a policy Decimal) as a duration."""
+    return timedelta(seconds=float(number) * 3600)
 
 
 def start_clocks(session: Session, ticket: Ticket) -> None:
@@ -134,14 +140,9 @@ def current_clocks(ticket: Ticket) -> list[TicketClock]:
     return [c for c in ticket.clocks if c.superseded_at is None]
 
 
-def open_clock_sql() -> tuple:
-    """SQL conditions of a clock that is ticking now: unmet, not paused, of the current round."""
-    return (TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
-            TicketClock.superseded_at.is_(None))
-
-
 def running_clocks(ticket: Ticket) -> list[TicketClock]:
-    """Clocks still ticking: unmet, and the ticket not yet resolved."""
+    """Clocks of the current round not yet met, on a ticket not yet resolved (paused ones too:
+    the list's badge shows them as paused)."""
     if ticket.status in FINISHED:
         return []
     return [c for c in current_clocks(ticket) if c.met_at is None]
@@ -187,28 +188,84 @@ def finished_at(ticket: Ticket) -> datetime | None:
     return resolved.met_at if resolved is not None and resolved.met_at else ticket.closed_at or ticket.updated_at
 
 
-def states(ticket: Ticket, now: datetime | None = None) -> list[tuple[TicketClock, str]]:
+def states(ticket: Ticket, now: datetime | None = None,
+           within: timedelta | None = None) -> list[tuple[TicketClock, str]]:
     """Each clock of the ticket with its state, as the ticket page shows them."""
     stopped = finished_at(ticket)
-    return [(c, state(c, now, stopped)) for c in ticket.clocks]
+    return [(c, state(c, now, stopped, within)) for c in ticket.clocks]
 
 
-def state(found: TicketClock, now: datetime | None = None, stopped: datetime | None = None) -> str:
-    """met / breached / superseded / not_needed / paused / due_soon (within 1 h) / running.
+def state(found: TicketClock, now: datetime | None = None, stopped: datetime | None = None,
+          within: timedelta | None = None) -> str:
+    """met / breached / superseded / not_needed / paused / due_soon / running.
 
-    `stopped`: when the ticket was resolved; a clock still unmet then was not needed (a remote
-    answer needs no visit, a refund no technician) unless it was already overdue."""
+    `stopped`: when the ticket was resolved (`finished_at`); a clock still unmet then was not
+    needed (a remote answer needs no visit, a refund no technician) unless it was already
+    overdue. `within`: how soon is "due soon" (`due_soon_within`; the policy default if not given)."""
     now = now or utcnow()
+    if not is_open(found, stopped):
+        return _stopped_state(found, stopped)
+    if is_overdue(found, now, stopped):
+        return "breached"
+    if is_due_soon(found, now, _within(within), stopped):
+        return "due_soon"
+    return "running"
+
+
+def _stopped_state(found: TicketClock, stopped: datetime | None) -> str:
+    """The state of a clock that is not open: met (in time or late), stopped, or paused."""
     if found.met_at is not None:
         return "met" if found.met_at <= found.due_at else "breached"
     if found.superseded_at is not None:  # stopped by a reopening before it was met
         return "breached" if found.superseded_at > found.due_at else "superseded"
     if stopped is not None:
         return "breached" if stopped > found.due_at else "not_needed"
-    if found.paused_since is not None:
-        return "paused"
-    if now > found.due_at:
-        return "breached"
-    if found.due_at - now <= timedelta(hours=1):
-        return "due_soon"
-    return "running"
+    return "paused"
+
+
+# --- R-SLA-1 predicates: SQL for the list filter and the dashboard, Python for the ticket page
+# and the list badge. Each pair is one definition; keep them side by side. The SQL ones name
+# Ticket.status: the query joins the ticket or correlates with it (EXISTS in the list).
+
+def due_soon_within(session: Session | None) -> timedelta:
+    """How long before its due time an open clock is "due soon" (policy; the default without a session)."""
+    return hours(policy.value(session, "sla.due_soon_hours"))
+
+
+def _within(within: timedelta | None) -> timedelta:
+    return within if within is not None else due_soon_within(None)
+
+
+def open_sql():
+    """A clock ticking now: unmet, not paused, of the current round, on a ticket not yet resolved."""
+    return and_(TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
+                TicketClock.superseded_at.is_(None), Ticket.status.not_in(FINISHED))
+
+
+def is_open(found: TicketClock, stopped: datetime | None = None) -> bool:
+    """`open_sql` for one clock; `stopped` is the ticket's `finished_at` (None while it runs)."""
+    return (found.met_at is None and found.paused_since is None and found.superseded_at is None
+            and stopped is None)
+
+
+def overdue_sql(now: datetime):
+    """An open clock past its due time."""
+    return and_(open_sql(), TicketClock.due_at < now)
+
+
+def is_overdue(found: TicketClock, now: datetime, stopped: datetime | None = None) -> bool:
+    return is_open(found, stopped) and found.due_at < now
+
+
+def due_soon_sql(now: datetime, within: timedelta):
+    """An open clock not yet due, due within `within` (`due_soon_within`)."""
+    return and_(open_sql(), TicketClock.due_at >= now, TicketClock.due_at <= now + within)
+
+
+def is_due_soon(found: TicketClock, now: datetime, within: timedelta, stopped: datetime | None = None) -> bool:
+    return is_open(found, stopped) and now <= found.due_at <= now + within
+
+
+def met_late_sql():
+    """A clock met after its due time (any round): with `overdue_sql`, the list's "breached (ever)"."""
+    return TicketClock.met_at > TicketClock.due_at

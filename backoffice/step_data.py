@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
+from . import money
 from .timezones import local_to_utc
 
 TRUE = {"y", "yes", "on", "1", "true"}
@@ -45,19 +45,7 @@ def _text(value):
 
 
 def _decimal(value):
-    text = _text(value).replace(",", "").replace("¥", "")
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(_l("Not an amount.")) from None
-    if not number.is_finite():  # NaN, Infinity: no amount, and NaN cannot even be compared
-        raise ValueError(_l("Not an amount."))
-    # The range first: quantizing 1e400 to cents overflows the context and raises.
-    if number < 0 or number > Decimal("9999999999.99") or number != number.quantize(Decimal("0.01")):
-        raise ValueError(_l("An amount of yuan with at most two decimals."))
-    return number.quantize(Decimal("0.01"))
+    return money.parse(_text(value))
 
 
 def _datetime(value):

@@ -1,7 +1,7 @@
-"""Ticket registration and edits; the workflow itself lives in backoffice.workflow (later)."""
+"""Ticket registration and edits; the workflow itself lives in backoffice.workflow."""
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
@@ -17,9 +17,9 @@ from .timezones import zone_of
 
 def validate_ticket(ticket: Ticket, session: Session | None = None) -> None:
     """R-TKT-2 / R-RPT-3: the record must be coherent before it is kept."""
-    if ticket.unit is not None and ticket.customer is not None:
-        if ticket.unit.customer is not ticket.customer:  # objects: new rows have no ids yet
-            raise ValidationFailed(_l("The unit does not belong to the selected customer."))
+    # Objects, not ids: new rows have no ids yet.
+    if ticket.unit is not None and ticket.customer is not None and ticket.unit.customer is not ticket.customer:
+        raise ValidationFailed(_l("The unit does not belong to the selected customer."))
     engineer = ticket.assigned_engineer
     if engineer is not None and engineer.role != Role.ENGINEER:
         raise ValidationFailed(_l("Only an engineer can be assigned to a ticket."))
@@ -45,7 +45,7 @@ def occurrence_problem(occurred_at, registered_at=None):
     if occurred_at is None:
         return None
     def aware(value):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
     occurred_at, now = aware(occurred_at), utcnow()
     reference = min(aware(registered_at), now) if registered_at is not None else now

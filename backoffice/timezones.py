@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -42,7 +42,7 @@ def to_local(value: datetime | None, zone: ZoneInfo | None = None) -> datetime |
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(zone or service_zone())
 
 
@@ -58,12 +58,12 @@ def local_today(zone: ZoneInfo | None = None) -> date:
 def local_day_bounds(first: date, last: date, zone: ZoneInfo | None = None):
     """UTC [start, end) covering local calendar days first..last inclusive."""
     zone = zone or service_zone()
-    start = datetime.combine(first, time.min, zone).astimezone(timezone.utc)
-    end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
+    start = datetime.combine(first, time.min, zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(UTC)
     return start, end
 
 
 def local_to_utc(value: datetime, zone: ZoneInfo | None = None) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone or service_zone())
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

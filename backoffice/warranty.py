@@ -10,15 +10,29 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sqlalchemy import select
-
 from models import Part, ReplacedPart, Unit
-from models.choices import TicketKind, WarrantyExclusion, WarrantyWindow
+from models.choices import ProductCategory, TicketKind, WarrantyExclusion, WarrantyWindow
 
 from . import policy
-from .labels import label
+from .labels import LABELS, PolicyLabel, label
+
+# R-WAR-5: the 三包 windows, shortest first, and the policy giving each one's length in days.
+SANBAO_WINDOW_DAYS = {
+    WarrantyWindow.RETURN: "warranty.return_days",
+    WarrantyWindow.EXCHANGE: "warranty.exchange_days",
+}
+# R-WAR-5: whether a product category is covered by 三包 is a policy (1 = yes).
+SANBAO_COVERED = {
+    ProductCategory.GAS_WATER_HEATER: "warranty.sanbao.gas_water_heater",
+    ProductCategory.RANGE_HOOD: "warranty.sanbao.range_hood",
+    ProductCategory.GAS_STOVE: "warranty.sanbao.gas_stove",
+    ProductCategory.DISINFECTION_CABINET: "warranty.sanbao.disinfection_cabinet",
+    ProductCategory.SHOES: "warranty.sanbao.shoes",
+    ProductCategory.OTHER: "warranty.sanbao.other",
+}
 
 EXCLUSION_LABELS = {
     WarrantyExclusion.MISUSE: _l("misuse"),
@@ -89,8 +103,12 @@ class Verdict:
 
     @property
     def badge(self) -> str:
-        """What the verdict is, in a word or two: the window, or why there is none."""
+        """What the verdict is, in a word or two: the window, or why there is none. A 三包
+        window names the length it was decided under (its `limit`), else the policy's."""
         if self.code not in BADGES:
+            text = LABELS[WarrantyWindow].get(self.window)
+            if isinstance(text, PolicyLabel) and "limit" in self.params:
+                return text.render(days=self.params["limit"])
             return label(WarrantyWindow, self.window)
         params = self._params()
         return str(BADGES[self.code] % params) if params else str(BADGES[self.code])
@@ -103,8 +121,8 @@ def add_months(day: date, months: int) -> date:
 
 
 def sanbao_covered(session: Session, category: str) -> bool:
-    key = f"warranty.sanbao.{category}"
-    return key in policy.DEFAULTS and policy.value(session, key) > 0
+    key = SANBAO_COVERED.get(category)
+    return key is not None and policy.value(session, key) > 0
 
 
 def verdict(session: Session, unit: Unit | None, on: date, exclusion: str | None = None,
@@ -154,8 +172,8 @@ def unit_verdict(session: Session, unit: Unit | None, on: date, exclusion: str |
     until = add_months(unit.invoice_date, months)
     days = (on - unit.invoice_date).days
     if sanbao_covered(session, unit.product_model.category):
-        for window in (WarrantyWindow.RETURN, WarrantyWindow.EXCHANGE):
-            limit = int(policy.value(session, f"warranty.{window.value}_days"))
+        for window, key in SANBAO_WINDOW_DAYS.items():
+            limit = int(policy.value(session, key))
             if days <= limit:
                 return Verdict(True, window.value, window.value, {"days": days, "limit": limit})
     if on < until:

@@ -8,32 +8,46 @@ step stands for.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import (Complaint, FaultCode, MailIn, Part, ReplacedPart, ReturnVisit, ServiceReport,
-                    Ticket, TicketEvent, TicketFee, User, utcnow)
+from models import (
+    Complaint,
+    FaultCode,
+    MailIn,
+    Part,
+    ReplacedPart,
+    ReturnVisit,
+    ServiceReport,
+    Ticket,
+    TicketEvent,
+    TicketFee,
+    User,
+    utcnow,
+)
 from models.choices import Role, ServiceMode, TicketKind, VisitKind
 from models.choices import TicketStatus as S
 
-from . import dispatching, old_parts, policy, return_path, sla, warranty
-from . import installation  # R-INST-1/2
+from . import (
+    dispatching,
+    installation,  # R-INST-1/2
+    old_parts,
+    policy,
+    return_path,
+    sla,
+    warranty,
+)
 from .errors import DomainError, FieldErrors
 from .labels import label
+from .permissions import CENTER, DESK, MANAGERS, WORKERS
 from .step_data import Field, parse
 from .timezones import zone_of
 
-DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER})
-# R-ROLE-3: return visits grade the outlet's service, so the service center makes them (and
-# closes the ticket after them); dealers read them.
-CENTER_DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
-WORKERS = DESK | {Role.ENGINEER}
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 OPEN = tuple(s for s in S if s not in (S.RESOLVED, S.RETURN_VISIT, S.CLOSED))
 
 
@@ -115,7 +129,7 @@ def _investigate(session, ticket, values, actor, at):  # R-CMP-2
 
 
 # Kinds whose solution is paid work on a unit when it is out of warranty; a complaint or a
-# consultation is settled or answered, not charged (issue 10 point 5).
+# consultation is settled or answered, not charged (R-WAR-3, R-CMP-2).
 PAID_WORK = (TicketKind.REPAIR, TicketKind.RETURN_EXCHANGE)
 
 
@@ -331,10 +345,12 @@ TRANSITIONS = (
     Transition("settle", (S.AGREED,), S.RESOLVED, DESK, _l("Complaint settled"), (
         Field("resolution", "textarea", _l("Resolution"), True), OPTIONAL_NOTE),
         guard=_kind(TicketKind.COMPLAINT), effect=_settle_complaint),
-    Transition("return_visit", (S.RESOLVED,), S.RETURN_VISIT, CENTER_DESK, _l("Record return visit"), (
+    # R-ROLE-3: return visits grade the outlet's service, so the service center makes them (and
+    # closes the ticket after them); dealers read them.
+    Transition("return_visit", (S.RESOLVED,), S.RETURN_VISIT, CENTER, _l("Record return visit"), (
         Field("satisfaction", "rating", _l("Satisfaction (1-5)"), True),
         Field("comment", "textarea", _l("Customer's words")), OPTIONAL_NOTE), effect=_return_visit),
-    Transition("close", (S.RETURN_VISIT,), S.CLOSED, CENTER_DESK, _l("Close"), (OPTIONAL_NOTE,)),
+    Transition("close", (S.RETURN_VISIT,), S.CLOSED, CENTER, _l("Close"), (OPTIONAL_NOTE,)),
     # R-TKT-4 "until the customer is satisfied".
     Transition("reopen", (S.RESOLVED, S.RETURN_VISIT), S.DIAGNOSED, DESK, _l("Reopen"), (NOTE,)),
     # R-SLA-3: waiting for the customer stops the resolution clock, and the pause is recorded.

@@ -166,7 +166,7 @@ class ApprovalKind(StrEnum):  # R-RET-4
 
 
 class ApprovalGrounds(StrEnum):  # R-WAR-5, R-RET-1…3
-    SANBAO_WINDOW = "sanbao_window"  # inside the 7 / 15-day window
+    SANBAO_WINDOW = "sanbao_window"  # inside the return / exchange window (policy warranty.*_days)
     UNREPAIRABLE = "unrepairable"
     STILL_FAULTY = "still_faulty"  # still faulty after repair
     SIZE = "size"

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db
-from .choices import (GasType, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus,
-                      Settlement)
+from .choices import GasType, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus, Settlement
 
 
 class PartsRequest(Audited, TimestampMixin, db.Model):
@@ -82,7 +81,7 @@ class PartsRequestLine(Audited, db.Model):
 
     @property
     def amount(self) -> Decimal:
-        return (self.unit_price * self.qty).quantize(Decimal("0.01"))
+        return self.unit_price * self.qty  # cents × a count: cents
 
 
 class OldPart(Audited, TimestampMixin, db.Model):
@@ -122,7 +121,7 @@ class OldPart(Audited, TimestampMixin, db.Model):
 
     @property
     def value(self) -> Decimal:
-        return (self.unit_price * self.qty).quantize(Decimal("0.01"))
+        return self.unit_price * self.qty  # cents × a count: cents
 
 
 class PartsReturn(Audited, TimestampMixin, db.Model):

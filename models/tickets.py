@@ -8,8 +8,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
-from .choices import (Area, Channel, IssueCategory, Queue, ServiceMode, Severity, TicketKind,
-                      TicketStatus, WarrantyExclusion, WarrantyWindow)
+from .choices import (
+    Area,
+    Channel,
+    IssueCategory,
+    Queue,
+    ServiceMode,
+    Severity,
+    TicketKind,
+    TicketStatus,
+    WarrantyExclusion,
+    WarrantyWindow,
+)
 
 
 class Ticket(Audited, TimestampMixin, db.Model):

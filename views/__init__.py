@@ -8,20 +8,43 @@ from flask_babel import lazy_gettext as _l
 from backoffice import csp, return_path
 from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
+from backoffice.permissions import DESK, EMPLOYEES, EVERYONE, MANAGERS
 from backoffice.timezones import format_local
-from models import (ApiToken, AppraisalRecord, ApprovalRequest, MoneyPosting, AuditEntry, FinishedGoodsStock, AuthEvent, Customer, FaultCode, Outlet, Part,
-                    LedgerEntry, OldPart, PartsAccount, PartsReconciliation, PartsRequest, PartsReturn,
-                    PolicySetting, ProductModel, ReturnVisit, SlaPolicy, Ticket, Unit, User)
-from models.choices import (ApprovalKind, ApprovalStatus, ComplaintClass, FeeKind, Queue, Role, ServiceMode, Severity, TicketKind, TicketStatus,
-                            VisitKind, WarrantyWindow)
+from models import (
+    ApiToken,
+    AppraisalRecord,
+    ApprovalRequest,
+    AuditEntry,
+    AuthEvent,
+    Customer,
+    FaultCode,
+    FinishedGoodsStock,
+    LedgerEntry,
+    MoneyPosting,
+    OldPart,
+    Outlet,
+    Part,
+    PartsAccount,
+    PartsReconciliation,
+    PartsRequest,
+    PartsReturn,
+    PolicySetting,
+    ProductModel,
+    ReturnVisit,
+    SlaPolicy,
+    Ticket,
+    Unit,
+    User,
+    choices,
+)
 
+from . import fees
 from .appraisal import AppraisalView
 from .approvals import ApprovalView
 from .auth import bp as auth_bp
-from .channel_api import bp as api_bp
-from .public_pages import bp as public_bp
 from .base import role_in
 from .catalog import PartView
+from .channel_api import bp as api_bp
 from .customers import CustomerView, ProductModelView, UnitView
 from .fields import LABELS
 from .home import AccountView, HomeView
@@ -29,11 +52,11 @@ from .intake import IntakeView
 from .ledger_entries import LedgerEntryView
 from .money_postings import MoneyPostingView
 from .network import OutletView, UserView
-from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
-from . import fees
 from .old_parts import OldPartView, PartsReturnView
 from .parts_accounts import PartsAccountView, ReconciliationView
 from .parts_requests import PartsRequestView
+from .public_pages import bp as public_bp
+from .records import ApiTokenView, AuditView, AuthEventView, PolicySettingView
 from .service import FaultCodeView, ReturnVisitView, SlaPolicyView, StockView
 from .tickets import TicketView
 
@@ -44,7 +67,8 @@ EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status"
                 "warranty_override": _l("Warranty verdict overridden"),
                 "installation_materials": _l("Installation materials used"),
                 "approval_requested": _l("Approval requested"), "approval_approve": _l("Approved by a manager"),
-                "approval_reject": _l("Rejected by a manager"), "approval_ask_info": _l("Manager asked for more information"),
+                "approval_reject": _l("Rejected by a manager"),
+                "approval_ask_info": _l("Manager asked for more information"),
                 "approval_info_given": _l("Information given"),
                 "caller_called": _l("Caller called again")}
 
@@ -68,17 +92,18 @@ class RoleMenuLink(MenuLink):
         return role_in(self.roles)
 
 
-# Work queues of the service desk (issue 3 §4): links into the ticket list's filters.
+# Work queues of the service desk: links into the ticket list's filters.
 QUEUE_LINKS = (
-    ("mine", _l("My tickets"), frozenset({Role.ENGINEER, Role.CLERK, Role.MANAGER, Role.ADMIN})),
-    ("unassigned", _l("Unassigned"), frozenset(r.value for r in Role)),
-    ("overdue", _l("Overdue now"), frozenset(r.value for r in Role)),
+    ("mine", _l("My tickets"), EMPLOYEES),
+    ("unassigned", _l("Unassigned"), EVERYONE),
+    ("overdue", _l("Overdue now"), EVERYONE),
     ("complaints_awaiting_answer", _l("Complaints awaiting answer"),
-     frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.DEALER})),
+     DESK),
 )
 
-ENUMS = {"service_mode": ServiceMode, "severity": Severity, "complaint_class": ComplaintClass,
-         "queue": Queue, "visit_kind": VisitKind, "fee_kind": FeeKind, "approval_kind": ApprovalKind}
+ENUMS = {"service_mode": choices.ServiceMode, "severity": choices.Severity,
+         "complaint_class": choices.ComplaintClass, "queue": choices.Queue, "visit_kind": choices.VisitKind,
+         "fee_kind": choices.FeeKind, "approval_kind": choices.ApprovalKind}
 
 
 def init_views(app: Flask) -> None:
@@ -104,7 +129,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(ReturnVisitView(ReturnVisit, _l("Return visits"), category=service, endpoint="return_visit"))
     approvals_view = ApprovalView(ApprovalRequest, _l("Approvals"), category=service, endpoint="approval")
     admin.add_view(approvals_view)
-    admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), frozenset({Role.ADMIN, Role.MANAGER}),
+    admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), MANAGERS,
                                      url=approvals_view.queue_url("mine_to_decide")), target_category=service)
     admin.add_view(MoneyPostingView(MoneyPosting, _l("Money postings"), category=service, endpoint="money_posting"))
     admin.add_view(CustomerView(Customer, _l("Customers"), category=archive, endpoint="customer"))
@@ -136,14 +161,14 @@ def init_views(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["field_label"] = lambda key: str(LABELS.get(key, key))
     app.jinja_env.globals.update(
-        role_label=lambda value: label(Role, value),
-        status_label=lambda value: label(TicketStatus, value),
-        kind_label=lambda value: label(TicketKind, value),
-        window_label=lambda value: label(WarrantyWindow, value),
+        role_label=lambda value: label(choices.Role, value),
+        status_label=lambda value: label(choices.TicketStatus, value),
+        kind_label=lambda value: label(choices.TicketKind, value),
+        window_label=lambda value: label(choices.WarrantyWindow, value),
         enum_label=lambda enum_name, value: label(ENUMS[enum_name], value),
         old_unit_how_label=lambda value: str(return_path.OLD_UNIT_HOW.get(value, value)),
-        approval_kind_label=lambda value: label(ApprovalKind, value),
-        approval_status_label=lambda value: label(ApprovalStatus, value),
+        approval_kind_label=lambda value: label(choices.ApprovalKind, value),
+        approval_status_label=lambda value: label(choices.ApprovalStatus, value),
         clock_state_label=lambda value: str(CLOCK_STATES.get(value, value)),
         event_label=event_label,
         csp_nonce=csp.nonce,  # <script nonce="{{ csp_nonce() }}"> in our templates

@@ -4,19 +4,20 @@ from sqlalchemy import select
 
 from backoffice import appraisal
 from backoffice.labels import choices
+from backoffice.permissions import EMPLOYEES, MANAGERS
 from models import User, db
 from models.choices import AppraisalPeriod, Role
 
-from .base import MANAGERS, SecureModelView
+from .base import SecureModelView
 from .fields import LABELS, enum_formatter, time_formatter
 
 
 class AppraisalView(SecureModelView):
-    roles = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK, Role.ENGINEER})
+    roles = EMPLOYEES
     create_roles = edit_roles = delete_roles = export_roles = MANAGERS
     column_list = ("staff", "period_kind", "period_start", "conduct", "diligence", "ability",
                    "results", "commendation", "penalty", "total", "scored_by")
-    column_details_list = column_list + ("note", "created_at")
+    column_details_list = (*column_list, "note", "created_at")
     column_sortable_list = ("period_start", "period_kind", ("staff", "staff.username"))
     column_default_sort = [("period_start", True), ("id", True)]
     column_searchable_list = ("staff.username", "staff.full_name")

@@ -8,17 +8,17 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from backoffice import approvals, fee_claims, ledger, network_approvals, policy
+from backoffice import approvals, network_approvals, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
+from backoffice.permissions import DESK, EVERYONE
 from backoffice.timezones import format_local
 from models import ApprovalRequest, PartsAccount, db, utcnow
-from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Role, Settlement, WarrantyWindow
+from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Settlement, WarrantyWindow
 
-from .base import ALL_ROLES, MANAGERS, ChoiceFilter, ScopedOptionsFilter, SecureModelView
+from .base import ChoiceFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
-
 
 # Rows of the details page that only a ticket's request fills in.
 TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "target_size", "stock_outlet",
@@ -71,8 +71,8 @@ AWAITING_LABELS = {"mine_to_decide": _l("Waiting for a decision"), "mine": _l("R
 
 
 class ApprovalView(SecureModelView):
-    roles = ALL_ROLES
-    export_roles = MANAGERS | {Role.CLERK, Role.DEALER}
+    roles = EVERYONE
+    export_roles = DESK
     details_template = "admin/approval_details.html"
     column_list = ("id", "created_at", "subject", "kind", "grounds", "amount", "outlet", "requested_by",
                    "status", "age")
@@ -80,8 +80,9 @@ class ApprovalView(SecureModelView):
                            "target_model", "target_size", "stock_outlet", "requested_window", "reason", "outlet",
                            "requested_by", "created_at", "status", "first_approver", "decided_by",
                            "decided_at", "decision_note")
-    column_labels = dict(LABELS, id=_l("No."), kind=_l("Request"), subject=_l("Concerns"), grounds=_l("Grounds"), amount=_l("Amount"), age=_l("Waiting"),
-                         requested_by=_l("Requested by"), purchase_price=_l("Purchase price"),
+    column_labels = dict(LABELS, id=_l("No."), kind=_l("Request"), subject=_l("Concerns"), grounds=_l("Grounds"),
+                         amount=_l("Amount"), age=_l("Waiting"), requested_by=_l("Requested by"),
+                         purchase_price=_l("Purchase price"),
                          warranty_window=_l("Warranty window"), target_model=_l("Exchange for"), target_size=_l("Size"),
                          stock_outlet=_l("From stock of"), requested_window=_l("Verdict requested"),
                          reason=_l("Reason"), first_approver=_l("First approval"),
@@ -154,51 +155,14 @@ class ApprovalView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
-            user = current_user
-            waiting = found.status == ApprovalStatus.PENDING
-            conflict = decider_conflict(found, user) if waiting and user.role in MANAGERS else None
-            kwargs["can_decide"] = (waiting and user.role in MANAGERS and conflict is None
-                                    and user.id != found.requested_by_id
-                                    and user.id != found.first_approver_id)
-            kwargs["decider_conflict"] = conflict
-            kwargs["can_answer"] = found.status == ApprovalStatus.INFO_REQUESTED and user.id == found.requested_by_id
-            kwargs["own_request"] = user.id == found.requested_by_id
+            kwargs["actions"] = approvals.actions(db.session, found, current_user)
             if network_approvals.is_network(found):  # no ticket: the ticket-only rows would stay empty
                 kwargs["details_columns"] = [(name, title) for name, title in kwargs.get("details_columns", [])
                                              if name not in TICKET_ONLY]
-            kwargs.update(network_context(found),
+            kwargs.update(network_approvals.figures(db.session, found),
+                          settlement_label=lambda value: label(Settlement, value),
                           history=[(event, staff_name(event.actor, event.actor_id)) for event in found.events])
         return super().render(template, **kwargs)
-
-
-def decider_conflict(found: ApprovalRequest, user) -> str | None:
-    """Why this manager may not decide a network request (they audited the claim, or asked for
-    the parts), said on the page instead of offering a form that would be refused."""
-    if not network_approvals.is_network(found) or user.id == found.requested_by_id:
-        return None
-    try:
-        network_approvals.check_decider(found, user)
-    except DomainError as exc:
-        return str(exc)
-    return None
-
-
-def network_context(found: ApprovalRequest) -> dict:
-    """What a manager decides on for a parts or fee request: the lines proposed and the account
-    (quality incident), or the claim and the charge-back it would cost (overcharge)."""
-    if found.kind == ApprovalKind.PARTS_INCIDENT and found.parts_request is not None:
-        parts = found.parts_request
-        return {"incident": {"request": parts, "on_account": network_approvals.on_account_total(parts),
-                             "balance": ledger.balance_of(db.session, parts.outlet_id)},
-                "settlement_label": lambda v: label(Settlement, v)}
-    if found.kind == ApprovalKind.PARTS_CREDIT and found.parts_account is not None:
-        return {"credit": {"account": found.parts_account,
-                           "balance": ledger.balance_of(db.session, found.outlet_id)}}
-    if found.kind == ApprovalKind.FEE_CHARGEBACK and found.fee_claim is not None:
-        return {"chargeback": {"claim": found.fee_claim,
-                               "multiple": policy.value(db.session, "fees.overcharge_multiple"),
-                               "charge_back": fee_claims.charge_back_for(db.session, found.amount)}}
-    return {}
 
 
 def request_form_context(ticket):

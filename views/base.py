@@ -10,8 +10,8 @@ import logging
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla import ModelView
 from flask_admin.babel import lazy_gettext
+from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,19 +21,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.errors import DomainError, FieldErrors, StaleEdit
 from backoffice.input_guard import BadInput
+from backoffice.permissions import CENTER
 from backoffice.timezones import format_local, local_day_bounds
+from models import db
 
 from . import exports
 from .fields import LABELS
 from .forms import Converter
-from models import db
-from models.choices import Role
 
 log = logging.getLogger(__name__)
 
-ALL_ROLES = frozenset(r.value for r in Role)
-STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.CLERK})
-MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 MAX_ID = 2**63 - 1  # a BIGINT; larger numbers would overflow the driver, not just miss
@@ -53,10 +50,6 @@ def parse_id(value) -> int | None:
 
 def role_in(roles) -> bool:
     return current_user.is_authenticated and current_user.role in roles
-
-
-def local_time(view, context, model, name):
-    return format_local(getattr(model, name))
 
 
 class ScopedOptionsFilter(FilterEqual):
@@ -109,9 +102,20 @@ class LocalDateBetweenFilter(DateBetweenFilter):
         return query.filter(column >= start, column < end)
 
 
+class RoleRight:
+    """A Flask-Admin right (`can_edit` …) answered per request from the view's role set of the
+    same name (`edit_roles` …)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.roles = name.removeprefix("can_") + "_roles"
+
+    def __get__(self, view, owner=None):
+        return self if view is None else role_in(getattr(view, self.roles))
+
+
 class SecureModelView(ModelView):
     # Who may open the screen and what each role may do on it.
-    roles: frozenset = STAFF
+    roles: frozenset = CENTER
     create_roles: frozenset = frozenset()
     edit_roles: frozenset = frozenset()
     delete_roles: frozenset = frozenset()
@@ -129,22 +133,8 @@ class SecureModelView(ModelView):
     def __init__(self, model, name=None, **kwargs):
         super().__init__(model, db, name=name, **kwargs)
 
-    # --- roles -------------------------------------------------------------------------
-    @property
-    def can_create(self):
-        return role_in(self.create_roles)
-
-    @property
-    def can_edit(self):
-        return role_in(self.edit_roles)
-
-    @property
-    def can_delete(self):
-        return role_in(self.delete_roles)
-
-    @property
-    def can_export(self):
-        return role_in(self.export_roles)
+    # --- roles: can_create reads create_roles, and so on ------------------------------
+    can_create, can_edit, can_delete, can_export = RoleRight(), RoleRight(), RoleRight(), RoleRight()
 
     @property
     def export_max_rows(self):

@@ -2,16 +2,16 @@
 from flask_babel import lazy_gettext as _l
 
 from backoffice.labels import choices
+from backoffice.permissions import EVERYONE, MANAGERS
 from models.choices import GasType, ProductCategory
 
-from .base import ALL_ROLES, MANAGERS, SecureModelView
+from .base import SecureModelView
 from .fields import LABELS, enum_formatter, money_formatter
 
 
 class PartView(SecureModelView):
-    roles = ALL_ROLES
+    roles = export_roles = EVERYONE
     create_roles = edit_roles = delete_roles = MANAGERS
-    export_roles = ALL_ROLES
     column_list = ("code", "name", "category", "unit_price", "gas_type", "consumable", "fragile",
                    "active")
     column_searchable_list = ("code", "name")

@@ -6,14 +6,12 @@ from sqlalchemy import select
 
 from backoffice import customers as customer_service
 from backoffice.labels import choices
+from backoffice.permissions import DESK, EVERYONE, MANAGERS
 from models import Customer, Outlet, ProductModel, Unit, db
-from models.choices import Area, GasType, ProductCategory, Role
+from models.choices import Area, GasType, ProductCategory
 
-from .base import (ALL_ROLES, MANAGERS, STAFF, LocalDateBetweenFilter, ScopedOptionsFilter,
-                   SecureModelView)
+from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
-
-OUTLET_WRITERS = STAFF | {Role.DEALER}
 
 
 def outlet_options():
@@ -35,8 +33,8 @@ class OutletOwnedView(SecureModelView):
 
 
 class CustomerView(OutletOwnedView):
-    roles = ALL_ROLES
-    create_roles = edit_roles = export_roles = OUTLET_WRITERS
+    roles = EVERYONE
+    create_roles = edit_roles = export_roles = DESK
     delete_roles = MANAGERS
 
     column_list = ("name", "phone", "area", "region", "address", "outlet", "created_at")
@@ -76,7 +74,7 @@ class CustomerView(OutletOwnedView):
 
 
 class ProductModelView(SecureModelView):
-    roles = ALL_ROLES
+    roles = EVERYONE
     create_roles = edit_roles = delete_roles = export_roles = MANAGERS
     column_list = ("code", "name", "category", "warranty_months", "free_installation",
                    "gas_type", "active")
@@ -92,8 +90,8 @@ class ProductModelView(SecureModelView):
 
 
 class UnitView(OutletOwnedView):
-    roles = ALL_ROLES
-    create_roles = edit_roles = export_roles = OUTLET_WRITERS
+    roles = EVERYONE
+    create_roles = edit_roles = export_roles = DESK
     delete_roles = MANAGERS
     column_list = ("serial", "product_model", "size", "customer", "invoice_no", "invoice_date", "price",
                    "outlet")

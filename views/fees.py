@@ -3,9 +3,6 @@
 scope of backoffice.access), engineers none."""
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -17,39 +14,22 @@ from markupsafe import Markup, escape
 from sqlalchemy import false
 from wtforms.validators import NumberRange
 
-from backoffice import fee_claims, network_approvals, policy, reconciliation
-from backoffice.errors import DomainError
+from backoffice import fee_claims, months, network_approvals, policy, reconciliation
 from backoffice.labels import label
+from backoffice.permissions import ADMINS, CENTER, DESK, why_not
 from backoffice.timezones import format_local, local_today
 from models import FeeBatch, FeeClaim, TravelBand, db, utcnow
-from models.choices import FeeClaimStatus, Role
+from models.choices import FeeClaimStatus
 
 from .actions import run_action
-from .base import STAFF, ScopedOptionsFilter, SecureModelView
+from .base import ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+from .service_posts import details_post, list_post
 
 C = FeeClaimStatus
-ADMINS = frozenset({Role.ADMIN})
-FEE_ROLES = STAFF | {Role.DEALER}
 BADGES = {"claimed": "info", "approved": "success", "adjusted": "warning", "rejected": "secondary",
           "settled": "dark"}
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def parse_month(text: str | None) -> date | None:
-    found = MONTH_RE.match((text or "").strip())
-    if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 2000:
-        return None
-    return date(int(found.group(1)), int(found.group(2)), 1)
-
-
-def recent_months(count: int = 12) -> list[date]:
-    month, months = local_today().replace(day=1), []
-    for _i in range(count):
-        months.append(month)
-        month = reconciliation.previous_month(month)
-    return months
 
 
 def yuan(value) -> str:
@@ -79,10 +59,11 @@ def number_link(view, context, model, name):
 
 
 def age_formatter(view, context, model, name):
-    """Days since the claim was generated; still waiting for audit is highlighted after a week."""
+    """Days since the claim was generated; still waiting for audit is highlighted after the
+    policy's days (fees.audit_within_days)."""
     days = max((utcnow() - model.created_at).days, 0)
-    waiting = model.status == C.CLAIMED
-    css = "badge-warning" if waiting and days >= 7 else "badge-light"
+    late = model.status == C.CLAIMED and days >= policy.shown("fees.audit_within_days")
+    css = "badge-warning" if late else "badge-light"
     text = escape(_("%(days)d d", days=days))
     return Markup(f'<span class="badge {css}">{text}</span>')
 
@@ -103,19 +84,19 @@ class MonthFilter(BaseSQLAFilter):
         super().__init__(column, name, options=self._live_options)
 
     def _live_options(self):
-        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in recent_months()]
+        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in months.recent(local_today())]
 
     def operation(self):
         return admin_lazy_gettext("equals")
 
     def validate(self, value):
-        return parse_month(value) is not None
+        return months.parse_month(value) is not None
 
     def clean(self, value):
         return value.strip()
 
     def apply(self, query, value, alias=None):
-        month = parse_month(value)
+        month = months.parse_month(value)
         if month is None:
             return query.filter(false())
         start, end = reconciliation.month_bounds(month)
@@ -123,13 +104,41 @@ class MonthFilter(BaseSQLAFilter):
         return query.filter(column >= start, column < end)
 
 
-class FeeClaimView(SecureModelView):
+class FeeView(SecureModelView):
+    """The center and the dealer outlets (a dealer its own outlets' rows: backoffice.access);
+    the list pages' buttons and their guards come from `fee_claims.actions`. Each screen's
+    templates are named after its endpoint: admin/<endpoint>_list.html and _details.html."""
+
+    roles = export_roles = DESK
+
+    @property
+    def list_template(self):
+        return f"admin/{self.endpoint}_list.html"
+
+    @property
+    def details_template(self):
+        return f"admin/{self.endpoint}_details.html"
+
+    def _user(self):
+        return current_user._get_current_object()
+
+    def _collection_actions(self):
+        return fee_claims.actions(db.session, None, self._user())
+
+    def _require(self, name: str) -> None:
+        """A list-page POST the user's role may not send at all is forbidden (403)."""
+        if not self._collection_actions()[name]:
+            abort(403)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["list_actions"] = self._collection_actions()  # `actions` are the list's bulk actions
+        return super().render(template, **kwargs)
+
+
+class FeeClaimView(FeeView):
     """Claims list (filters, scoped CSV), the breakdown, and the actions each role may take."""
 
-    roles = FEE_ROLES
-    export_roles = FEE_ROLES
-    list_template = "admin/fee_claim_list.html"
-    details_template = "admin/fee_claim_details.html"
     column_list = ("number", "ticket", "outlet", "status", "claimed_total", "approved_total", "age")
     column_labels = dict(LABELS, number=_l("Claim no."), ticket=_l("Ticket no."), remedy_code=_l("Remedy"),
                          labor_hours=_l("Standard hours"), labor_rate=_l("Rate per hour"), labor_amount=_l("Labour"),
@@ -164,28 +173,17 @@ class FeeClaimView(SecureModelView):
         )
         super().__init__(*args, **kwargs)
 
-    def _user(self):
-        return current_user._get_current_object()
-
     @expose("/generate/", methods=("POST",))
     def generate_view(self):
-        if current_user.role not in STAFF:
-            abort(403)
-        try:
-            created = fee_claims.generate(db.session, None, self._user())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            self.handle_view_exception(exc)
-            return redirect(self.get_url(".index_view"))
-        flash(_("%(count)d new claims from resolved warranty tickets.", count=len(created)), "success")
-        return redirect(self.get_url(".index_view"))
+        self._require("generate")
+        return list_post(self, lambda: fee_claims.generate(db.session, None, self._user()),
+                         lambda created: _("%(count)d new claims from resolved warranty tickets.",
+                                           count=len(created)))
 
     @expose("/distance/", methods=("POST",))
     def distance_view(self):
-        return run_action(self, lambda found: fee_claims.set_distance(
-            db.session, found, self._user(), request.form.get("distance_km", "")),
-            _("Distance saved; the claim is recomputed."), "distance")
+        return details_post(self, fee_claims.set_distance, _("Distance saved; the claim is recomputed."),
+                            "distance", "distance_km")
 
     @expose("/audit/", methods=("POST",))
     def audit_view(self):
@@ -208,32 +206,19 @@ class FeeClaimView(SecureModelView):
                                           "settlement."), "overcharge")
 
     def render(self, template, **kwargs):
-        user = current_user
         if template == self.details_template and "model" in kwargs:
-            found = kwargs["model"]
-            waiting = found.status == C.CLAIMED
-            payable = found.status in (*fee_claims.PAYABLE, C.SETTLED.value)
-            pending = network_approvals.open_request(found)
+            found, user = kwargs["model"], self._user()
             kwargs.update(
                 failure=g.get("action_failure") or {}, claim_status_label=lambda v: label(C, v),
                 badge=BADGES.get(found.status, "light"), yuan=yuan, localtime=format_local,
-                multiple=policy.value(db.session, "fees.overcharge_multiple"),
-                can_edit_distance=waiting and user.role in FEE_ROLES,
-                can_audit=waiting and user.role in STAFF,
-                approvals=found.approvals, pending_approval=pending,
-                can_charge_back=user.role in STAFF and payable and not found.charge_back and pending is None)
-        if template == self.list_template:
-            kwargs["can_generate"] = user.role in STAFF
+                multiple=policy.value(db.session, "fees.overcharge_multiple"), approvals=found.approvals,
+                actions=(actions := fee_claims.actions(db.session, found, user)), why_not=why_not(actions))
         return super().render(template, **kwargs)
 
 
-class FeeBatchView(SecureModelView):
-    """Monthly settlement per outlet: list, printable details, settle last month (staff)."""
+class FeeBatchView(FeeView):
+    """Monthly settlement per outlet: list, printable details, settle a finished month (the center)."""
 
-    roles = FEE_ROLES
-    export_roles = FEE_ROLES
-    list_template = "admin/fee_batch_list.html"
-    details_template = "admin/fee_batch_details.html"
     column_list = ("outlet", "month", "claims_total", "charge_backs_total", "net", "created_by", "created_at")
     column_labels = dict(LABELS, month=_l("Month"), claims_total=_l("Claims"), charge_backs_total=_l("Charge-backs"),
                          net=_l("Net payable"), created_by=_l("Settled by"), created_at=_l("Settled"))
@@ -242,8 +227,8 @@ class FeeBatchView(SecureModelView):
     column_sortable_list = ("month", "net", ("outlet", "outlet.code"))
     column_default_sort = [("month", True), ("id", True)]
     column_export_list = ("outlet", "month", "claims_total", "charge_backs_total", "net", "created_at")
-    column_formatters_export = {"outlet": lambda v, c, m, n: m.outlet.code, "month": lambda v, c, m, n: f"{m.month:%Y-%m}",
-                                "created_at": time_formatter}
+    column_formatters_export = {"outlet": lambda v, c, m, n: m.outlet.code,
+                                "month": lambda v, c, m, n: f"{m.month:%Y-%m}", "created_at": time_formatter}
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (ScopedOptionsFilter(FeeBatch.outlet_id, LABELS["outlet"], outlet_options),)
@@ -253,28 +238,19 @@ class FeeBatchView(SecureModelView):
     def settle_view(self):
         """The month's batch (last month unless another finished month is given) for every
         outlet with approved claims or charge-backs to settle; settling again changes nothing."""
-        if current_user.role not in STAFF:
-            abort(403)
+        self._require("settle")
         typed = request.form.get("month", "").strip()
-        month = parse_month(typed) if typed else reconciliation.previous_month(local_today())
+        month = months.parse_month(typed) if typed else months.previous_month(local_today())
         if month is None:
             flash(_("Give the month as YYYY-MM."), "error")
             return redirect(self.get_url(".index_view"))
-        try:
-            batches = fee_claims.settle_all(db.session, month, current_user._get_current_object())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            self.handle_view_exception(exc)
-            return redirect(self.get_url(".index_view"))
-        flash(_("Service fees of %(month)s settled: %(count)d outlet batches.", month=f"{month:%Y-%m}",
-                count=len(batches)), "success")
-        return redirect(self.get_url(".index_view"))
+        return list_post(self, lambda: fee_claims.settle_all(db.session, month, self._user()),
+                         lambda batches: _("Service fees of %(month)s settled: %(count)d outlet batches.",
+                                           month=f"{month:%Y-%m}", count=len(batches)))
 
     def render(self, template, **kwargs):
         if template == self.list_template:
-            kwargs["can_settle"] = current_user.role in STAFF
-            kwargs["last_month"] = f"{reconciliation.previous_month(local_today()):%Y-%m}"
+            kwargs["last_month"] = f"{months.previous_month(local_today()):%Y-%m}"
         if template == self.details_template and "model" in kwargs:
             kwargs.update(yuan=yuan, localtime=format_local)
         return super().render(template, **kwargs)
@@ -284,7 +260,7 @@ class TravelBandView(SecureModelView):
     """Travel paid to outlets by distance band (R-FEE-1): the first band covering the distance,
     the last band beyond. Admins edit them; the center reads them."""
 
-    roles = STAFF
+    roles = CENTER
     create_roles = edit_roles = delete_roles = ADMINS
     column_list = ("up_to_km", "amount")
     column_labels = dict(LABELS, up_to_km=_l("Up to (km)"), amount=_l("Travel fee (¥)"))

@@ -1,5 +1,5 @@
 """Form pieces Flask-Admin does not know: times typed in local time, stored in UTC; numbers
-the column can hold (a 500 from the database otherwise, issue 11 finding 9)."""
+the column can hold (a 500 from the database otherwise)."""
 from decimal import Decimal
 
 from flask_admin.contrib.sqla.form import AdminModelConverter

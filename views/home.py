@@ -11,10 +11,12 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from backoffice import accounts, dashboard
 from backoffice.errors import DomainError
 from backoffice.labels import label
+from backoffice.permissions import EVERYONE
 from models import db
 from models.choices import Role, TicketStatus
 
-from .base import ALL_ROLES, role_in
+from .base import role_in
+from .tickets import SLA_LABELS
 
 
 class HomeView(AdminIndexView):
@@ -32,11 +34,13 @@ class HomeView(AdminIndexView):
             counts=[(status, label(TicketStatus, status), n) for status, n in counts.items()],
             open_total=sum(n for s, n in counts.items() if s in dashboard.OPEN),
             today=dashboard.registered_between(db.session, 1),
-            week=dashboard.registered_between(db.session, 7),
+            recent_days=dashboard.RECENT_DAYS,
+            recent=dashboard.registered_between(db.session, dashboard.RECENT_DAYS),
             mine=dashboard.my_open_tickets(db.session, current_user.id)
             if current_user.role == Role.ENGINEER else None,
             newest=dashboard.newest_tickets(db.session),
             sla=dashboard.sla_counts(db.session),
+            due_soon_label=SLA_LABELS["due_soon"],  # its number is the policy's (R-SLA-1)
         )
 
 
@@ -55,7 +59,7 @@ class AccountView(BaseView):
     """My account: language and password."""
 
     def is_accessible(self):
-        return role_in(ALL_ROLES)
+        return role_in(EVERYONE)
 
     def inaccessible_callback(self, name, **kwargs):
         return redirect(url_for("auth.login", next=request.full_path))

@@ -12,14 +12,13 @@ from sqlalchemy import select
 from backoffice import intake, sla, warranty
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
+from backoffice.permissions import DESK
 from backoffice.timezones import local_to_utc, zone_of
 from models import Outlet, ProductModel, Ticket, db
 from models.choices import Area, Channel, Clock, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
-from .base import STAFF, parse_id, role_in
-from .customers import OUTLET_WRITERS
+from .base import parse_id, role_in
 
-DESK_ROLES = STAFF | OUTLET_WRITERS
 # Error keys shown next to a field of the intake form; others are flashed on top.
 FORM_KEYS = {"customer.phone", "customer.name", "customer.area", "customer_id", "unit_id", "unit.model_code",
              "unit.serial", "unit.invoice_date", "unit.price", "unit.purchase_channel", "unit.size", "kind",
@@ -51,7 +50,7 @@ def _report_from(form) -> intake.Report:
 
 class IntakeView(BaseView):
     def is_accessible(self):
-        return role_in(DESK_ROLES)
+        return role_in(DESK)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:

@@ -10,14 +10,16 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from backoffice import ledger_source
 from backoffice.labels import label
+from backoffice.permissions import DESK
 from backoffice.timezones import to_local
 from models import LedgerEntry, PartsRequest, PartsRequestLine, db
-from models.choices import LedgerKind, Role
+from models.choices import LedgerKind
 
-from .base import STAFF, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
-from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
+from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .exports import csv_text
+from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
 from .parts_accounts import dealer_outlet_options
 
 COLUMNS = ("at", "outlet", "kind", "part", "qty", "delta", "cash_amount", "balance_after", "reason", "source",
@@ -36,17 +38,11 @@ def actor_name(entry: LedgerEntry) -> str:
     return staff_name(entry.actor, entry.actor_id)
 
 
-# --- source documents ----------------------------------------------------------------------
-# Sources are "<document>:<id>[:<more>]" (backoffice.ledger, parts_requests, old_parts):
-#   parts_request_line:<line id>          -> the parts request holding the line
-#   old_part:<id>:credit|charge           -> the old part
-#   quota:<account id>:<instant>          -> the account's statement of that month
-#   approval:<id>                         -> the manager's approval (parts beyond the quota)
-# Anything else is shown as plain text.
-
-def _split(source: str) -> tuple[str, int | None]:
-    kind, _sep, rest = (source or "").partition(":")
-    return kind, parse_id(rest.split(":", 1)[0])
+# --- source documents (backoffice.ledger_source) --------------------------------------------
+# A parts-request line links to its request, an old part to the old part, an approval to the
+# approval, a quota to the account's statement of that month. Anything else (an adjustment,
+# a source written by hand) is shown as plain text.
+DETAILS = {ledger_source.OLD_PART: "old_part.details_view", ledger_source.APPROVAL: "approval.details_view"}
 
 
 def document_links(entries) -> dict[str, tuple[str, str] | None]:
@@ -56,16 +52,14 @@ def document_links(entries) -> dict[str, tuple[str, str] | None]:
     links: dict[str, tuple[str, str] | None] = {entry.source: None for entry in entries}
     lines: dict[int, str] = {}
     for entry in entries:
-        kind, record_id = _split(entry.source)
-        if record_id is None:
+        source = ledger_source.parse(entry.source)
+        if source is None:
             continue
-        if kind == "parts_request_line":
-            lines[record_id] = entry.source
-        elif kind == "old_part":
-            links[entry.source] = (url_for("old_part.details_view", id=record_id), "")
-        elif kind == "approval":
-            links[entry.source] = (url_for("approval.details_view", id=record_id), "")
-        elif kind == "quota" and record_id == entry.account_id:
+        if source.kind == ledger_source.PARTS_REQUEST_LINE:
+            lines[source.record_id] = entry.source
+        elif source.kind in DETAILS:
+            links[entry.source] = (url_for(DETAILS[source.kind], id=source.record_id), "")
+        elif source.kind == ledger_source.QUOTA and source.record_id == entry.account_id:
             month = f"{to_local(entry.at):%Y-%m}"
             links[entry.source] = (url_for("parts_account.details_view", id=entry.account_id, month=month), "")
     if lines:
@@ -99,8 +93,8 @@ class LedgerEntryView(SecureModelView):
     """配件台账流水: list, details, CSV. Entries are never created, changed or deleted here
     (the ORM and the database refuse UPDATE/DELETE; postings come from the documents)."""
 
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     create_roles = edit_roles = delete_roles = frozenset()  # can_create/can_edit/can_delete: False
 
     column_list = COLUMNS

@@ -10,17 +10,19 @@ from sqlalchemy.orm import joinedload
 
 from backoffice.approvals import MONEY_KINDS
 from backoffice.labels import label
+from backoffice.permissions import DESK
 from models import ApprovalRequest, MoneyPosting
-from models.choices import ApprovalKind, Role
+from models.choices import ApprovalKind
 
-from .base import STAFF, ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
+from .base import ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
-from .fields import LABELS, money_formatter, staff_name, time_formatter
 from .exports import csv_text
+from .fields import LABELS, money_formatter, staff_name, time_formatter
 
 COLUMNS = ("posted_at", "kind", "amount", "ticket", "customer", "outlet", "paid_at", "payment_ref", "posted_by")
 PAID_STATES = {"paid": lambda: MoneyPosting.paid_at.is_not(None),
-               "unpaid": lambda: and_(MoneyPosting.paid_at.is_(None), MoneyPosting.kind == ApprovalKind.RETURN_REFUND.value)}
+               "unpaid": lambda: and_(MoneyPosting.paid_at.is_(None),
+                                      MoneyPosting.kind == ApprovalKind.RETURN_REFUND.value)}
 PAID_LABELS = {"paid": _l("Paid"), "unpaid": _l("Refund not yet paid")}
 
 
@@ -41,8 +43,7 @@ def kind_label(view, context, model, name):
 
 
 class MoneyPostingView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = export_roles = DESK
     create_roles = edit_roles = delete_roles = frozenset()
     can_view_details = False
 

@@ -9,15 +9,15 @@ from wtforms.validators import Optional
 
 from backoffice import accounts, network, outlet_awards
 from backoffice.errors import ValidationFailed
-from backoffice.labels import choices
 from backoffice.i18n import SUPPORTED
+from backoffice.labels import choices
+from backoffice.permissions import ADMINS, DESK, MANAGERS
 from backoffice.timezones import DEFAULT_TZ, local_today
 from models import User, db
 from models.choices import Role
 
-from .base import MANAGERS, STAFF, SecureModelView
+from .base import ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
-from .base import ScopedOptionsFilter
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
 
@@ -38,9 +38,9 @@ def award_badge(view, context, model, name):
 
 
 class OutletView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
+    roles = DESK
     create_roles = edit_roles = export_roles = MANAGERS
-    delete_roles = frozenset({Role.ADMIN})
+    delete_roles = ADMINS
     details_template = "admin/outlet_details.html"
     column_list = ("code", "name", "parent", "region", "service_phone", "duty_phone", "active", "award")
     column_details_list = ("code", "name", "parent", "children", "region", "address", "service_phone",
@@ -67,8 +67,7 @@ class OutletView(SecureModelView):
 
 
 class UserView(SecureModelView):
-    roles = frozenset({Role.ADMIN})
-    create_roles = edit_roles = export_roles = frozenset({Role.ADMIN})
+    roles = create_roles = edit_roles = export_roles = ADMINS
     delete_roles = frozenset()  # accounts are deactivated, never deleted (audit keeps their name)
     column_list = ("username", "full_name", "role", "outlet", "active", "locale", "last_login_at")
     column_details_list = ("username", "full_name", "phone", "role", "outlet", "active", "locale",

@@ -16,19 +16,33 @@ from sqlalchemy.orm import selectinload
 from backoffice import old_parts, policy
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
+from backoffice.ledger_source import CREDIT, OUTCOMES, Source
+from backoffice.money import ZERO
+from backoffice.permissions import DESK
 from backoffice.timezones import local_today
 from models import LedgerEntry, OldPart, PartsAccount, PartsReturn, db
-from models.choices import NonCreditable, OldPartState, PartsReturnStatus, Role
+from models.choices import NonCreditable, OldPartState, PartsReturnStatus
 
 from .actions import run_action
-from .base import STAFF, ChoiceFilter, ScopedOptionsFilter, SecureModelView, parse_id
+from .base import ChoiceFilter, ScopedOptionsFilter, SecureModelView, parse_id
 from .fields import LABELS, enum_formatter, time_formatter
 from .parts_accounts import dealer_outlet_options
 
-O, RS = OldPartState, PartsReturnStatus
-ZERO = Decimal("0.00")
+OPS, RS = OldPartState, PartsReturnStatus
 RETURN_BADGES = {"shipped": "warning", "received": "info", "inspected": "success"}
-EXEMPTIONS = {"cheap": _l("Under ¥5, few pieces"), "consumable": _l("Consumable"), "fragile": _l("Fragile panel")}
+EXEMPTIONS = {"consumable": _l("Consumable"), "fragile": _l("Fragile panel")}
+
+
+def exemption_label(view, context, model, name):
+    """Why no physical return is needed (R-PART-6). The "cheap" rule is told with the policy's
+    numbers, read once per page, so a policy change cannot make the label lie."""
+    if model.exemption != "cheap":
+        return EXEMPTIONS.get(model.exemption, "")
+    if "scrap_cheap_label" not in g:
+        g.scrap_cheap_label = _("Under ¥%(price)s, at most %(qty)d pieces",
+                                price=f"{policy.value(db.session, 'parts.scrap_price_below'):,.2f}",
+                                qty=int(policy.value(db.session, "parts.scrap_qty_max")))
+    return g.scrap_cheap_label
 
 
 def age_badge(view, context, model, name):
@@ -36,7 +50,7 @@ def age_badge(view, context, model, name):
     if "parts_return_days" not in g:  # read once per page, not per row
         g.parts_return_days = int(policy.value(db.session, "parts.return_cycle_days"))
     days = (local_today() - model.replaced_on).days
-    late = model.state == O.OWED and days > g.parts_return_days
+    late = model.state == OPS.OWED and days > g.parts_return_days
     return Markup(f'<span class="badge {"badge-danger" if late else "badge-light"}">{days}</span>')
 
 
@@ -55,12 +69,12 @@ def return_link(view, context, model, name):
 def overdue_condition():
     """Still owed after the return cycle (policy parts.return_cycle_days), as old_parts.overdue()."""
     days = int(policy.value(db.session, "parts.return_cycle_days"))
-    return and_(OldPart.state == O.OWED.value, OldPart.replaced_on < local_today() - timedelta(days=days))
+    return and_(OldPart.state == OPS.OWED.value, OldPart.replaced_on < local_today() - timedelta(days=days))
 
 
 class OldPartView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     list_template = "admin/old_part_list.html"
     details_template = "admin/old_part_details.html"
     column_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "age", "state", "exemption",
@@ -69,17 +83,18 @@ class OldPartView(SecureModelView):
                          replaced_on=_l("Replaced on"), age=_l("Days"), state=LABELS["status"],
                          exemption=_l("No return needed"), parts_return=_l("Return list"))
     column_formatters = {"ticket": ticket_link, "value": lambda v, c, m, n: f"¥{m.value:,.2f}", "age": age_badge,
-                         "state": enum_formatter(O), "exemption": lambda v, c, m, n: EXEMPTIONS.get(m.exemption, ""),
+                         "state": enum_formatter(OPS), "exemption": exemption_label,
                          "parts_return": return_link}
     column_sortable_list = ("replaced_on",)
     column_default_sort = [("replaced_on", False), ("id", False)]
     column_export_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "state")
-    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "state": enum_formatter(O),
+    column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "state": enum_formatter(OPS),
                                 "value": lambda v, c, m, n: f"{m.value:.2f}"}
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
-            ScopedOptionsFilter(OldPart.state, LABELS["status"], lambda: [(s.value, str(label(O, s.value))) for s in O]),
+            ScopedOptionsFilter(OldPart.state, LABELS["status"],
+                                lambda: [(s.value, str(label(OPS, s.value))) for s in OPS]),
             ScopedOptionsFilter(OldPart.outlet_id, LABELS["outlet"], dealer_outlet_options),
             ChoiceFilter(OldPart.replaced_on, _l("Overdue now"), {"yes": overdue_condition}, {"yes": _l("yes")}))
         super().__init__(*args, **kwargs)
@@ -87,7 +102,7 @@ class OldPartView(SecureModelView):
     @expose("/return/", methods=("GET", "POST"))
     def return_view(self):
         """The outlet packs owed old parts into a parcel and lists them (R-PART-4)."""
-        owed = db.session.scalars(select(OldPart).where(OldPart.state == O.OWED.value)
+        owed = db.session.scalars(select(OldPart).where(OldPart.state == OPS.OWED.value)
                                   .order_by(OldPart.outlet_id, OldPart.replaced_on, OldPart.id)).all()
         errors = {}
         if request.method == "POST":
@@ -118,8 +133,8 @@ class OldPartView(SecureModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
-            kwargs.update(failure=g.get("action_failure") or {}, state_label=lambda v: label(O, v),
-                          can_verify=kwargs["model"].state == O.SCRAP_LOCAL and current_user.role in STAFF)
+            kwargs.update(failure=g.get("action_failure") or {}, state_label=lambda v: label(OPS, v),
+                          actions=old_parts.actions(db.session, kwargs["model"], current_user._get_current_object()))
         return super().render(template, **kwargs)
 
 
@@ -129,8 +144,8 @@ def return_badge(view, context, model, name):
 
 
 class PartsReturnView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     details_template = "admin/parts_return_details.html"
     column_list = ("id", "outlet", "status", "lines", "courier", "tracking_no", "created_at", "received_at",
                    "inspected_at")
@@ -150,7 +165,8 @@ class PartsReturnView(SecureModelView):
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
-            ScopedOptionsFilter(PartsReturn.status, LABELS["status"], lambda: [(s.value, str(label(RS, s.value))) for s in RS]),
+            ScopedOptionsFilter(PartsReturn.status, LABELS["status"],
+                                lambda: [(s.value, str(label(RS, s.value))) for s in RS]),
             ScopedOptionsFilter(PartsReturn.outlet_id, LABELS["outlet"], dealer_outlet_options))
         super().__init__(*args, **kwargs)
 
@@ -172,18 +188,17 @@ class PartsReturnView(SecureModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
-            found, staff = kwargs["model"], current_user.role in STAFF
+            found = kwargs["model"]
             booked = outcomes(found) if found.status == RS.INSPECTED else {}
             kwargs.update(failure=g.get("action_failure") or {}, status_label=lambda v: label(RS, v),
-                          state_label=lambda v: label(O, v), reason_label=lambda v: label(NonCreditable, v),
+                          state_label=lambda v: label(OPS, v), reason_label=lambda v: label(NonCreditable, v),
                           verdicts=[(old_parts.QUALITY, _("Quality failure: credit in full"))] + [
                               (v, str(t)) for v, t in choices(NonCreditable)],
                           outcomes=booked, outcome_totals={kind: sum((b.get(kind, ZERO) for b in booked.values()), ZERO)
                                                            for kind in ("credit", "charge")},
                           account_id=db.session.scalar(select(PartsAccount.id).where(
                               PartsAccount.outlet_id == found.outlet_id)),
-                          can_receive=found.status == RS.SHIPPED and staff,
-                          can_inspect=found.status == RS.RECEIVED and staff)
+                          actions=old_parts.actions(db.session, found, current_user._get_current_object()))
         return super().render(template, **kwargs)
 
 
@@ -195,14 +210,14 @@ def _count(text: str) -> int | None:
 def outcomes(parcel: PartsReturn) -> dict[int, dict[str, Decimal]]:
     """What the inspection booked per old part: {old_part_id: {"credit": ¥, "charge": ¥}}, read
     from the ledger entries whose source is the old part (R-PART-4, R-PART-8)."""
-    sources = {f"old_part:{o.id}:{kind}": (o.id, kind) for o in parcel.old_parts for kind in ("credit", "charge")}
+    sources = {str(Source.old_part(o.id, kind)): (o.id, kind) for o in parcel.old_parts for kind in OUTCOMES}
     found: dict[int, dict[str, Decimal]] = {}
     if not sources:
         return found
     for source, delta, cash in db.session.execute(select(LedgerEntry.source, LedgerEntry.delta, LedgerEntry.cash_amount)
                                                   .where(LedgerEntry.source.in_(list(sources)))):
         old_id, kind = sources[source]
-        found.setdefault(old_id, {})[kind] = delta if kind == "credit" else cash
+        found.setdefault(old_id, {})[kind] = delta if kind == CREDIT else cash
     return found
 
 

@@ -4,59 +4,35 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from flask import Response, flash, g, redirect, request, url_for
+from flask import Response, abort, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from backoffice import fee_claims, ledger, network_approvals, reconciliation
+from backoffice import fee_claims, ledger, money, network_approvals, reconciliation
 from backoffice.labels import label
+from backoffice.months import first_day, month_end, parse_day, parse_month, previous_month
+from backoffice.permissions import DESK, why_not
 from backoffice.timezones import format_local, local_day_bounds, local_today
 from models import ApprovalRequest, Outlet, PartsAccount, PartsReconciliation, db
-from models.choices import LedgerKind, ReconciliationStatus, Role
+from models.choices import LedgerKind, ReconciliationStatus
 
 from . import exports
 from .actions import run_action
-from .base import STAFF, ScopedOptionsFilter, SecureModelView
+from .base import ScopedOptionsFilter, SecureModelView
 from .exports import csv_text  # one rule for every export (views.exports.safe_cell)
 from .fields import LABELS, money_formatter, time_formatter
+from .service_posts import details_post, list_post
 
 R = ReconciliationStatus
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-YEARS = range(2000, 2101)  # a sane calendar: year 1 or 9999 would overflow the UTC bounds
-ZERO = Decimal("0.00")
-
-
-def parse_month(text: str | None) -> date | None:
-    found = MONTH_RE.match((text or "").strip())
-    if not found or int(found.group(1)) not in YEARS or not 1 <= int(found.group(2)) <= 12:
-        return None
-    return date(int(found.group(1)), int(found.group(2)), 1)
-
-
-def parse_day(text: str | None) -> date | None:
-    found = DAY_RE.match((text or "").strip())
-    if not found or int(found.group(1)) not in YEARS:
-        return None
-    try:
-        return date(*(int(part) for part in found.groups()))
-    except ValueError:  # 2026-02-30
-        return None
-
-
-def month_end(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -89,7 +65,7 @@ def period_from(args) -> Period:
     if first and last:
         first, last = min(first, last), max(first, last)
         return Period(first, last)
-    month = parse_month(args.get("month")) or local_today().replace(day=1)
+    month = parse_month(args.get("month")) or first_day(local_today())
     return Period(month, month_end(month), month)
 
 
@@ -104,7 +80,7 @@ def kind_totals(figures: ledger.Statement) -> list[KindTotal]:
     """The period's movements summed per kind: on account (the balance) and payable in cash.
     Opening + every on-account total = closing, to the cent."""
     return [KindTotal(kind.value, figures.total(kind.value),
-                      sum((e.cash_amount for e in figures.entries if e.kind == kind.value), ZERO))
+                      sum((e.cash_amount for e in figures.entries if e.kind == kind.value), money.ZERO))
             for kind in LedgerKind]
 
 
@@ -140,8 +116,8 @@ def dealer_outlet_options():
 
 
 class PartsAccountView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     details_template = "admin/parts_statement.html"
     column_list = ("outlet", "quota", "balance", "drawn", "updated_at")
     column_labels = dict(LABELS, quota=_l("Quota"), balance=_l("Left on account"), drawn=_l("Held on account"),
@@ -180,8 +156,9 @@ class PartsAccountView(SecureModelView):
     @expose("/quota/", methods=("POST",))
     def quota_view(self):
         """R-PART-2: quota = policy rate × the outlet's purchases; the difference is posted."""
-        if current_user.role not in STAFF:
-            return self._refuse(request.args.get("id"))
+        verdict = ledger.actions(db.session, self.get_one(request.args.get("id", "")), current_user)["grant_quota"]
+        if verdict.for_role:  # never the user's button
+            abort(403)
         return run_action(self, lambda found: ledger.grant_quota(
             db.session, found.outlet, current_user._get_current_object()), _("Quota brought in line with purchases."),
             "quota")
@@ -206,15 +183,14 @@ class PartsAccountView(SecureModelView):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
             period, figures = self._figures(found)
-            failure = g.get("action_failure") or {}
+            actions = ledger.actions(db.session, found, current_user)
             # A fresh one-time key each time the form is shown: a refused form booked nothing.
-            kwargs.update(can_adjust=current_user.role in ledger.ADJUSTERS, adjust_failure=failure,
-                          adjust_token=uuid.uuid4().hex)
+            kwargs.update(actions=actions, why_not=why_not(actions),
+                          adjust_failure=_failure(), adjust_token=uuid.uuid4().hex)
             kwargs.update(period=period, figures=figures, held=held(found), totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v),
                           csv_url=url_for(".statement_csv", id=found.id, **period.args),
-                          target_quota=ledger.quota_for(db.session, found.outlet),
-                          can_grant=current_user.role in STAFF)
+                          target_quota=ledger.quota_for(db.session, found.outlet))
         return super().render(template, **kwargs)
 
 
@@ -224,8 +200,8 @@ def month_badge(view, context, model, name):
 
 
 class ReconciliationView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     list_template = "admin/parts_month_list.html"
     details_template = "admin/parts_month_details.html"
     column_list = ("outlet", "month", "opening", "closing", "cash_total", "status", "confirmed_at", "closed_at")
@@ -249,52 +225,37 @@ class ReconciliationView(SecureModelView):
     @expose("/issue/", methods=("POST",))
     def issue_view(self):
         """Last month's statements for every outlet with an account (idempotent)."""
-        if current_user.role not in STAFF:
+        if not reconciliation.actions(db.session, None, current_user)["issue"]:
             return self._refuse()
-        month = reconciliation.previous_month(local_today())
-        for attempt in range(2):  # a second click at the same moment issued some first: once more
-            try:
-                for outlet_id in db.session.scalars(select(PartsAccount.outlet_id)).all():
-                    reconciliation.issue(db.session, outlet_id, month)
-                db.session.commit()
-                break
-            except IntegrityError:
-                db.session.rollback()
-                if attempt:
-                    raise
-        flash(_("Statements of %(month)s issued.", month=f"{month:%Y-%m}"), "success")
-        return redirect(self.get_url(".index_view"))
+        month = previous_month(local_today())
+        return list_post(self, lambda: reconciliation.issue_all(db.session, month, current_user._get_current_object()),
+                         lambda _issued: _("Statements of %(month)s issued.", month=f"{month:%Y-%m}"))
 
     @expose("/confirm/", methods=("POST",))
     def confirm_view(self):
-        return run_action(self, lambda found: reconciliation.confirm(
-            db.session, found, current_user._get_current_object()), _("Statement confirmed."), "confirm")
+        return details_post(self, reconciliation.confirm, _("Statement confirmed."), "confirm")
 
     @expose("/dispute/", methods=("POST",))
     def dispute_view(self):
-        return run_action(self, lambda found: reconciliation.dispute(
-            db.session, found, current_user._get_current_object(), request.form.get("dispute_reason", "")),
-            _("Dispute recorded."), "dispute")
+        return details_post(self, reconciliation.dispute, _("Dispute recorded."), "dispute", "dispute_reason")
 
     @expose("/close/", methods=("POST",))
     def close_view(self):
-        return run_action(self, lambda found: reconciliation.close(
-            db.session, found, current_user._get_current_object()), _("Month closed."), "close")
+        return details_post(self, reconciliation.close, _("Month closed."), "close")
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
             figures = reconciliation.month_statement(db.session, found.outlet_id, found.month)
+            actions = reconciliation.actions(db.session, found, current_user)
             kwargs.update(figures=figures, totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v), failure=_failure(),
                           status_label=lambda v: label(R, v),
-                          can_confirm=found.status in (R.OPEN, R.DISPUTED) and current_user.role != Role.ENGINEER,
-                          can_dispute=found.status == R.OPEN,
-                          can_close=found.status == R.CONFIRMED and current_user.role in STAFF,
+                          actions=actions, why_not=why_not(actions),
                           account_id=db.session.scalar(select(PartsAccount.id).where(
                               PartsAccount.outlet_id == found.outlet_id)))
-        if template == self.list_template:
-            kwargs["can_issue"] = current_user.role in STAFF
+        if template == self.list_template:  # Flask-Admin's own `actions` are the list's bulk actions
+            kwargs["month_actions"] = reconciliation.actions(db.session, None, current_user)
         return super().render(template, **kwargs)
 
 

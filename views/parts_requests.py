@@ -9,25 +9,26 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backoffice import ledger, network_approvals, parts_requests, policy, reconciliation
+from backoffice import ledger, network_approvals, parts_requests, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
+from backoffice.permissions import DESK
 from backoffice.timezones import format_local, local_today
 from models import Outlet, Part, PartsRequest, db, utcnow
-from models.choices import GasType, PartsRequestStatus, Role, Settlement
+from models.choices import GasType, PartsRequestStatus, Settlement
 
 from .actions import run_action
-from .base import STAFF, LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
-from .parts_accounts import dealer_outlet_options
+from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
 from .fields import LABELS, enum_formatter, time_formatter
+from .parts_accounts import dealer_outlet_options
 
 LINES = 8
 S = PartsRequestStatus
-BADGES = {"awaiting_exception": "warning", "awaiting_incident": "warning", "submitted": "info", "reviewed": "primary", "shipped": "primary",
-          "delivered": "success", "disputed": "danger", "rejected": "secondary"}
+BADGES = {"awaiting_exception": "warning", "awaiting_incident": "warning", "submitted": "info", "reviewed": "primary",
+          "shipped": "primary", "delivered": "success", "disputed": "danger", "rejected": "secondary"}
 OPEN = (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED, S.REVIEWED)  # not shipped yet
 
 
@@ -82,17 +83,6 @@ def outlet_choices():
                                                    Outlet.active.is_(True)).order_by(Outlet.code)).all()
 
 
-def full_weeks(outlet_ids) -> set[int]:
-    """Outlets whose request batches of this week are used (R-PART-3): their form asks for the
-    reason of an exception. Only a hint for the form; submit() decides under a lock."""
-    week = parts_requests.week_start(local_today())
-    limit = int(policy.value(db.session, "parts.batches_per_week"))
-    used = db.session.execute(select(PartsRequest.outlet_id, func.count(PartsRequest.id)).where(
-        PartsRequest.outlet_id.in_(list(outlet_ids)), PartsRequest.week_start == week,
-        PartsRequest.status != S.REJECTED.value).group_by(PartsRequest.outlet_id)).all()
-    return {outlet_id for outlet_id, count in used if count >= limit}
-
-
 def quantity(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
@@ -117,8 +107,8 @@ def read_lines(form) -> tuple[list[parts_requests.LineDraft], dict]:
 
 
 class PartsRequestView(SecureModelView):
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = DESK
+    export_roles = DESK
     list_template = "admin/parts_request_list.html"
     details_template = "admin/parts_request_details.html"
     column_list = ("number", "outlet", "status", "ship_by", "lines", "requested_by", "created_at")
@@ -147,7 +137,8 @@ class PartsRequestView(SecureModelView):
     @expose("/request/", methods=("GET", "POST"))
     def request_view(self):
         """The outlet's request form: lines from the price list, urgent flags, note."""
-        if current_user.role not in (Role.DEALER, *STAFF):
+        user = current_user._get_current_object()
+        if not parts_requests.actions(db.session, None, user)["submit"]:
             return self._refuse()
         outlets = outlet_choices()
         errors, notice = {}, None
@@ -159,7 +150,7 @@ class PartsRequestView(SecureModelView):
             if not errors:
                 try:
                     created = parts_requests.submit(
-                        db.session, outlet_id, current_user._get_current_object(), drafts,
+                        db.session, outlet_id, user, drafts,
                         request.form.get("note", ""), request.form.get("exception_reason", ""))
                     db.session.commit()
                     flash(_("Request %(number)s sent.", number=created.number), "success")
@@ -169,19 +160,16 @@ class PartsRequestView(SecureModelView):
                 except DomainError as exc:
                     notice = exc.message
                 db.session.rollback()
+        hints = parts_requests.form_hints(db.session, user, outlets, local_today())
         selected = request.form.get("outlet_id") if request.method == "POST" else None
-        if selected is None and current_user.role == Role.DEALER:
-            selected = str(current_user.outlet_id)  # a dealer's own outlet first
-        blocked = []
-        if current_user.role == Role.DEALER:  # R-PART-7: say so before the dealer types anything
-            today = local_today()
-            blocked = [o for o in outlets if reconciliation.supply_blocked(db.session, o.id, today)]
-            if blocked and notice is None:
-                notice = _("Last month's parts account is not confirmed yet: confirm the statement before "
-                           "requesting more parts.")
-        return self.render("admin/parts_request_form.html", errors=errors, notice=notice, blocked=blocked,
+        if selected is None and hints.own_outlet_id is not None:
+            selected = str(hints.own_outlet_id)
+        if hints.held and notice is None:  # R-PART-7: say so before the outlet types anything
+            notice = _("Last month's parts account is not confirmed yet: confirm the statement before "
+                       "requesting more parts.")
+        return self.render("admin/parts_request_form.html", errors=errors, notice=notice, blocked=hints.held,
                            typed=request.form, selected=selected, lines=range(LINES), parts=part_options(),
-                           outlets=outlets, full_weeks=full_weeks(o.id for o in outlets),
+                           outlets=outlets, full_weeks=hints.full_weeks,
                            gas_types=choices(GasType), reconciliation_url=url_for("parts_month.index_view"))
 
     @expose("/picking/")
@@ -220,18 +208,15 @@ class PartsRequestView(SecureModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
-            found, user = kwargs["model"], current_user
-            staff = user.role in STAFF
+            found = kwargs["model"]
+            actions = parts_requests.actions(db.session, found, current_user._get_current_object())
             due = parts_requests.ship_due(db.session, found)
             kwargs.update(
                 failure=g.get("action_failure") or {}, status_label=lambda v: label(S, v), gas_label=gas_label,
                 settlement_choices=choices(Settlement), ship_state=ship_state(found, due),
                 approval=network_approvals.open_request(found), approvals=found.approvals,
-                can_review=found.status == S.SUBMITTED and staff,
-                can_ship=found.status == S.REVIEWED and staff,
-                can_confirm=found.status == S.SHIPPED,
-                ship_due=due)
-            if kwargs["can_review"]:
+                actions=actions, ship_due=due)
+            if actions["review"]:
                 kwargs["suggested"] = parts_requests.suggested_settlements(db.session, found)
                 kwargs["balance"] = ledger.balance_of(db.session, found.outlet_id)
         return super().render(template, **kwargs)

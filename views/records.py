@@ -8,13 +8,12 @@ from wtforms import SelectField
 
 from backoffice import login_guard, policy
 from backoffice.errors import ValidationFailed
-from models.choices import Channel, Role
-
-from .base import MANAGERS, LocalDateBetweenFilter, SecureModelView
-from .fields import LABELS, enum_formatter, time_formatter
+from backoffice.permissions import ADMINS, MANAGERS
 from models import AuditEntry, AuthEvent
+from models.choices import Channel
 
-ADMIN = frozenset({Role.ADMIN})
+from .base import LocalDateBetweenFilter, SecureModelView
+from .fields import LABELS, enum_formatter, time_formatter
 
 
 def changes_formatter(view, context, model, name):
@@ -63,7 +62,7 @@ LOCKOUT_LABELS = {
 
 
 def auth_event_formatter(view, context, model, name):
-    """Lockouts stand out on the sign-in log (issue 11 point 5); the code stays for filtering."""
+    """Lockouts stand out on the sign-in log (no one locks another person out); the code stays for filtering."""
     label = LOCKOUT_LABELS.get(model.event)
     if label is None:
         return model.event
@@ -72,7 +71,7 @@ def auth_event_formatter(view, context, model, name):
 
 
 class AuthEventView(ReadOnlyView):
-    roles = export_roles = ADMIN
+    roles = export_roles = ADMINS
     column_list = ("at", "event", "username", "ip", "user_agent")
     column_formatters = {"at": time_formatter, "event": auth_event_formatter}
     column_formatters_export = {"at": time_formatter}  # the CSV keeps the plain event code
@@ -91,7 +90,7 @@ def default_formatter(view, context, model, name):
 
 class PolicySettingView(SecureModelView):
     roles = MANAGERS
-    create_roles = edit_roles = delete_roles = ADMIN
+    create_roles = edit_roles = delete_roles = ADMINS
     column_list = ("key", "value", "default", "updated_at")
     column_labels = dict(LABELS, default=_l("Default"))
     column_formatters = {"default": default_formatter, "updated_at": time_formatter}
@@ -114,7 +113,7 @@ class ApiTokenView(SecureModelView):
     """Channel tokens: created by `flask create-api-token` (the secret is shown once there);
     here an admin renames or revokes them."""
 
-    roles = edit_roles = ADMIN
+    roles = edit_roles = ADMINS
     create_roles = delete_roles = frozenset()
     column_list = ("channel", "name", "prefix", "active", "created_at", "last_used_at")
     column_labels = dict(LABELS, prefix=_l("Token prefix"), last_used_at=_l("Last used"))

@@ -9,11 +9,12 @@ from wtforms.validators import NumberRange, Optional
 
 from backoffice import reference_checks, return_visits
 from backoffice.labels import choices, label
+from backoffice.permissions import ADMINS, DESK, EVERYONE, MANAGERS
 from backoffice.timezones import local_day_bounds, local_today
 from models import ReturnVisit, utcnow
-from models.choices import Area, Clock, CodeKind, ProductCategory, Role, TicketKind, VisitKind
+from models.choices import Area, Clock, CodeKind, ProductCategory, TicketKind, VisitKind
 
-from .base import ALL_ROLES, MANAGERS, STAFF, ChoiceFilter, LocalDateBetweenFilter, SecureModelView
+from .base import ChoiceFilter, LocalDateBetweenFilter, SecureModelView
 from .fields import LABELS, enum_formatter, time_formatter
 
 
@@ -30,11 +31,14 @@ VISIT_STATES = {
 VISIT_STATE_LABELS = {"due": _l("Due by tomorrow"), "open": _l("Not yet made"), "done": _l("Made")}
 
 
+# The list's second coverage figure: a rolling window, a screen choice rather than a rule.
+COVERAGE_DAYS = 30
+
+
 class ReturnVisitView(SecureModelView):
     """Clerks' call-back list; the visit itself is recorded on the ticket page."""
 
-    roles = STAFF | {Role.DEALER}
-    export_roles = STAFF | {Role.DEALER}
+    roles = export_roles = DESK
     list_template = "admin/return_visit_list.html"
     can_view_details = False
     column_list = ("ticket", "ticket.customer", "ticket.contact_phone", "kind", "due_at", "done_at",
@@ -69,8 +73,8 @@ class ReturnVisitView(SecureModelView):
             month_start = today.replace(day=1)
             kwargs["coverage_periods"] = [
                 (_l("This month"), return_visits.coverage(db_session(), *local_day_bounds(month_start, today))),
-                (_l("Last 30 days"), return_visits.coverage(
-                    db_session(), *local_day_bounds(today - timedelta(days=29), today))),
+                (_l("Last %(days)s days", days=COVERAGE_DAYS), return_visits.coverage(
+                    db_session(), *local_day_bounds(today - timedelta(days=COVERAGE_DAYS - 1), today))),
             ]
             kwargs["visit_kind_label"] = lambda value: label(VisitKind, value)
         return super().render(template, **kwargs)
@@ -83,9 +87,8 @@ def db_session():
 
 
 class FaultCodeView(SecureModelView):
-    roles = ALL_ROLES
+    roles = export_roles = EVERYONE
     create_roles = edit_roles = delete_roles = MANAGERS
-    export_roles = ALL_ROLES
     column_list = ("kind", "code", "name", "category", "standard_hours", "active")
     column_labels = dict(LABELS, kind=_l("Code kind"), standard_hours=_l("Standard hours (remedies)"))
     column_formatters = {"kind": enum_formatter(CodeKind), "category": enum_formatter(ProductCategory)}
@@ -113,7 +116,7 @@ class SlaPolicyView(SecureModelView):
     """Overrides of the default SLA table of backoffice.sla (DOMAIN §4)."""
 
     roles = MANAGERS
-    create_roles = edit_roles = delete_roles = frozenset({Role.ADMIN})
+    create_roles = edit_roles = delete_roles = ADMINS
     column_list = ("clock", "kind", "in_warranty", "area", "hours", "updated_at")
     column_labels = dict(LABELS, clock=_l("Clock"), hours=_l("Hours"), in_warranty=_l("In warranty"))
     column_formatters = {"clock": enum_formatter(Clock), "kind": enum_formatter(TicketKind),
@@ -131,9 +134,8 @@ class SlaPolicyView(SecureModelView):
 class StockView(SecureModelView):
     """Finished goods on hand per outlet, for exchanges (R-RET-2)."""
 
-    roles = STAFF | {Role.DEALER}
+    roles = export_roles = DESK
     create_roles = edit_roles = delete_roles = MANAGERS
-    export_roles = STAFF | {Role.DEALER}
     column_list = ("outlet", "product_model", "size", "qty", "updated_at")
     column_labels = dict(LABELS, qty=_l("On hand"))
     column_formatters = {"updated_at": time_formatter}

@@ -98,7 +98,7 @@ def browser():
     try:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001  (any launch problem means: no browser)
+    except Exception as exc:
         playwright.stop()
         detail = (str(exc).strip().splitlines() or [""])[0]
         unavailable("e2e", f"Playwright cannot launch {CHROMIUM}: {type(exc).__name__}: {detail}")

@@ -1,5 +1,5 @@
-"""One journey per role that ends by reading back what was saved (issue 10, "the net that would
-have caught them").
+"""One journey per role that ends by reading back what was saved: a role
+that cannot finish its own day fails here.
 
 Clerk: a new caller, a repeat caller, a complaint answered on its ticket, a consultation
 answered at intake. Dealer: a walk-in registered, diagnosed, dispatched to its own engineer and
@@ -95,7 +95,7 @@ class Person:
         path = self.shots / f"{self.username}-{name}.png"
         try:
             self.page.screenshot(path=str(path), full_page=True)
-        except Exception:  # noqa: BLE001  (a closed page has nothing to show)
+        except Exception:
             return None
         return path
 

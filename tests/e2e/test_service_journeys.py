@@ -68,7 +68,7 @@ def caller_with_heater_in_warranty(live_server):
 
 def register_by_phone(page, live_server, fault: str) -> tuple[int, str]:
     """The clerk takes a call at the intake screen: (ticket id, number) from the receipt."""
-    customer_id, name, phone, unit_id, serial, outlet_id = caller_with_heater_in_warranty(live_server)
+    customer_id, name, phone, unit_id, _serial, outlet_id = caller_with_heater_in_warranty(live_server)
     page.goto("/admin/intake/")
     page.locator("#phone").press_sequentially(phone, delay=20)  # the caller dictates the number
     caller = page.locator("#callers .caller", has_text=name)
@@ -195,7 +195,7 @@ def test_clerk_return_visit_unsatisfied_customer_reopens_the_ticket(page, live_s
 
 def test_dealer_requests_an_exchange_for_an_unrepairable_heater_and_the_manager_approves(
         browser, live_server):  # R-RET-2, R-RET-4, R-ROLE-2
-    ticket_id, number, model_id = live_server.query(
+    ticket_id, _number, model_id = live_server.query(
         "SELECT t.id, t.number, u.product_model_id FROM ticket t JOIN unit u ON u.id = t.unit_id "
         "JOIN product_model m ON m.id = u.product_model_id JOIN outlet o ON o.id = t.outlet_id "
         "WHERE o.code IN ('GZ-TH', 'GZ-TH-01') AND t.status = 'diagnosed' "

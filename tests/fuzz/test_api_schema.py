@@ -1,7 +1,7 @@
 """The channel API against its own OpenAPI document (/api/v1/openapi.json), with schemathesis
 on the Flask app in process (WSGI): every operation, positive and negative examples, a valid
 bearer token; no 5xx, and every answer documented (status code, content type, headers, body
-schema). Plus hand-written hostile bodies that generators do not reach (issue 11).
+schema). Plus hand-written hostile bodies that generators do not reach.
 
 Positive examples get real model and outlet codes and a plausible phone some of the time, so that
 registrations succeed and the 201 body is checked against the Ticket schema too; the numbers
@@ -18,8 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 
 from backoffice import openapi_doc
@@ -68,7 +72,7 @@ def call(case, headers: dict):
     """case.call(), with the request in the message when an exception escapes the app."""
     try:
         return case.call(headers=headers)
-    except Exception:  # noqa: BLE001 - with TESTING on, a 500 arrives as the exception
+    except Exception:
         raise ServerError(f"{short(case.as_curl_command(headers=headers), 1000)}\n{last_frames()}") from None
 
 

@@ -1,5 +1,5 @@
 """Generated input for the public report and track forms and the staff intake form: no 5xx, and a
-form sent back with errors (200) keeps what was typed (issue 11).
+form sent back with errors (200) keeps what was typed.
 
 Every value is sent byte for byte (strategies.form_body): any unicode, NUL, lone surrogates (as
 the invalid UTF-8 a hostile client sends), huge strings, odd dates and numbers, next to plausible
@@ -19,8 +19,18 @@ from sqlalchemy import select
 from models import Outlet, ProductModel, Ticket, db
 
 from .conftest import fuzz_settings, send, signed_in
-from .strategies import (FORM, URL_SIZES, Huge, form_body, hostile_text, kept_as_typed, odd_dates, odd_datetimes,
-                         odd_numbers, phones)
+from .strategies import (
+    FORM,
+    URL_SIZES,
+    Huge,
+    form_body,
+    hostile_text,
+    kept_as_typed,
+    odd_dates,
+    odd_datetimes,
+    odd_numbers,
+    phones,
+)
 
 pytestmark = pytest.mark.fuzz
 

@@ -1,7 +1,6 @@
 """Every workflow step of the ticket page, posted with an empty form, a hostile loaded_version and
-generated field values, as the staff roles that take steps: no answer is a 5xx (issue 11, finding
-7: "a ticket step with loaded_version empty/abc/1.5"; finding 9: "let no stored value break a
-page"). Half of the generated forms carry the ticket's real version, so the step's fields are
+generated field values, as the staff roles that take steps: no answer is a 5xx, and no stored value breaks
+the page. Half of the generated forms carry the ticket's real version, so the step's fields are
 parsed and, when they pass, the step is taken and the ticket page opened again.
 """
 from __future__ import annotations

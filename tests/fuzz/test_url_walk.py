@@ -1,5 +1,5 @@
 """Every registered URL rule, with hostile path and query values, as anonymous and as each demo
-role: no answer is a 5xx (issue 11, "a suite that keeps it that way").
+role: no answer is a 5xx.
 
 The walk is built from app.url_map, so a new screen is walked without touching this file. Each
 rule is opened plainly by every client (anonymous and each demo role); the hostile path values

@@ -60,7 +60,7 @@ def pg_url():
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001  (any connection problem means: no server)
+    except Exception as exc:
         cause = getattr(exc, "orig", None) or exc
         detail = (str(cause).strip().splitlines() or [""])[0]
         unavailable("pg", f"cannot connect to {url.render_as_string(hide_password=True)}: "
@@ -101,7 +101,7 @@ class Schemas:
         for name in list(self.created):
             try:
                 self.drop(name)
-            except Exception as exc:  # noqa: BLE001  (try the others, then report)
+            except Exception as exc:
                 errors.append(f"{name}: {exc}")
         self.engine.dispose()
         if errors:

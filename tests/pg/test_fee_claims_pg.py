@@ -32,7 +32,7 @@ def run_second(app, work, outcome: dict) -> threading.Thread:
             try:
                 outcome["result"] = work()
                 db.session.commit()
-            except Exception as exc:  # noqa: BLE001  (reported to the test)
+            except Exception as exc:
                 db.session.rollback()
                 outcome["error"] = repr(exc)
             finally:

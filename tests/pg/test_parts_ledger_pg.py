@@ -69,7 +69,7 @@ def run_together(engine, count: int, work) -> dict[int, object]:
                 result = work(session, index)
             with lock:
                 results[index] = result
-        except BaseException as exc:  # noqa: BLE001  (reported below, with the thread)
+        except BaseException as exc:
             barrier.abort()
             with lock:
                 errors.append((index, exc))

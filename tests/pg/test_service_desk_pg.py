@@ -1,4 +1,4 @@
-"""Issue 10 under real concurrency on PostgreSQL: one customer per caller however many
+"""The service desk under real concurrency on PostgreSQL: one customer per caller however many
 registrations of a new phone arrive at once (R-CUS-1), and one return, exchange or refund per
 purchased unit however many managers approve at once (R-RET-5)."""
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_eight_registrations_of_one_new_phone_at_once_make_one_customer(pg_app):
                     customer={"name": "皇甫静", "phone": phone, "area": "urban"}), None)
                 db.session.commit()
                 return "registered"
-            except Exception as exc:  # noqa: BLE001  (reported in the assertion)
+            except Exception as exc:
                 db.session.rollback()
                 return f"{type(exc).__name__}: {exc}"
             finally:
@@ -121,7 +121,7 @@ def test_two_managers_approving_an_exchange_and_a_refund_on_one_unit_grant_one(p
             except approvals.ApprovalForbidden as exc:
                 db.session.rollback()
                 return f"refused: {exc.message}"
-            except Exception as exc:  # noqa: BLE001  (reported in the assertion)
+            except Exception as exc:
                 db.session.rollback()
                 return f"{type(exc).__name__}: {exc}"
             finally:

@@ -1,4 +1,4 @@
-"""Issue 2 point 11: seed-demo (idempotent, realistic, refused in production) and create-user."""
+"""seed-demo (idempotent, realistic, refused in production) and create-user."""
 from sqlalchemy import func, select
 
 from backoffice.demo import seed

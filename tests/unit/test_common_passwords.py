@@ -1,4 +1,4 @@
-"""A password someone chooses is not one of the common ones (issue 11 point 8)."""
+"""A password someone chooses is not one of the common ones."""
 import pytest
 
 from backoffice import accounts

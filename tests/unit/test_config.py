@@ -1,4 +1,4 @@
-"""Configuration from the environment (issue 2 point 2, issue 11 point 8)."""
+"""Configuration from the environment."""
 import secrets
 
 import pytest
@@ -51,7 +51,7 @@ def test_defaults_time_zone_and_locale(env, tmp_path):
     assert config["BABEL_DEFAULT_LOCALE"] == "zh_Hans_CN"
 
 
-# --- issue 11 point 8: a production key that is a secret, an environment name that is known ---
+# --- a production key that is a secret, an environment name that is known ---
 
 @pytest.fixture
 def production(env):

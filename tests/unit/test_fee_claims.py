@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backoffice import fee_claims, reconciliation
+from backoffice import fee_claims, months, network_approvals, reconciliation
 from backoffice.errors import DomainError, FieldErrors
+from backoffice.permissions import why_not
 from backoffice.timezones import local_today
 from models import FeeBatch, FeeClaim, FeeClaimPart, Part, PolicySetting, ReplacedPart, Ticket, TravelBand, utcnow
 from tests import factories as f
@@ -23,10 +24,7 @@ def a_claim(session, code="DG-NC", status="claimed") -> FeeClaim:
 
 
 def month_start(months_back: int = 0) -> date:
-    month = local_today().replace(day=1)
-    for _i in range(months_back):
-        month = reconciliation.previous_month(month)
-    return month
+    return months.recent(local_today(), months_back + 1)[-1]
 
 
 def after(month: date):
@@ -197,7 +195,8 @@ def test_adjust_needs_a_reason_and_an_amount_within_the_claim(session):
         with pytest.raises(FieldErrors):
             fee_claims.audit(session, claim, clerk, "adjust", "核减", amount)
     assert claim.status == "claimed"
-    fee_claims.audit(session, claim, clerk, "adjust", "配件未返还，扣除配件费", claim.claimed_total - claim.parts_amount)
+    fee_claims.audit(session, claim, clerk, "adjust", "配件未返还，扣除配件费",
+                     claim.claimed_total - claim.parts_amount)
     assert claim.status == "adjusted" and claim.approved_total == claim.claimed_total - claim.parts_amount
     assert claim.audit_note == "配件未返还，扣除配件费"
 
@@ -291,7 +290,7 @@ def test_monthly_batch_adds_up_to_the_cent_with_pending_charge_backs_and_is_idem
     clerk, manager = f.user(session, "clerk"), f.user(session, "manager")
     outlet = f.outlet(session, "DG-NC")
     month = month_start(1)
-    start, end = reconciliation.month_bounds(month)
+    end = reconciliation.month_bounds(month)[1]
     first, second, third, late = claims_of(session, "DG-NC")[:4]
     fee_claims.audit(session, first, clerk, "adjust", "核减", Decimal("33.33"), at=in_month(month))
     fee_claims.audit(session, second, clerk, "adjust", "核减", Decimal("0.01"), at=in_month(month))
@@ -360,3 +359,192 @@ def test_claim_part_lines_follow_the_claim(session):
     session.delete(claim)
     session.flush()
     assert session.scalars(select(FeeClaimPart).where(FeeClaimPart.claim_id == claim_id)).all() == []
+
+
+# --- R-ROLE-1..3: who may do what with claims, now (fee_claims.actions) ------------------------------
+CENTER_ROLES = ("admin", "manager", "clerk")
+
+
+@pytest.fixture
+def world(session):
+    """A dealer outlet with a sub-outlet, a dealer of each and of another outlet, an engineer,
+    and the center's staff (admin, manager, clerk)."""
+    outlet = f.make_outlet(session)
+    branch = f.make_outlet(session, parent=outlet)
+    people = {role: f.make_user(session, role) for role in (*CENTER_ROLES, "engineer")}
+    people["dealer"] = f.make_user(session, "dealer", outlet=outlet)
+    people["branch_dealer"] = f.make_user(session, "dealer", outlet=branch)
+    people["other_dealer"] = f.make_user(session, "dealer")
+    return {"outlet": outlet, "branch": branch, **people}
+
+
+def new_claim(session, world, outlet=None, *, status="claimed", auditor="clerk") -> FeeClaim:
+    """A claim generated from a warranty repair walked to resolved at `outlet`; audited by
+    `auditor` when `status` is approved, adjusted, rejected or settled."""
+    outlet = outlet or world["outlet"]
+    customer = f.make_customer(session, outlet)
+    ticket = f.make_ticket(session, customer, unit=f.make_unit(session, customer), status="resolved")
+    assert ticket.in_warranty
+    [claim] = fee_claims.generate(session, outlet.id, world["clerk"])
+    decision = {"approved": "approve", "settled": "approve", "adjusted": "adjust", "rejected": "reject"}.get(status)
+    if decision:
+        fee_claims.audit(session, claim, world[auditor], decision, "核减", claim.claimed_total - Decimal("1.00"))
+    if status == "settled":
+        claim.status = "settled"
+        session.flush()
+    return claim
+
+
+def verdicts(session, claim, user):
+    return fee_claims.actions(session, claim, user)
+
+
+def reason(verdict) -> str:
+    return str(verdict.reason)
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_the_center_generates_claims_and_settles_months(session, world, role):
+    may = verdicts(session, None, world[role])
+    assert may["generate"] and may["settle"]
+
+
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_dealers_and_engineers_neither_generate_claims_nor_settle_months(session, world, role):
+    may = verdicts(session, None, world[role])
+    assert reason(may["generate"]) == "Only the service center generates claims."
+    assert reason(may["settle"]) == "Only the service center settles fees."
+    with pytest.raises(DomainError, match="generates claims"):
+        fee_claims.generate(session, None, world[role])
+    with pytest.raises(DomainError, match="settles fees"):
+        fee_claims.settle_all(session, month_start(1), world[role])
+
+
+@pytest.mark.parametrize("role", [*CENTER_ROLES, "dealer", "branch_dealer"])
+def test_the_center_and_the_claims_own_outlet_may_edit_the_distance_of_a_waiting_claim(session, world, role):
+    claim = new_claim(session, world, world["branch"])  # the dealer of the parent outlet too
+    assert verdicts(session, claim, world[role])["edit_distance"]
+    fee_claims.set_distance(session, claim, world[role], "12")
+    assert claim.distance_km == 12
+
+
+def test_dealer_may_not_edit_another_outlets_claim(session, world):
+    claim = new_claim(session, world)
+    for role in ("other_dealer", "branch_dealer"):  # a sub-outlet's dealer does not edit the parent's claims
+        verdict = verdicts(session, claim, world[role])["edit_distance"]
+        assert not verdict and reason(verdict) == "This claim belongs to another outlet."
+        with pytest.raises(DomainError, match="another outlet"):
+            fee_claims.set_distance(session, claim, world[role], "12")
+
+
+def test_engineer_may_not_edit_a_claim(session, world):
+    verdict = verdicts(session, new_claim(session, world), world["engineer"])["edit_distance"]
+    assert reason(verdict) == "Only the outlet or the service center edits a claim."
+
+
+@pytest.mark.parametrize("role", [*CENTER_ROLES, "dealer"])
+def test_nobody_edits_the_distance_of_an_audited_claim_and_the_outlet_is_told_why(session, world, role):
+    claim = new_claim(session, world, status="approved")
+    verdict = verdicts(session, claim, world[role])["edit_distance"]
+    assert reason(verdict) == "The claim has been audited: its distance is final."
+    assert why_not(fee_claims.actions(session, claim, world[role]))["edit_distance"] == verdict.reason
+    with pytest.raises(DomainError, match="distance is final"):
+        fee_claims.set_distance(session, claim, world[role], "12")
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_clerk_manager_and_admin_may_audit_a_waiting_claim(session, world, role):
+    claim = new_claim(session, world)
+    assert verdicts(session, claim, world[role])["audit"]
+    fee_claims.audit(session, claim, world[role], "approve")
+    assert claim.status == "approved"
+
+
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_dealer_may_not_audit_its_own_claim_nor_an_engineer_any(session, world, role):
+    claim = new_claim(session, world)
+    verdict = verdicts(session, claim, world[role])["audit"]
+    assert reason(verdict) == "Only the service center audits claims."
+    assert "audit" not in why_not(fee_claims.actions(session, claim, world[role]))  # the role alone: no hint
+    with pytest.raises(DomainError, match="audits claims"):
+        fee_claims.audit(session, claim, world[role], "approve")
+
+
+@pytest.mark.parametrize("status", ["approved", "adjusted", "rejected", "settled"])
+def test_a_claim_is_audited_once(session, world, status):
+    claim = new_claim(session, world, status=status)
+    verdict = verdicts(session, claim, world["manager"])["audit"]
+    assert reason(verdict) == "This claim has been audited already."
+    with pytest.raises(DomainError, match="audited already"):
+        fee_claims.audit(session, claim, world["manager"], "reject", "改判")
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+@pytest.mark.parametrize("status", ["approved", "adjusted", "settled"])
+def test_the_center_may_ask_to_charge_back_a_paid_claim(session, world, role, status):
+    claim = new_claim(session, world, status=status)
+    assert verdicts(session, claim, world[role])["charge_back"]
+    network_approvals.ask_chargeback(session, claim, world[role], Decimal("1.00"), "多报路程")
+
+
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_dealer_and_engineer_may_not_ask_for_a_charge_back(session, world, role):
+    claim = new_claim(session, world, status="approved")
+    verdict = verdicts(session, claim, world[role])["charge_back"]
+    assert reason(verdict) == "Only the service center reports an overcharge."
+    assert "charge_back" not in why_not(fee_claims.actions(session, claim, world[role]))  # the role alone: no hint
+
+
+@pytest.mark.parametrize("status", ["claimed", "rejected"])
+def test_no_charge_back_of_a_claim_not_paid(session, world, status):
+    claim = new_claim(session, world, status=status)
+    verdict = verdicts(session, claim, world["clerk"])["charge_back"]
+    assert reason(verdict) == "Only an approved or settled claim can be charged back."
+    assert why_not(fee_claims.actions(session, claim, world["clerk"]))["charge_back"] == verdict.reason
+
+
+def test_no_second_charge_back_request_while_one_waits_for_a_decision(session, world):
+    claim = new_claim(session, world, status="approved")
+    network_approvals.ask_chargeback(session, claim, world["clerk"], Decimal("1.00"), "多报路程")
+    session.expire(claim, ["approvals"])
+    verdict = verdicts(session, claim, world["manager"])["charge_back"]
+    assert reason(verdict) == "A charge-back of this claim is already waiting for a decision."
+    assert why_not(fee_claims.actions(session, claim, world["clerk"]))["charge_back"] == verdict.reason
+
+
+def test_a_charged_back_claim_is_not_charged_back_again(session, world):
+    claim = new_claim(session, world, status="approved")
+    fee_claims.confirm_overcharge(session, claim, world["manager"], Decimal("1.00"), "多报路程")
+    for name in ("charge_back", "confirm_overcharge"):
+        verdict = verdicts(session, claim, world["admin"])[name]
+        assert reason(verdict) == "This claim has been charged back already."
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_a_manager_who_did_not_audit_may_confirm_the_overcharge(session, world, role):
+    claim = new_claim(session, world, status="approved", auditor="clerk")
+    assert verdicts(session, claim, world[role])["confirm_overcharge"]
+
+
+def test_the_auditing_manager_may_not_confirm_the_overcharge(session, world):  # R-ROLE-2
+    claim = new_claim(session, world, status="approved", auditor="manager")
+    verdict = verdicts(session, claim, world["manager"])["confirm_overcharge"]
+    assert reason(verdict) == "You audited this claim: another manager decides the charge-back."
+    assert verdicts(session, claim, world["admin"])["confirm_overcharge"]
+    with pytest.raises(DomainError, match="another manager"):
+        fee_claims.confirm_overcharge(session, claim, world["manager"], Decimal("1.00"), "多报路程")
+
+
+@pytest.mark.parametrize("role", ["clerk", "dealer", "engineer"])
+def test_only_managers_confirm_an_overcharge(session, world, role):
+    claim = new_claim(session, world, status="approved")
+    verdict = verdicts(session, claim, world[role])["confirm_overcharge"]
+    assert reason(verdict) == "Only a manager confirms an overcharge."
+
+
+def test_every_claim_action_is_answered_for_every_role(session, world):
+    claim = new_claim(session, world)
+    for role in (*CENTER_ROLES, "engineer", "dealer"):
+        assert set(verdicts(session, claim, world[role])) == {"edit_distance", "audit", "charge_back",
+                                                              "confirm_overcharge"}
+        assert set(verdicts(session, None, world[role])) == {"generate", "settle"}

@@ -1,4 +1,4 @@
-"""Issue 2 point 10: the migration head and the models agree; upgrade from empty works."""
+"""The migration head and the models agree; upgrade from empty works."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade

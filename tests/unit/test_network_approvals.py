@@ -20,7 +20,7 @@ from models import ApprovalRequest, FeeClaim, LedgerEntry, PolicySetting
 from models.choices import LedgerKind
 from models.choices import PartsRequestStatus as S
 from tests import factories as f
-from tests.unit.test_parts_supply import T0, balance, outlet_with_quota, submit
+from tests.unit.test_parts_requests import T0, balance, outlet_with_quota, submit
 
 ON_ACCOUNT = "on_account"
 
@@ -399,3 +399,70 @@ def test_a_credit_never_takes_the_account_past_what_it_can_hold(session):  # R-P
     with pytest.raises(DomainError):
         approvals.decide(session, asked, f.user(session, "admin"), "approve", "同意")
     session.rollback()
+
+
+# --- who decides a network request, and what it is decided on (R-ROLE-2, R-PART-2, R-PART-8) --------
+def test_the_manager_who_audited_the_claim_may_not_decide_its_charge_back(session):  # R-ROLE-2, R-CMP-3
+    claim = audited_claim(session)
+    asked = network_approvals.ask_chargeback(session, claim, f.user(session, "clerk"), Decimal("5.00"), "多报路程")
+    auditor = f.user(session, "manager")
+    conflict = network_approvals.decider_conflict(asked, auditor)
+    assert str(conflict.reason) == "You audited this claim: another manager decides the charge-back."
+    verdicts = approvals.actions(session, asked, auditor)
+    assert not verdicts["decide"] and verdicts["decide"].hint and verdicts["reject"].reason == conflict.reason
+    assert network_approvals.decider_conflict(asked, f.user(session, "admin"))
+    assert approvals.actions(session, asked, f.user(session, "admin"))["decide"]
+
+
+def test_the_manager_who_requested_the_parts_may_not_decide_the_incident(session):  # R-ROLE-2, R-PART-2
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet, user="manager", specs=(("P-HEX-01", 8),))
+    asked = ask_incident(session, request)
+    verdict = approvals.actions(session, asked, f.user(session, "manager"))["approve"]
+    assert not verdict and str(verdict.reason) == "You requested these parts: another manager decides."
+    assert approvals.actions(session, asked, f.user(session, "admin"))["approve"]
+
+
+def test_a_conflict_is_not_said_once_the_request_is_decided(session):  # R-ROLE-2
+    claim = audited_claim(session)
+    asked = network_approvals.ask_chargeback(session, claim, f.user(session, "clerk"), Decimal("5.00"), "多报路程")
+    approvals.decide(session, asked, f.user(session, "admin"), "reject", "证据不足")
+    verdict = approvals.actions(session, asked, f.user(session, "manager"))["decide"]
+    assert not verdict and not verdict.hint
+
+
+def test_a_request_with_no_conflict_lets_any_other_manager_decide(session):
+    asked = network_approvals.open_request(third_batch(session, outlet_with_quota(session)))
+    assert network_approvals.decider_conflict(asked, f.user(session, "manager"))
+
+
+def test_incident_figures_say_what_lies_beyond_the_quota(session):  # R-PART-2
+    outlet = outlet_with_quota(session)
+    asked = ask_incident(session, incident_request(session, outlet))
+    incident = network_approvals.figures(session, asked)["incident"]
+    assert (incident["on_account"], incident["balance"], incident["beyond_quota"]) == (
+        Decimal("3360.00"), Decimal("3000.00"), Decimal("360.00"))
+    ledger.post(session, outlet.id, LedgerKind.RETURN_CREDIT, Decimal("500.00"), source="test:credit-meanwhile",
+                reason="旧件冲账")
+    assert network_approvals.figures(session, asked)["incident"]["beyond_quota"] == Decimal("0.00")  # never below
+
+
+def test_credit_figures_say_the_balance_after_the_credit(session):  # R-PART-8
+    outlet = outlet_with_quota(session)
+    account = ledger.account_of(session, outlet.id)
+    asked = network_approvals.correct_account(session, account, f.user(session, "manager"), Decimal("120.00"),
+                                              "误扣冲回", "b" * 32)
+    credit = network_approvals.figures(session, asked)["credit"]
+    assert (credit["account"], credit["balance"], credit["after"]) == (account, Decimal("3000.00"), Decimal("3120.00"))
+
+
+def test_charge_back_figures_say_what_the_outlet_is_charged(session):  # R-FEE-2
+    claim = audited_claim(session)
+    asked = network_approvals.ask_chargeback(session, claim, f.user(session, "clerk"), Decimal("12.35"), "多报路程")
+    chargeback = network_approvals.figures(session, asked)["chargeback"]
+    assert (chargeback["claim"], chargeback["multiple"], chargeback["charge_back"]) == (
+        claim, Decimal("10"), Decimal("123.50"))
+
+
+def test_a_ticket_request_has_no_network_figures(session):
+    assert network_approvals.figures(session, ApprovalRequest(kind="return_refund")) == {}

@@ -15,7 +15,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def approved_claim(session, code="DG-NC") -> FeeClaim:
     claim = session.scalars(select(FeeClaim).where(FeeClaim.outlet_id == f.outlet(session, code).id,
                                                    FeeClaim.status == "claimed").order_by(FeeClaim.id)).first()
-    fee_claims.audit(session, claim, f.user(session, "clerk"), "approve")
+    fee_claims.audit(session, claim, f.make_user(session, "clerk"), "approve")
     return claim
 
 
@@ -23,7 +23,7 @@ def test_a_confirmed_overcharge_bars_the_outlet_for_that_year(session):  # R-CMP
     claim = approved_claim(session)
     assert outlet_awards.eligible(session, claim.outlet_id, 2031)
     new_year = datetime(2031, 1, 1, 0, 30, tzinfo=SHANGHAI).astimezone(UTC)  # still 2030 in UTC
-    fee_claims.confirm_overcharge(session, claim, f.user(session, "manager"), Decimal("8.00"), "多报路程",
+    fee_claims.confirm_overcharge(session, claim, f.make_user(session, "manager"), Decimal("8.00"), "多报路程",
                                   at=new_year)
     session.flush()
     assert not outlet_awards.eligible(session, claim.outlet_id, 2031)
@@ -35,7 +35,7 @@ def test_a_confirmed_overcharge_bars_the_outlet_for_that_year(session):  # R-CMP
 
 def test_other_outlets_stay_eligible(session):  # R-APR-5
     claim = approved_claim(session)
-    fee_claims.confirm_overcharge(session, claim, f.user(session, "manager"), Decimal("1.00"), "多报")
+    fee_claims.confirm_overcharge(session, claim, f.make_user(session, "manager"), Decimal("1.00"), "多报")
     session.flush()
     assert outlet_awards.eligible(session, f.outlet(session, "FS-SD").id)
     assert not outlet_awards.eligible(session, claim.outlet_id)

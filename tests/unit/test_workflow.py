@@ -4,10 +4,11 @@ from datetime import timedelta
 import pytest
 
 from backoffice import intake, sla, workflow
-from backoffice.timezones import local_today
 from backoffice.errors import FieldErrors
+from backoffice.timezones import local_today
 from backoffice.workflow import TransitionNotAllowed
 from models import FaultCode, utcnow
+from models.choices import TicketStatus
 from models.choices import TicketStatus as S
 from tests import factories as f
 
@@ -44,7 +45,7 @@ def onsite_path(session):
 
 def test_onsite_flow_in_order_writes_the_timeline_and_a_signed_report(session):  # R-TKT-4/5/7
     t = ticket(session)
-    run(session, t, onsite_path(session) + [("return_visit", {"satisfaction": "5"}), ("close", {})])
+    run(session, t, [*onsite_path(session), ("return_visit", {"satisfaction": "5"}), ("close", {})])
     assert t.status == S.CLOSED and t.closed_at is not None
     moves = [(e.from_status, e.to_status) for e in t.events if e.action == "status"]
     assert moves[-8:] == [("registered", "diagnosed"), ("diagnosed", "solution_proposed"),
@@ -133,7 +134,7 @@ def test_only_consultations_are_answered_at_intake(session):  # R-TKT-4
 
 def test_unsatisfied_customer_at_the_return_visit_reopens_the_ticket(session):  # R-TKT-4, R-TKT-5
     t = ticket(session)
-    run(session, t, onsite_path(session) + [("return_visit", {"satisfaction": "2", "comment": "还是打不着"})])
+    run(session, t, [*onsite_path(session), ("return_visit", {"satisfaction": "2", "comment": "还是打不着"})])
     assert t.status == S.DIAGNOSED and workflow.is_repeat_repair(t)
     visit = t.return_visits[0]
     assert visit.done_at is not None and visit.satisfaction == 2
@@ -165,7 +166,7 @@ def test_unsatisfied_complaint_is_handled_again_then_escalated(session):  # R-CM
     settle = [("propose", {"note": "补偿"}), ("agree", {}), ("settle", {"resolution": "补偿"}),
               ("return_visit", {"satisfaction": "1"})]
     run(session, t, [("investigate", {"complaint_class": "charges", "investigation": "多收费",
-                                      "promised_result": "退还", "promised_at": promised})] + settle + settle)
+                                      "promised_result": "退还", "promised_at": promised}), *settle, *settle])
     assert t.complaint.rehandled_count == 2 and t.complaint.escalated
 
 
@@ -220,3 +221,36 @@ def test_parts_fitted_at_resolution_get_their_own_warranty(session):  # R-WAR-2
     assert fitted.part == part and fitted.qty == 2 and fitted.unit_id == t.unit_id
     assert 88 <= (fitted.warranty_until - fitted.replaced_on).days <= 91  # the last covered day
     assert "P-IGN-01" in t.report.parts_replaced
+
+
+# --- fee lists: asked when a unit is out of warranty, not when unknown or without a unit -------
+
+
+
+
+def test_unknown_warranty_does_not_force_a_fee_list(session):  # R-TKT-4 asks fees when out of warranty
+    ticket = f.make_ticket_without_invoice(session)
+    clerk = f.make_user(session, "clerk")
+    workflow.perform(session, ticket, "diagnose", clerk, {"service_mode": "onsite", "severity": "minor",
+                                                          "note": "点火针积碳"})
+    workflow.perform(session, ticket, "propose", clerk, {"note": "先检测，确认发票后再定费用"})
+    assert ticket.status == "solution_proposed"
+
+
+def test_complaint_without_a_unit_is_proposed_without_fee_lines(session, world):
+    ticket = f.make_ticket(session, world["customer"], kind="complaint", actor=world["clerk"])
+    workflow.perform(session, ticket, "investigate", world["clerk"], {
+        "complaint_class": "service_quality", "investigation": "师傅迟到两小时",
+        "promised_result": "致歉并回访", "promised_at": "2026-12-30T10:00"})
+    workflow.perform(session, ticket, "propose", world["clerk"], {"note": "致歉，减免上门费"})
+    assert ticket.status == TicketStatus.SOLUTION_PROPOSED and ticket.fees == []
+
+
+def test_out_of_warranty_repair_still_lists_its_fees(session, world):
+    old = f.make_unit(session, world["customer"], invoice_date=local_today() - timedelta(days=800))
+    ticket = f.make_ticket(session, world["customer"], unit=old, actor=world["clerk"])
+    workflow.perform(session, ticket, "diagnose", world["center_engineer"],
+                     {"service_mode": "onsite", "severity": "minor", "note": "点火针老化"})
+    with pytest.raises(FieldErrors) as refused:
+        workflow.perform(session, ticket, "propose", world["center_engineer"], {"note": "更换点火针"})
+    assert "fees" in refused.value.errors

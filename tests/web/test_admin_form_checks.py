@@ -1,4 +1,4 @@
-"""Admin forms refuse bad data with a message on the form, never a 500 (issue 11 findings 8, 9).
+"""Admin forms refuse bad data with a message on the form, never a 500.
 
 Each test posts a form as a browser would (the page's own values plus what the user typed),
 expects the form back (200) with the typed values kept and a message, and nothing saved.
@@ -138,7 +138,7 @@ def test_a_second_appraisal_of_the_same_period_is_refused_on_the_form(manager, s
     assert count(session, AppraisalRecord, AppraisalRecord.staff_id == staff.id) == 1
 
 
-# --- outlets: time zone and code (DOMAIN §1, issue 11 findings 8 and 9) ---------------------------
+# --- outlets: time zone and code (DOMAIN §1) ---------------------------
 
 OUTLET = {"name": "中山小榄家电服务站", "region": "中山市小榄镇", "address": "中山市小榄镇升平中路28号",
           "service_phone": "0760-22881234", "duty_phone": "13590012345", "total_purchase_amount": "860000"}

@@ -1,4 +1,4 @@
-"""Sign-in, sessions and CSRF (issue 2 points 5 and 6)."""
+"""Sign-in, sessions and CSRF."""
 import secrets
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Bad input is a 4xx with a message, never a 500 (issue 11 finding 7).
+"""Bad input is a 4xx with a message, never a 500.
 
 Some of these only broke on PostgreSQL (a NUL byte in text), others everywhere (an SQL offset
 past BIGINT, a JSON body 100,000 levels deep): each is refused before the database or the

@@ -1,5 +1,5 @@
 """The channel API reads back only its own channel's tickets, a limited number of times, and says
-which methods an address takes (issue 11 finding 8)."""
+which methods an address takes."""
 from __future__ import annotations
 
 from sqlalchemy import select

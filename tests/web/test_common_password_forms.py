@@ -1,4 +1,4 @@
-"""Every form where a password is chosen refuses a common one, with a message (issue 11 point 8)."""
+"""Every form where a password is chosen refuses a common one, with a message."""
 from sqlalchemy import select
 
 from backoffice import accounts

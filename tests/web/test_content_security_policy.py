@@ -1,5 +1,5 @@
 """Every page is sent with a Content-Security-Policy that it passes: scripts from this site or
-with the request's nonce, no inline event handlers (issue 11 finding 8). An injected <script>
+with the request's nonce, no inline event handlers. An injected <script>
 or onclick="…" would therefore not run, even where escaping failed."""
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def passes_policy(response) -> None:
     nonce = next(s[len("'nonce-"):-1] for s in scripts if s.startswith("'nonce-"))
     html = response.get_data(as_text=True)
     for attributes in SCRIPT.findall(html):
-        assert "src=" in attributes or f'nonce="{nonce}"' in attributes, f"inline script without the nonce: {attributes}"
+        assert "src=" in attributes or f'nonce="{nonce}"' in attributes, \
+            f"inline script without the nonce: {attributes}"
     handlers = INLINE_HANDLER.findall(html)
     assert not handlers, handlers[:3]
 
@@ -37,7 +38,8 @@ def passes_policy(response) -> None:
 def pages(app, session) -> list[str]:
     ticket = session.scalars(select(Ticket).order_by(Ticket.id)).first()
     account = session.scalars(select(PartsAccount).order_by(PartsAccount.id)).first()
-    found = ["/admin/", "/admin/intake/", f"/admin/intake/receipt/{ticket.id}", f"/admin/ticket/details/?id={ticket.id}",
+    found = ["/admin/", "/admin/intake/", f"/admin/intake/receipt/{ticket.id}",
+             f"/admin/ticket/details/?id={ticket.id}",
              f"/admin/ticket/edit/?id={ticket.id}", f"/admin/parts_account/details/?id={account.id}",
              "/admin/account/"]
     for endpoint, view in admin_views(app).items():

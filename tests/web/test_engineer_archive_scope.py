@@ -1,4 +1,4 @@
-"""Issue 11 finding 1, R-ROLE-3: engineers see the customers and units of the tickets they may
+"""R-ROLE-3: engineers see the customers and units of the tickets they may
 see (assigned to them, or unassigned in their queue outlets) — in lists, details, search, ajax
 lookups and exports — and no others."""
 import pytest

@@ -1,6 +1,6 @@
 """Approval requests are raised by the desk — clerks, dealers, managers, admins — never by an
-engineer (DOMAIN §1; issue 11 finding 8): the form is not shown, a forged post is refused with a
-message, and the rule holds in backoffice.approvals.submit whatever screen calls it."""
+engineer (DOMAIN §1): the form is not shown, a forged post is refused with a message, and the
+rule holds in backoffice.approvals (its "request" action) whatever screen calls it."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,7 +16,8 @@ from tests.web.test_approval_screens import fresh_ticket, request_refund
 
 def requests(session, ticket) -> int:
     session.expire_all()
-    return session.scalar(select(func.count()).select_from(ApprovalRequest).where(ApprovalRequest.ticket_id == ticket.id))
+    return session.scalar(select(func.count()).select_from(ApprovalRequest)
+                          .where(ApprovalRequest.ticket_id == ticket.id))
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from backoffice import fee_claims, reconciliation
+from backoffice import fee_claims, months, reconciliation
 from backoffice.timezones import local_today
-from models import ApprovalRequest, FeeBatch, FeeClaim, Ticket, TravelBand
+from models import ApprovalRequest, FeeBatch, FeeClaim, Ticket, TravelBand, utcnow
 from tests import factories as f
 from tests.web.test_approval_screens import decide
 
@@ -160,6 +160,14 @@ def test_dealer_sets_the_distance_but_never_audits(login_as, session):
     assert dealer.get("/admin/travel_band/").status_code == 403
 
 
+def test_the_outlet_is_told_why_an_audited_claims_distance_is_final(login_as, session):
+    claim = claim_of(session, "GZ-TH-01", "approved") or claim_of(session, "GZ-TH-01", "settled")
+    page = text(details(login_as("dealer1"), claim.id))
+    assert 'data-testid="distance"' not in page
+    hint = page.split('data-testid="distance-withheld"')[1].split("</p>")[0]
+    assert "its distance is final" in hint or "路程不能再修改" in hint  # in the dealer's language
+
+
 def test_engineers_see_no_fees(login_as, session):
     engineer = login_as("engineer2")
     claim = claim_of(session, "FS-SD")
@@ -181,13 +189,15 @@ def test_charge_back_is_asked_then_approved_by_a_manager_who_did_not_audit(login
     assert post_action(manager, "audit", claim.id, decision="approve").status_code == 302
     assert 'data-testid="charge-back"' in text(details(manager, claim.id))  # anyone at the center reports
     response = post_action(manager, "overcharge", claim.id, overcharge="lots", charge_back_note="")
-    assert response.status_code == 200 and "is-invalid" in text(response) and charge_back_request(session, claim) is None
+    assert response.status_code == 200 and "is-invalid" in text(response)
+    assert charge_back_request(session, claim) is None
     assert post_action(manager, "overcharge", claim.id, overcharge="5.00",
                        charge_back_note="多报路程").status_code == 302
     asked = charge_back_request(session, claim)
     assert (asked.kind, asked.amount, asked.status) == ("fee_chargeback", Decimal("5.00"), "pending")
     page = text(details(manager, claim.id))
     assert 'data-testid="charge-back"' not in page and 'data-testid="claim-approvals"' in page  # one at a time
+    assert re.search(r'data-testid="charge-back-withheld">\s*\S', page)  # and why, in the manager's language
     assert reload(session, claim).charge_back == Decimal("0.00")  # not before approval
     approval_page = text(admin.get(f"/admin/approval/details/?id={asked.id}"))
     assert 'data-testid="chargeback"' in approval_page and "¥50.00" in approval_page and claim.number in approval_page
@@ -224,7 +234,8 @@ def test_clerk_reports_an_overcharge_but_never_decides_it(login_as, session):  #
 def test_dealer_cannot_report_an_overcharge(login_as, session):
     dealer = login_as("dealer2")
     claim = claim_of(session, "FS-SD", "approved") or claim_of(session, "FS-SD", "settled")
-    assert 'data-testid="charge-back"' not in text(details(dealer, claim.id))
+    page = text(details(dealer, claim.id))
+    assert 'data-testid="charge-back"' not in page and 'data-testid="charge-back-withheld"' not in page
     post_action(dealer, "overcharge", claim.id, overcharge="1", charge_back_note="x")
     assert charge_back_request(session, claim) is None
 
@@ -232,7 +243,7 @@ def test_dealer_cannot_report_an_overcharge(login_as, session):
 # --- settlement --------------------------------------------------------------------------------
 def test_clerk_settles_last_month_and_the_batch_prints(login_as, session):
     clerk = login_as("clerk")
-    month = reconciliation.previous_month(local_today())
+    month = months.previous_month(local_today())
     assert clerk.post("/admin/fee_batch/settle/", data={"month": f"{month:%Y-%m}"}).status_code == 400
     response = clerk.post("/admin/fee_batch/settle/", data={"csrf_token": clerk.csrf, "month": f"{month:%Y-%m}"})
     assert response.status_code == 302
@@ -324,7 +335,7 @@ def test_outlet_penalised_for_overcharging_is_not_eligible_for_the_annual_award(
 def test_claims_filter_by_the_month_they_were_audited_as_settlement_does(login_as, session):  # R-FEE-2
     clerk = login_as("clerk")
     claim = claim_of(session, "DG-NC")
-    last_month = reconciliation.previous_month(local_today())
+    last_month = months.previous_month(local_today())
     fee_claims.audit(session, claim, f.user(session, "manager"), "approve",
                      at=reconciliation.month_bounds(last_month)[0] + timedelta(days=2))
     session.commit()
@@ -332,3 +343,20 @@ def test_claims_filter_by_the_month_they_were_audited_as_settlement_does(login_a
     assert claim.number in audited_then
     assert claim.number not in text(clerk.get(f"/admin/fee_claim/?flt0_3={local_today():%Y-%m}"))
     assert clerk.get("/admin/fee_claim/?flt0_3=2026-99").status_code == 200
+
+
+# --- the list's age badge follows the policy (fees.audit_within_days) --------------------------
+def age_badge(client, claim):
+    listing = text(client.get(f"/admin/fee_claim/?search={claim.number}"))
+    return re.search(r'<span class="badge (badge-\w+)">\d+', listing.split(claim.number, 1)[1]).group(1)
+
+
+def test_a_claim_waiting_longer_than_the_policy_days_is_highlighted(login_as, session):
+    claim = claim_of(session, "GZ-TH")
+    claim.created_at = utcnow() - timedelta(days=10, hours=1)
+    session.commit()
+    clerk = login_as("clerk")
+    assert age_badge(clerk, claim) == "badge-warning"  # 10 days > the default 7
+    f.make_policy_setting(session, "fees.audit_within_days", "14")
+    session.commit()
+    assert age_badge(login_as("clerk"), claim) == "badge-light"

@@ -1,4 +1,4 @@
-"""The net that would have caught them (issue 10): every create and edit form of every
+"""The net that catches a role that cannot use its own form: every create and edit form of every
 Flask-Admin screen, used through the web by every role allowed to use it.
 
 The (screen, role, create/edit) pairs are read from the running application: each
@@ -12,12 +12,13 @@ here, so no future form can escape the net.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,8 +27,23 @@ from werkzeug.security import check_password_hash
 from backoffice import policy
 from backoffice.demo import DEMO_PASSWORD
 from backoffice.timezones import local_today
-from models import (ApiToken, AppraisalRecord, Customer, FaultCode, FinishedGoodsStock, Outlet, Part,
-                    PolicySetting, ProductModel, SlaPolicy, Ticket, TicketEvent, TravelBand, Unit, User)
+from models import (
+    ApiToken,
+    AppraisalRecord,
+    Customer,
+    FaultCode,
+    FinishedGoodsStock,
+    Outlet,
+    Part,
+    PolicySetting,
+    ProductModel,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TravelBand,
+    Unit,
+    User,
+)
 from models.choices import Role
 from tests import factories as f
 from tests.conftest import csrf_token, login, make_app
@@ -129,7 +145,8 @@ def text(response) -> str:
 def page_problems(html: str) -> str:
     """The flashed errors and field errors of a refused form, for the failure message."""
     flashed = re.findall(r'<div class="alert alert-(?:danger|warning)[^"]*">(.*?)</div>', html, re.S)
-    fields = re.findall(r'<(?:div|span|small) class="[^"]*(?:invalid-feedback|help-block)[^"]*"[^>]*>(.*?)</', html, re.S)
+    fields = re.findall(r'<(?:div|span|small) class="[^"]*(?:invalid-feedback|help-block)[^"]*"[^>]*>(.*?)</',
+                        html, re.S)
     found = [" ".join(unescape(re.sub(r"<[^>]+>", " ", item)).replace("\u00d7", " ").split())
              for item in flashed + fields]
     return " | ".join(item for item in found if item) or html[:1500]
@@ -353,7 +370,8 @@ def stock_edit(w: World) -> Case:
 
 def travel_band_create(w: World) -> Case:
     km = 3000 + n()
-    return Case(data={"up_to_km": str(km), "amount": "180.00"}, find=select(TravelBand).where(TravelBand.up_to_km == km),
+    return Case(data={"up_to_km": str(km), "amount": "180.00"},
+                find=select(TravelBand).where(TravelBand.up_to_km == km),
                 expect={"amount": Decimal("180.00")})
 
 

@@ -1,4 +1,4 @@
-"""UI language per user, else per browser (issue 2 point 4)."""
+"""UI language per user, else per browser."""
 from tests import factories as f
 
 

@@ -3,6 +3,7 @@ accounts as booked, read only, each role seeing only the outlets in its scope.""
 import csv
 import io
 import re
+import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -200,6 +201,18 @@ def test_adjustment_links_to_its_approval_and_unknown_sources_stay_plain_text(lo
     assert f'<a href="/admin/approval/details/?id={approval.id}"' in page
     legacy = re.search(r'<td class="col-source">\s*([^<]*?)\s*</td>', page[page.index("旧系统结转"):])
     assert legacy and legacy.group(1) == "legacy:&lt;b&gt;2025&lt;/b&gt;"  # text, escaped, no link
+
+
+def test_a_quota_links_to_the_statement_of_its_month_and_an_adjustment_stays_text(login_as, session):  # R-PART-7
+    gz = f.outlet(session, "GZ-TH")
+    quota = entries(session, LedgerEntry.kind == LedgerKind.QUOTA, LedgerEntry.outlet_id == gz.id)[0]
+    adjusted = ledger.adjust(session, gz.id, f.user(session, "manager"), Decimal("-1.00"), "盘点短少一支点火针",
+                             uuid.uuid4().hex)
+    session.commit()
+    page = text(login_as("dealer1").get(f"{URL}?page_size=100", headers=EN))
+    statement = f'href="/admin/parts_account/details/?id={quota.account_id}&amp;month={to_local(quota.at):%Y-%m}"'
+    assert re.search(rf'<a {re.escape(statement)}[^>]*>{re.escape(quota.source)}</a>', page)
+    assert adjusted.source in page and f">{adjusted.source}</a>" not in page  # a correction opens no document
 
 
 def test_dealer_sees_that_the_center_posted_not_who(login_as, session):

@@ -1,4 +1,4 @@
-"""Nobody can lock another person out (issue 11 point 5): failures count per (username, client
+"""Nobody can lock another person out: failures count per (username, client
 address) with growing waits, a client address has its own limit across usernames, lockouts are
 logged and shown to admins, and the client address comes through trusted proxies only."""
 import shutil

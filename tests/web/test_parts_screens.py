@@ -10,10 +10,19 @@ import pytest
 from sqlalchemy import func, select, update
 
 from backoffice import accounts, ledger, reconciliation
-from backoffice.timezones import local_today, to_local
 from backoffice.demo import DEMO_PASSWORD
-from models import (ApprovalRequest, LedgerEntry, OldPart, Outlet, Part, PartsAccount, PartsReconciliation, PartsRequest,
-                    PartsReturn)
+from backoffice.timezones import local_today, to_local
+from models import (
+    ApprovalRequest,
+    LedgerEntry,
+    OldPart,
+    Outlet,
+    Part,
+    PartsAccount,
+    PartsReconciliation,
+    PartsRequest,
+    PartsReturn,
+)
 from models.choices import LedgerKind
 from tests import factories as f
 from tests.web.test_approval_screens import decide
@@ -329,7 +338,8 @@ def test_center_asks_a_manager_to_issue_beyond_the_quota_for_a_quality_incident(
                             **{f"settlement-{line.id}": "on_account", "incident_reason": ""})
     assert no_reason.status_code == 200 and re.search(r'name="incident_reason"[^>]*is-invalid', text(no_reason))
     assert post_action(clerk, "parts_request", "incident", created.id, **{
-        f"settlement-{line.id}": "on_account", "incident_reason": "批次热交换器渗漏，已有多张服务单"}).status_code == 302
+        f"settlement-{line.id}": "on_account",
+        "incident_reason": "批次热交换器渗漏，已有多张服务单"}).status_code == 302
     asked = open_approval(session, created.id)
     assert newest_request(session).status == "awaiting_incident"
     assert asked.amount == line.amount - left and account(session, "GZ-TH-01").balance == left
@@ -408,7 +418,8 @@ def test_statement_adds_up_to_the_cent(login_as, session):
     # Totals per kind (quota, issue, purchase, credit, charge, adjustment) add up the same way.
     assert shown["opening"] + sum(shown["kind_on_account"]) == shown["closing"]
     assert sum(shown["kind_cash"]) == shown["cash_total"]
-    by_kind = dict(zip([k.value for k in LedgerKind], zip(shown["kind_on_account"], shown["kind_cash"])))
+    per_kind = zip(shown["kind_on_account"], shown["kind_cash"], strict=True)
+    by_kind = dict(zip([k.value for k in LedgerKind], per_kind, strict=False))
     battery, igniter = created.lines[0], created.lines[1]
     assert by_kind["issue"] == (-battery.amount, Decimal("0.00")) and battery.amount == Decimal("13.50")
     assert by_kind["purchase"] == (Decimal("0.00"), igniter.amount)
@@ -521,7 +532,9 @@ def test_dealer_disputes_with_a_reason_and_the_center_closes_only_a_confirmed_mo
     post_action(clerk, "parts_month", "close", month.id)  # not confirmed yet: refused
     session.expire_all()
     assert session.get(PartsReconciliation, month.id).status == "disputed"
-    assert "10月3日的主控板没有收到" in text(clerk.get(f"/admin/parts_month/details/?id={month.id}"))
+    disputed = text(clerk.get(f"/admin/parts_month/details/?id={month.id}"))
+    assert "10月3日的主控板没有收到" in disputed
+    assert 'action="/admin/parts_month/close/' not in disputed and 'data-testid="close-why-not"' in disputed
     assert post_action(dealer, "parts_month", "confirm", month.id).status_code == 302
     assert 'action="/admin/parts_month/close/' not in text(dealer.get(f"/admin/parts_month/details/?id={month.id}"))
     post_action(dealer, "parts_month", "close", month.id)  # an outlet never closes
@@ -642,7 +655,8 @@ def test_staff_verify_parts_scrapped_locally(login_as, session):  # R-PART-6
     assert session.get(OldPart, mine.id).state == "scrap_local"
     no_note = post_action(clerk, "old_part", "verify", first.id, confirmed="no", note="")
     assert no_note.status_code == 200 and "is-invalid" in text(no_note)
-    assert post_action(clerk, "old_part", "verify", first.id, confirmed="no", note="回访：用户说没换过").status_code == 302
+    assert post_action(clerk, "old_part", "verify", first.id, confirmed="no",
+                       note="回访：用户说没换过").status_code == 302
     assert post_action(clerk, "old_part", "verify", second.id, confirmed="yes", note="回访确认").status_code == 302
     session.expire_all()
     assert session.get(OldPart, first.id).state == "charged"
@@ -663,6 +677,27 @@ def test_old_parts_list_shows_age_and_filters_overdue(login_as, session):  # R-P
     assert body and all("badge-danger" in r for r in body)
     by_state = text(clerk.get("/admin/old_part/?flt0_0=in_return&page_size=100"))
     assert "RT0000" in by_state
+
+
+def test_the_no_return_label_tells_the_policy_numbers(login_as, session):  # R-PART-6
+    from backoffice import old_parts, warranty
+    from models import PolicySetting, ReplacedPart
+
+    clerk = login_as("clerk")
+    ticket = f.ticket_of(session, "GZ-TH", in_warranty=True)
+    today = local_today()
+    piece = ReplacedPart(part=f.make_part(session, unit_price=Decimal("4.50")), qty=2, unit_id=ticket.unit_id,
+                         replaced_on=today, warranty_until=warranty.part_warranty_until(session, today))
+    ticket.replaced_parts.append(piece)
+    assert old_parts.record_replaced(session, ticket, piece).exemption == "cheap"
+    session.commit()
+    listing = "/admin/old_part/?flt0_0=scrap_local&page_size=100"
+    assert "Under ¥5.00, at most 5 pieces" in text(clerk.get(listing, headers=EN))
+    session.add_all([PolicySetting(key="parts.scrap_price_below", value="13"),
+                     PolicySetting(key="parts.scrap_qty_max", value="3")])
+    session.commit()
+    page = text(clerk.get(listing, headers=EN))
+    assert "Under ¥13.00, at most 3 pieces" in page and "¥5.00" not in page
 
 
 # --- roles, menus, CSRF, bad input ------------------------------------------------------------------
@@ -774,8 +809,10 @@ def test_bad_input_never_500(login_as, session):
     session.expire_all()
     assert session.get(PartsRequest, waiting.id).status == "reviewed"
     for record_id in (HUGE, "abc", "²", "-1", "0", ""):
-        for url in (f"/admin/parts_request/details/?id={record_id}", f"/admin/parts_request/picking/?id={record_id}",
-                    f"/admin/parts_account/statement.csv?id={record_id}", f"/admin/parts_return/details/?id={record_id}"):
+        for url in (f"/admin/parts_request/details/?id={record_id}",
+                    f"/admin/parts_request/picking/?id={record_id}",
+                    f"/admin/parts_account/statement.csv?id={record_id}",
+                    f"/admin/parts_return/details/?id={record_id}"):
             assert clerk.get(url).status_code in ((302, 404) if record_id == "" else (404,)), url
         assert clerk.post(f"/admin/parts_request/ship/?id={record_id}",
                           data={"csrf_token": clerk.csrf}).status_code == 404
@@ -834,6 +871,8 @@ def test_whoever_raises_the_purchases_does_not_also_grant_the_quota(login_as, se
     assert edit_outlet(manager, outlet, total_purchase_amount=f"{raised:.2f}").status_code == 302
     session.expire_all()
     assert f.outlet(session, "FS-SD").total_purchase_amount == raised.quantize(Decimal("0.01"))
+    statement = text(manager.get(f"/admin/parts_account/details/?id={account_id}"))
+    assert 'data-testid="grant-quota"' not in statement and 'data-testid="grant-quota-why-not"' in statement
     response = post_action(manager, "parts_account", "quota", account_id)
     assert "alert-danger" in text(manager.get(response.headers["Location"]))
     assert account(session, "FS-SD").balance == balance  # refused: four eyes

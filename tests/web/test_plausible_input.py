@@ -1,5 +1,5 @@
-"""Dates and serials are refused when implausible, never silently stored or cut (issue 11
-finding 8): an invoice is dated from 2000 up to today (R-WAR-1), a fault occurred within the
+"""Dates and serials are refused when implausible, never silently stored or cut: an
+invoice is dated from 2000 up to today (R-WAR-1), a fault occurred within the
 last OCCURRENCE_YEARS_BACK years and not in the future (R-TKT-2), a serial is at most 60
 characters — on every door: the channel API, the intake desk, the unit and ticket forms."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Audit trail, optimistic locking and bad input (issue 2 points 8, 9 and R-RPT-3)."""
+"""Audit trail, optimistic locking and bad input (R-RPT-3)."""
 import re
 
 from sqlalchemy import select

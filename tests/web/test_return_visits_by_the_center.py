@@ -1,8 +1,8 @@
-"""Issue 11 finding 6, R-ROLE-3: return visits grade the outlet's service, so the service center
+"""R-ROLE-3: return visits grade the outlet's service, so the service center
 makes them; a dealer reads them but cannot record one (or close the ticket after it)."""
+from backoffice import workflow
 from models import Ticket
 from models.choices import Role
-from backoffice import workflow
 from tests import factories as f
 from tests.conftest import csrf_token, login
 
@@ -30,9 +30,11 @@ def signed_in(app, user):
 def test_dealer_cannot_record_the_return_visit_of_its_own_ticket(app, session):
     dealer, ticket = resolved_ticket_of_a_dealer(session)
     client = signed_in(app, dealer)
-    assert "/transition/return_visit/" not in client.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    page = client.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    assert "/transition/return_visit/" not in page
     response = client.post(f"/admin/ticket/transition/return_visit/?id={ticket.id}", data={
-        "csrf_token": client.csrf, "satisfaction": "5", "comment": "非常满意", "loaded_version": str(ticket.version_id)})
+        "csrf_token": client.csrf, "satisfaction": "5", "comment": "非常满意",
+        "loaded_version": str(ticket.version_id)})
     assert response.status_code == 302
     session.expire_all()
     saved = session.get(Ticket, ticket.id)
@@ -45,7 +47,8 @@ def test_clerk_records_the_return_visit_and_the_dealer_reads_it(app, session):
     session.commit()
     clerk = signed_in(app, user)
     response = clerk.post(f"/admin/ticket/transition/return_visit/?id={ticket.id}", data={
-        "csrf_token": clerk.csrf, "satisfaction": "4", "comment": "上门及时，态度好", "loaded_version": str(ticket.version_id)})
+        "csrf_token": clerk.csrf, "satisfaction": "4", "comment": "上门及时，态度好",
+        "loaded_version": str(ticket.version_id)})
     assert response.status_code == 302
     listing = signed_in(app, dealer).get("/admin/return_visit/").get_data(as_text=True)
     assert ticket.number in listing and "上门及时，态度好" in listing

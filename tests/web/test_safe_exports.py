@@ -1,4 +1,4 @@
-"""Exports are safe to open in a spreadsheet (issue 11 finding 4, and the audit CSV of finding 8).
+"""Exports are safe to open in a spreadsheet.
 
 A cell starting with = + - @ TAB or CR is written as text (a leading apostrophe, OWASP), numbers
 stay numbers, every CSV starts with a UTF-8 byte-order mark, and the file is named after the
@@ -105,7 +105,8 @@ def test_every_export_of_every_screen_has_no_runnable_cell(app, session, login_a
     customer = f.make_customer(session, f.outlet(session, "GZ-TH"), name="@SUM(A1)")
     f.make_ticket(session, customer, fault_description="=cmd|' /C calc'!A0")
     account = session.scalar(select(PartsAccount).where(PartsAccount.outlet_id == customer.outlet_id))
-    ledger.post(session, account.outlet_id, LedgerKind.ADJUSTMENT, Decimal("0.00"), source="test:formula", reason="+1+1")
+    ledger.post(session, account.outlet_id, LedgerKind.ADJUSTMENT, Decimal("0.00"), source="test:formula",
+                reason="+1+1")
     session.commit()
     admin = login_as("admin")
     for endpoint, view in admin_views(app).items():
@@ -182,6 +183,7 @@ def test_the_audit_csv_is_plain_text(login_as, session):
 
 def test_ledger_entries_written_by_hand_are_exported_as_text(login_as, session):
     entry = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).first()
-    ledger.post(session, entry.outlet_id, LedgerKind.ADJUSTMENT, Decimal("0.00"), source="test:formula2", reason="@SUM(1)")
+    ledger.post(session, entry.outlet_id, LedgerKind.ADJUSTMENT, Decimal("0.00"), source="test:formula2",
+                reason="@SUM(1)")
     session.commit()
     assert "'@SUM(1)" in cells(login_as("clerk").get("/admin/ledger_entry/export/csv/"))

@@ -1,4 +1,4 @@
-"""Issue 10 through the screens, role by role: every form is posted and its result read back as
+"""The service desk through the screens, role by role: every form is posted and its result read back as
 the role that must see it. The world is built with factories, not looked up in the demo."""
 import re
 from datetime import timedelta
@@ -216,7 +216,8 @@ def test_caller_with_an_open_ticket_is_offered_and_added_to_it(as_user, world, s
         "channel": "hotline", "kind": "repair", "category": "quality"})
     assert response.status_code == 302
     assert "今天又熄火三次" in text(dealer.get(f"/admin/ticket/details/?id={ticket.id}"))
-    assert session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == world["customer"].id)) == 1
+    tickets = select(func.count()).select_from(Ticket).where(Ticket.customer_id == world["customer"].id)
+    assert session.scalar(tickets) == 1
 
 
 def test_dealer_cannot_add_to_another_outlets_ticket(as_user, world, session):
@@ -252,7 +253,8 @@ def test_manager_approves_a_refund_and_the_dealer_walks_the_return_path(as_user,
     assert response.status_code == 302
     details = text(dealer.get(f"/admin/ticket/details/?id={ticket.id}"))
     assert 'data-testid="return-path"' in details and "/transition/take_back_unit/" in details
-    for step, data in (("take_back_unit", {"old_unit_how": "hand_in"}), ("pay_refund", {"payment_ref": "ZFB2026120100001"})):
+    steps = (("take_back_unit", {"old_unit_how": "hand_in"}), ("pay_refund", {"payment_ref": "ZFB2026120100001"}))
+    for step, data in steps:
         session.expire_all()
         version = session.get(Ticket, ticket.id).version_id
         response = dealer.post(f"/admin/ticket/transition/{step}/?id={ticket.id}",
@@ -273,7 +275,7 @@ def test_engineer_cannot_open_money_postings(as_user, world):
 
 
 def test_second_remedy_request_on_the_ticket_page_says_what_was_granted(as_user, world, session):
-    ticket, request = _approved_refund(session, world)
+    _ticket, request = _approved_refund(session, world)
     approvals.decide(session, request, world["manager"], "approve", "同意")
     session.commit()
     again = f.make_ticket(session, world["customer"], unit=world["unit"], kind="return_exchange", actor=world["clerk"])

@@ -1,5 +1,5 @@
-"""Signing out, a new password, deactivation and another role end every session of the user
-(issue 11 point 3): a copy of the session cookie taken before stops working at once."""
+"""Signing out, a new password, deactivation and another role end every session of the user:
+a copy of the session cookie taken before stops working at once."""
 import pytest
 
 from tests import factories as f

@@ -1,4 +1,4 @@
-"""Issue 10 point 9, "smaller wrongs", as the screens show them: the verdict badge, raw values
+"""Smaller wrongs, as the screens show them: the verdict badge, raw values
 on the approval page, the return-visit search box, the timeline's first line, and refusals that
 say why (R-WAR-1…4, R-TKT-5, R-ROLE-2)."""
 import re

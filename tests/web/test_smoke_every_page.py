@@ -4,7 +4,8 @@ from flask_admin.contrib.sqla import ModelView
 
 ROLES = ["admin", "manager", "clerk", "engineer", "dealer1", "dealer2"]
 ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "appraisal", "user",
-             "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock", "api_token",
+             "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock",
+             "api_token",
              "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return", "parts_month",
              "fee_claim", "fee_batch", "travel_band", "money_posting"]
 PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",

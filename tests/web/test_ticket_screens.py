@@ -145,8 +145,8 @@ def test_my_tickets_queue_shows_the_engineers_open_tickets(app, login_as, sessio
 def test_dealer_sees_only_own_tickets_timeline_and_visits(login_as, session):
     from sqlalchemy import select
 
-    from models import ReturnVisit, Ticket, TicketEvent
     from backoffice.access import criteria, scope_for
+    from models import ReturnVisit, Ticket, TicketEvent
 
     dealer = f.user(session, "dealer1")
     scope = scope_for(session, dealer)

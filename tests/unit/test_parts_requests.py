@@ -1,9 +1,11 @@
-"""Parts requests of the outlets and old-part returns to the center (R-PART-3…7, R-ROLE-2).
+"""Parts requests of the outlets (backoffice/parts_requests.py: R-PART-2, R-PART-3, R-PART-7,
+R-ROLE-1): the weekly batches, review onto the account, shipping, the delivery check, and who
+may do which step now (`actions`).
 
 Demo world (backoffice/demo.py `_parts_accounts`): dealer outlets drew one batch last month;
-last month is confirmed everywhere except at DG-NC (its supply is held); GZ-TH and DG-NC owe
-old parts from warranty repairs. Request tests open an outlet of their own and work in
-March 2031 (T0 is a Wednesday), where no demo week or month interferes.
+last month is confirmed everywhere except at DG-NC (its supply is held). Request tests open an
+outlet of their own and work in March 2031 (T0 is a Wednesday), where no demo week or month
+interferes.
 """
 from __future__ import annotations
 
@@ -14,31 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from backoffice import (
-    intake,
-    ledger,
-    old_parts,
-    parts_requests,
-    reconciliation,
-    warranty,
-    workflow,
-)
+from backoffice import ledger, parts_requests, reconciliation
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.parts_requests import LineDraft
-from backoffice.timezones import local_today
-from models import (
-    LedgerEntry,
-    OldPart,
-    Outlet,
-    Part,
-    PartsAccount,
-    PartsRequest,
-    PolicySetting,
-    ReplacedPart,
-    utcnow,
-)
+from backoffice.permissions import ALLOWED, NOT_YOUR_ROLE
+from backoffice.timezones import local_today, to_local
+from models import LedgerEntry, Outlet, Part, PartsAccount, PartsRequest, PolicySetting
 from models.choices import LedgerKind as K
-from models.choices import NonCreditable, OldPartState
 from models.choices import PartsRequestStatus as S
 from tests import factories as f
 
@@ -154,7 +138,7 @@ def test_review_posts_on_account_and_purchase_lines(session):  # R-PART-2, R-PAR
     assert (on_board.kind, on_board.delta, on_board.cash_amount) == (K.ISSUE.value, Decimal("-472.00"), Decimal("0.00"))
     assert (bought.kind, bought.delta, bought.cash_amount) == (K.PURCHASE.value, Decimal("0.00"), Decimal("420.00"))
     assert (on_motor.kind, on_motor.delta) == (K.ISSUE.value, Decimal("-310.00"))
-    for entry, line in zip((on_board, bought, on_motor), request.lines):
+    for entry, line in zip((on_board, bought, on_motor), request.lines, strict=True):
         assert (entry.part_id, entry.qty, entry.actor_id, entry.reason) == \
             (line.part_id, line.qty, clerk.id, request.number)
     assert balance(session, outlet) == Decimal("2218.00")
@@ -308,230 +292,159 @@ def test_a_new_month_holds_supply_until_the_last_is_confirmed(session):  # R-PAR
     assert submit(session, outlet, at=T0 + timedelta(hours=1)).status == S.SUBMITTED.value
 
 
-# --- old parts (R-PART-4…6) ---------------------------------------------------------------
+# --- who may do what, now (actions: R-PART-3, R-ROLE-1) ------------------------------------------
 
-APPOINTMENT = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-
-
-def warranty_ticket(session, outlet="GZ-TH", in_warranty=True):
-    unit = f.unit_of(session, outlet)
-    unit.invoice_date = local_today() - timedelta(days=100 if in_warranty else 1000)
-    ticket = intake.register_report(session, intake.Report(
-        kind="repair", fault="热水器打不着火", customer_id=unit.customer_id, unit_id=unit.id,
-        outlet_id=unit.outlet_id), f.user(session, "clerk"))
-    assert ticket.in_warranty is in_warranty
-    return ticket
+ROLES = ("admin", "manager", "clerk", "engineer", "dealer")
+CENTER_ROLES = ("admin", "manager", "clerk")
 
 
-def resolve_with_parts(session, ticket, parts):
-    clerk = f.user(session, "clerk")
-    steps = [("diagnose", {"service_mode": "onsite", "severity": "major", "note": "点火针积碳"}),
-             ("propose", {"note": "更换配件", "fees": [] if ticket.in_warranty else [{"item": "上门费", "amount": "50"}]}),
-             ("agree", {}),
-             ("dispatch", {"engineer": str(f.user(session, "engineer").id), "appointment_at": APPOINTMENT}),
-             ("start_service", {}),
-             ("resolve", {"work_done": "更换配件", "tested_ok": "y", "signed_by": "王芳",
-                          "parts": [(str(part(session, code).id), str(qty)) for code, qty in parts]})]
-    for name, data in steps:
-        workflow.perform(session, ticket, name, clerk, data)
+def make_request(session, outlet, status=S.SUBMITTED, requested_by=None) -> PartsRequest:
+    """A parts request of `outlet` standing at `status` (no lines: the verdicts read the status)."""
+    n = f.next_number()
+    week = parts_requests.week_start(local_today())
+    row = PartsRequest(number=f"PJ-{outlet.code}-T{n:05d}", outlet_id=outlet.id, week_start=week, batch_no=n,
+                       status=S(status).value, requested_by=requested_by)
+    session.add(row)
     session.flush()
-    return ticket
+    return row
 
 
-def old_parts_of(session, ticket) -> list[OldPart]:
-    return list(session.scalars(select(OldPart).where(OldPart.ticket_id == ticket.id).order_by(OldPart.id)))
+def someone(session, role, outlet):
+    """A user of `role`; a dealer works at `outlet`."""
+    return f.make_user(session, role, outlet=outlet if role == "dealer" else None)
 
 
-def test_warranty_repair_creates_an_old_part_obligation(session):  # R-PART-4, R-WAR-2
-    ticket = resolve_with_parts(session, warranty_ticket(session), [("P-FAN-01", 1), ("P-PCB-01", 2)])
-    fan, board = old_parts_of(session, ticket)
-    assert (fan.part.code, fan.qty, fan.unit_price, fan.value) == ("P-FAN-01", 1, Decimal("185.00"), Decimal("185.00"))
-    assert (board.qty, board.value) == (2, Decimal("472.00"))
-    for old in (fan, board):
-        assert old.state == OldPartState.OWED.value and old.exemption == "" and not old.needs_verification
-        assert old.outlet == f.outlet(session, "GZ-TH") and old.ticket == ticket
-        assert old.replaced_part in ticket.replaced_parts and old.replaced_on == local_today()
+@pytest.mark.parametrize("role", ["admin", "manager", "clerk", "dealer"])
+def test_the_center_and_the_outlets_may_request_parts(session, role):  # R-PART-3
+    user = someone(session, role, f.make_outlet(session))
+    assert parts_requests.actions(session, None, user) == {"submit": ALLOWED}
 
 
-def test_out_of_warranty_repair_owes_no_old_part(session):  # R-PART-4, R-PART-5
-    ticket = resolve_with_parts(session, warranty_ticket(session, in_warranty=False), [("P-FAN-01", 1)])
-    assert len(ticket.replaced_parts) == 1 and old_parts_of(session, ticket) == []  # the customer's part
+def test_an_engineer_may_not_request_parts(session):  # R-PART-3
+    engineer = f.make_user(session, "engineer")
+    verdict = parts_requests.actions(session, None, engineer)["submit"]
+    assert not verdict and verdict.reason == NOT_YOUR_ROLE
+    outlet = outlet_with_quota(session)
+    with pytest.raises(DomainError) as refused:
+        parts_requests.submit(session, outlet.id, engineer, lines(session, ("P-NTC-01", 1)), at=T0)
+    assert refused.value.message == NOT_YOUR_ROLE
+    assert session.scalar(select(PartsRequest).where(PartsRequest.outlet_id == outlet.id)) is None
 
-    center = warranty_ticket(session, outlet="SC-GZ")  # the center's own repair uses its own stock
-    resolve_with_parts(session, center, [("P-FAN-01", 1)])
-    assert old_parts_of(session, center) == []
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_the_center_may_review_a_submitted_request(session, role):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet), someone(session, role, outlet))
+    assert verdicts["review"] and not verdicts["ship"] and not verdicts["confirm"] and not verdicts["picking"]
 
 
-def replaced(session, code, qty=1, outlet="GZ-TH", days_ago=0) -> OldPart:
-    """An old part from a warranty repair at `outlet`, replaced `days_ago` days ago."""
-    ticket = f.ticket_of(session, outlet, in_warranty=True)
-    day = local_today() - timedelta(days=days_ago)
-    piece = ReplacedPart(part=part(session, code), qty=qty, unit_id=ticket.unit_id, replaced_on=day,
-                         warranty_until=warranty.part_warranty_until(session, day))
-    ticket.replaced_parts.append(piece)
-    old = old_parts.record_replaced(session, ticket, piece)
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_an_outlet_or_an_engineer_may_not_review_or_ship(session, role):  # R-PART-3
+    outlet = f.make_outlet(session)
+    user = someone(session, role, outlet)
+    submitted, reviewed = make_request(session, outlet), make_request(session, outlet, S.REVIEWED)
+    for request, action in ((submitted, "review"), (reviewed, "ship")):
+        verdict = parts_requests.actions(session, request, user)[action]
+        assert not verdict and verdict.reason == parts_requests.ONLY_CENTER, (role, action)
+
+
+@pytest.mark.parametrize("status", [s for s in S if s != S.SUBMITTED])
+def test_a_request_is_reviewed_only_while_submitted(session, status):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdict = parts_requests.actions(session, make_request(session, outlet, status),
+                                     f.make_user(session, "clerk"))["review"]
+    assert not verdict and verdict.reason == parts_requests.STALE
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_the_center_may_ship_a_reviewed_request_and_print_its_picking_list(session, role):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, S.REVIEWED),
+                                      someone(session, role, outlet))
+    assert verdicts["ship"] and verdicts["picking"] and not verdicts["review"] and not verdicts["confirm"]
+
+
+@pytest.mark.parametrize("status", [s for s in S if s != S.REVIEWED])
+def test_a_request_ships_only_once_reviewed(session, status):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdict = parts_requests.actions(session, make_request(session, outlet, status),
+                                     f.make_user(session, "clerk"))["ship"]
+    assert not verdict and verdict.reason == parts_requests.STALE
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "clerk", "dealer"])
+def test_the_outlet_or_the_center_may_check_a_shipped_delivery(session, role):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, S.SHIPPED),
+                                      someone(session, role, outlet))
+    assert verdicts["confirm"] and verdicts["picking"] and not verdicts["ship"]
+
+
+def test_an_engineer_may_not_check_a_delivery_or_print_a_picking_list(session):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, S.SHIPPED),
+                                      f.make_user(session, "engineer"))
+    assert {name: v.reason for name, v in verdicts.items()} == {
+        "review": parts_requests.ONLY_CENTER, "ship": parts_requests.ONLY_CENTER,
+        "confirm": NOT_YOUR_ROLE, "picking": NOT_YOUR_ROLE}
+
+
+@pytest.mark.parametrize("status", [s for s in S if s != S.SHIPPED])
+def test_a_delivery_is_checked_only_while_shipped(session, status):  # R-PART-3
+    outlet = f.make_outlet(session)
+    verdict = parts_requests.actions(session, make_request(session, outlet, status),
+                                     someone(session, "dealer", outlet))["confirm"]
+    assert not verdict and verdict.reason == parts_requests.STALE
+
+
+@pytest.mark.parametrize("status", [S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED, S.REJECTED])
+def test_no_picking_list_before_the_review(session, status):  # R-PART-3
+    outlet = f.make_outlet(session)
+    for role in ROLES:
+        verdict = parts_requests.actions(session, make_request(session, outlet, status),
+                                         someone(session, role, outlet))["picking"]
+        assert not verdict, role
+        assert verdict.reason == (NOT_YOUR_ROLE if role == "engineer" else parts_requests.NOT_PICKED)
+
+
+def test_the_guards_refuse_with_the_verdicts_reason(session):  # R-PART-3
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet)
+    dealer, clerk = someone(session, "dealer", outlet), f.make_user(session, "clerk")
+    with pytest.raises(DomainError) as by_outlet:
+        parts_requests.review(session, request, dealer, {request.lines[0].id: "on_account"})
+    assert by_outlet.value.message == parts_requests.ONLY_CENTER
+    with pytest.raises(DomainError) as too_early:
+        parts_requests.ship(session, request, clerk, "顺丰速运", "SF1")
+    assert too_early.value.message == parts_requests.STALE
+    with pytest.raises(DomainError) as not_sent:
+        parts_requests.confirm_delivery(session, request, dealer, True)
+    assert not_sent.value.message == parts_requests.STALE
+    assert request.status == S.SUBMITTED.value and line_entries(session, request) == []
+
+
+def test_the_form_knows_which_outlets_used_this_weeks_batches(session):  # R-PART-3
+    full, fresh = outlet_with_quota(session), outlet_with_quota(session, code="T-SUPPLY-2")
+    day = to_local(T0).date()
+    submit(session, full)
+    assert parts_requests.week_taken(session, [full.id, fresh.id], day) == set()
+    refused = submit(session, full)
+    assert parts_requests.week_taken(session, [full.id, fresh.id], day) == {full.id}
+    refused.status = S.REJECTED.value  # a refused batch does not count against the limit
     session.flush()
-    return old
+    assert parts_requests.week_taken(session, [full.id, fresh.id], day) == set()
+    assert parts_requests.week_taken(session, [full.id], day + timedelta(days=7)) == set()  # a new week
+    hints = parts_requests.form_hints(session, f.make_user(session, "clerk"), [full, fresh], day)
+    assert hints.full_weeks == frozenset()
 
 
-def test_cheap_consumable_fragile_parts_need_no_physical_return(session):  # R-PART-6
-    cheap = Part(code="P-TST-CHEAP", name="密封圈", category="gas_water_heater", unit_price=Decimal("4.99"))
-    five = Part(code="P-TST-FIVE", name="垫片", category="gas_water_heater", unit_price=Decimal("5.00"))
-    session.add_all([cheap, five])
-    session.flush()
-    assert old_parts.exemption(session, cheap, 5) == "cheap"  # < 5 yuan and qty ≤ 5
-    assert old_parts.exemption(session, cheap, 6) == ""  # too many: they come back
-    assert old_parts.exemption(session, five, 1) == ""  # 5 yuan is not below 5
-    assert old_parts.exemption(session, part(session, "P-SEL-01"), 20) == "consumable"  # door seal
-    assert old_parts.exemption(session, part(session, "P-GLS-01"), 1) == "fragile"  # glass panel
-    assert old_parts.exemption(session, part(session, "P-UVL-01"), 1) == "fragile"  # UV tube
-    assert old_parts.exemption(session, part(session, "P-FAN-01"), 1) == ""
-
-    panel = replaced(session, "P-GLS-01")
-    assert (panel.state, panel.exemption, panel.needs_verification) == \
-        (OldPartState.SCRAP_LOCAL.value, "fragile", True)  # listed, verified by the center, then credited
-    assert replaced(session, "P-TST-CHEAP", qty=6).state == OldPartState.OWED.value
-
-    # The thresholds are policy values.
-    session.add(PolicySetting(key="parts.scrap_price_below", value="13"))
-    session.flush()
-    assert old_parts.exemption(session, part(session, "P-IGN-01"), 1) == "cheap"  # 12.00
-
-
-def test_scrapped_parts_are_credited_once_the_center_verifies(session):  # R-PART-6
-    gz, clerk = f.outlet(session, "GZ-TH"), f.user(session, "clerk")
-    panel, seal = replaced(session, "P-GLS-01"), replaced(session, "P-SEL-01", qty=2)
-    with pytest.raises(FieldErrors):  # no physical return: not on a return list
-        old_parts.create_return(session, gz.id, f.user(session, "dealer1"), [panel], "顺丰速运", "SF1")
-    with pytest.raises(DomainError):
-        old_parts.verify_scrapped(session, panel, f.user(session, "dealer1"), True)
-    before = balance(session, gz)
-
-    old_parts.verify_scrapped(session, panel, clerk, True, "回访核实面板已碎")
-    assert panel.state == OldPartState.CREDITED.value
-    credit = ledger._by_source(session, f"old_part:{panel.id}:credit")
-    assert (credit.kind, credit.delta, credit.cash_amount) == (K.RETURN_CREDIT.value, Decimal("160.00"), Decimal("0.00"))
-    with pytest.raises(DomainError):  # verified once
-        old_parts.verify_scrapped(session, panel, clerk, True)
-
-    with pytest.raises(FieldErrors):  # a failed verification says what was found
-        old_parts.verify_scrapped(session, seal, clerk, False)
-    old_parts.verify_scrapped(session, seal, clerk, False, "回访未见旧件")
-    charge = ledger._by_source(session, f"old_part:{seal.id}:charge")
-    assert (seal.state, seal.non_creditable) == (OldPartState.CHARGED.value, NonCreditable.NO_FAULT_FOUND.value)
-    assert charge.cash_amount == Decimal("44.00")
-    assert balance(session, gz) == before + Decimal("160.00") + Decimal("44.00")
-
-    with pytest.raises(DomainError):  # an owed part comes back physically
-        old_parts.verify_scrapped(session, replaced(session, "P-FAN-01"), clerk, True)
-
-
-def returned(session, *olds, outlet="GZ-TH", counts=None):
-    """Old parts sent back in one parcel and counted by the center (in full unless `counts`)."""
-    parcel = old_parts.create_return(session, f.outlet(session, outlet).id, f.user(session, "dealer1"),
-                                     list(olds), "德邦物流", "DB778899")
-    old_parts.receive(session, parcel, f.user(session, "clerk"), counts or {o.id: o.qty for o in olds})
-    return parcel
-
-
-def test_quality_failure_is_credited_in_full(session):  # R-PART-4 (冲账)
-    gz, clerk = f.outlet(session, "GZ-TH"), f.user(session, "clerk")
-    fan, board = replaced(session, "P-FAN-01"), replaced(session, "P-PCB-01", qty=2)
-    before = balance(session, gz)
-    parcel = old_parts.create_return(session, gz.id, f.user(session, "dealer1"), [fan, board], " 德邦物流 ", "DB1")
-    assert parcel.status == "shipped" and fan.state == board.state == OldPartState.IN_RETURN.value
-    with pytest.raises(DomainError):  # counted before it is inspected
-        old_parts.inspect(session, parcel, clerk, {fan.id: "quality", board.id: "quality"})
-    old_parts.receive(session, parcel, clerk, {fan.id: 1, board.id: 2})
-    assert parcel.status == "received" and parcel.received_by_id == clerk.id
-
-    old_parts.inspect(session, parcel, clerk, {fan.id: "quality", board.id: "quality"}, {fan.id: "风机轴承异响"})
-    assert parcel.status == "inspected" and parcel.inspected_by_id == clerk.id
-    for old, amount in ((fan, "185.00"), (board, "472.00")):
-        credit = ledger._by_source(session, f"old_part:{old.id}:credit")
-        assert (credit.kind, credit.delta, credit.cash_amount, credit.qty) == \
-            (K.RETURN_CREDIT.value, Decimal(amount), Decimal("0.00"), old.qty)
-        assert old.state == OldPartState.CREDITED.value and old.non_creditable is None
-        assert ledger._by_source(session, f"old_part:{old.id}:charge") is None
-    assert fan.decision_note == "风机轴承异响"
-    assert balance(session, gz) == before + Decimal("657.00")
-
-    old_parts.settle(session, fan, clerk, "quality")  # settled once, whatever is retried
-    assert balance(session, gz) == before + Decimal("657.00")
-    with pytest.raises(DomainError):
-        old_parts.inspect(session, parcel, clerk, {fan.id: "quality", board.id: "quality"})
-
-
-@pytest.mark.parametrize("reason", [r.value for r in NonCreditable if r != NonCreditable.NOT_RECEIVED])
-def test_non_creditable_reasons_are_charged(session, reason):  # R-PART-5
-    gz, clerk = f.outlet(session, "GZ-TH"), f.user(session, "clerk")
-    motor = replaced(session, "P-MOT-01")
-    parcel = returned(session, motor)
-    before = balance(session, gz)
-    old_parts.inspect(session, parcel, clerk, {motor.id: reason})
-    charge = ledger._by_source(session, f"old_part:{motor.id}:charge")
-    assert charge.kind == K.CHARGE.value and charge.cash_amount == Decimal("310.00")  # the outlet pays
-    assert charge.delta == Decimal("310.00") == balance(session, gz) - before  # paid: off the account
-    assert reason in charge.reason and charge.qty == 1 and charge.actor_id == clerk.id
-    assert (motor.state, motor.non_creditable) == (OldPartState.CHARGED.value, reason)
-    assert ledger._by_source(session, f"old_part:{motor.id}:credit") is None
-
-
-def test_inspection_needs_a_verdict_per_line_and_counts_within_the_list(session):  # R-PART-4
-    clerk = f.user(session, "clerk")
-    fan = replaced(session, "P-FAN-01", qty=2)
-    parcel = old_parts.create_return(session, fan.outlet_id, f.user(session, "dealer1"), [fan], "德邦物流", "DB1")
-    with pytest.raises(FieldErrors) as over:
-        old_parts.receive(session, parcel, clerk, {fan.id: 3})
-    assert set(over.value.errors) == {f"received-{fan.id}"}
-    with pytest.raises(DomainError):
-        old_parts.receive(session, parcel, f.user(session, "dealer1"), {fan.id: 2})
-    old_parts.receive(session, parcel, clerk, {fan.id: 2})
-    with pytest.raises(FieldErrors) as no_verdict:
-        old_parts.inspect(session, parcel, clerk, {fan.id: "looks fine"})
-    assert set(no_verdict.value.errors) == {f"verdict-{fan.id}"}
-    with pytest.raises(FieldErrors):  # only this outlet's owed parts travel
-        old_parts.create_return(session, fan.outlet_id, f.user(session, "dealer1"), [fan], "德邦物流", "DB2")
-
-
-def test_missing_pieces_are_charged_as_not_received(session):  # R-PART-4
-    gz, clerk = f.outlet(session, "GZ-TH"), f.user(session, "clerk")
-    boards, fan = replaced(session, "P-PCB-01", qty=3), replaced(session, "P-FAN-01")
-    parcel = returned(session, boards, fan, counts={boards.id: 1, fan.id: 0})  # one board of three; no fan
-    before = balance(session, gz)
-    old_parts.inspect(session, parcel, clerk, {boards.id: "quality", fan.id: "quality"})
-
-    credit = ledger._by_source(session, f"old_part:{boards.id}:credit")
-    charge = ledger._by_source(session, f"old_part:{boards.id}:charge")
-    assert (credit.delta, credit.qty) == (Decimal("236.00"), 1)  # the board that came back, in full
-    assert (charge.cash_amount, charge.qty) == (Decimal("472.00"), 2)  # the two that did not
-    assert NonCreditable.NOT_RECEIVED.value in charge.reason
-    assert (boards.state, boards.non_creditable) == (OldPartState.CREDITED.value, NonCreditable.NOT_RECEIVED.value)
-
-    missing = ledger._by_source(session, f"old_part:{fan.id}:charge")
-    assert (missing.cash_amount, missing.qty) == (Decimal("185.00"), 1)
-    assert ledger._by_source(session, f"old_part:{fan.id}:credit") is None
-    assert (fan.state, fan.non_creditable) == (OldPartState.CHARGED.value, NonCreditable.NOT_RECEIVED.value)
-    assert balance(session, gz) == before + Decimal("236.00") + Decimal("472.00") + Decimal("185.00")
-
-
-def test_overdue_old_parts_age_in_a_list(session):  # R-PART-4: one-week cycle
-    today = local_today()
-    late = replaced(session, "P-FAN-01", days_ago=10)
-    later = replaced(session, "P-MOT-01", days_ago=30)
-    fresh = replaced(session, "P-PCB-01", days_ago=3)
-    scrapped = replaced(session, "P-GLS-01", days_ago=30)  # no physical return owed
-    sent = replaced(session, "P-IMP-01", days_ago=30)
-    old_parts.create_return(session, sent.outlet_id, f.user(session, "dealer1"), [sent], "顺丰速运", "SF9")
-
-    listed = old_parts.overdue(session, today)
-    assert later in listed and late in listed
-    assert fresh not in listed and scrapped not in listed and sent not in listed
-    assert listed.index(later) < listed.index(late)  # oldest first
-    assert [o.replaced_on for o in listed] == sorted(o.replaced_on for o in listed)
-    assert all(o.state == OldPartState.OWED.value and (today - o.replaced_on).days >= 7 for o in listed)
-
-    assert fresh in old_parts.overdue(session, today + timedelta(days=30))  # it ages into the list
-    session.add(PolicySetting(key="parts.return_cycle_days", value="14"))  # the cycle is a policy value
-    session.flush()
-    assert late not in old_parts.overdue(session, today) and later in old_parts.overdue(session, today)
+def test_the_form_tells_an_outlet_its_own_outlet_and_its_held_supply(session):  # R-PART-3, R-PART-7
+    held = outlet_with_quota(session, at=local(2031, 2, 20))  # February in use, not confirmed by March
+    fine = outlet_with_quota(session, code="T-SUPPLY-2")
+    day = to_local(T0).date()
+    dealer = someone(session, "dealer", held)
+    hints = parts_requests.form_hints(session, dealer, [held, fine], day)
+    assert (hints.own_outlet_id, hints.held) == (held.id, (held,))
+    for role in CENTER_ROLES:  # the center chooses the outlet, and a held one is refused when sent
+        hints = parts_requests.form_hints(session, f.make_user(session, role), [held, fine], day)
+        assert (hints.own_outlet_id, hints.held) == (None, ()), role

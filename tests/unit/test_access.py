@@ -1,12 +1,12 @@
-"""The row scope cannot forget a model (issue 11 finding 2, R-ROLE-1).
-
-A model tied to an outlet or a ticket declares how it is scoped (`__scope__` on the class);
-backoffice.access derives its read criteria and its write guard from those declarations.
-"""
+"""The row scope (R-ROLE-1): every model tied to an outlet or a ticket declares how it is scoped
+(`__scope__` on the class), backoffice.access derives read criteria and the write guard from
+those declarations, and the write guard reads the outlet from the relationship too."""
+import pytest
 from sqlalchemy import inspect
 
 from backoffice import access
-from models import MoneyPosting, db
+from backoffice.errors import OutOfScope
+from models import MoneyPosting, Ticket, db
 
 TIED = ("outlet_id", "ticket_id")
 
@@ -52,3 +52,32 @@ def test_every_scoped_model_with_an_outlet_is_guarded_on_write():
     scoped = {cls for kind in ("outlet", "own_rule") for cls in access.declared(kind)}
     with_outlet = {cls for cls in scoped if "outlet_id" in inspect(cls).columns}
     assert with_outlet <= set(access.OUTLET_COLUMN)
+
+
+# --- the write guard reads the outlet from the relationship too ---------------------------
+
+
+def scope_of(session, user):
+    return access.scope_for(session, user)
+
+
+def test_dealer_may_create_a_ticket_on_own_outlet_before_the_flush_sets_outlet_id(session, world):
+    ticket = Ticket(outlet=world["a"], customer=world["customer"], kind="repair", channel="walk_in",
+                    fault_description="不点火")
+    assert ticket.outlet_id is None
+    access.check_writable(scope_of(session, world["dealer_a"]), ticket)  # no OutOfScope
+
+
+def test_dealer_cannot_create_a_ticket_on_another_outlet_through_the_relationship(session, world):
+    ticket = Ticket(outlet=world["b"], customer=world["customer"], kind="repair", channel="walk_in",
+                    fault_description="不点火")
+    with pytest.raises(OutOfScope):
+        access.check_writable(scope_of(session, world["dealer_a"]), ticket)
+
+
+def test_dealer_cannot_move_a_row_by_repointing_its_outlet_relationship(session, world):
+    customer = world["customer"]
+    customer.outlet = world["b"]  # the column still holds outlet A until the flush
+    with pytest.raises(OutOfScope):
+        access.check_writable(scope_of(session, world["dealer_a"]), customer)
+    session.rollback()

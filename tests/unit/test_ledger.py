@@ -1,15 +1,14 @@
-"""The parts account of each outlet, its append-only ledger and the monthly reconciliation
-(R-PART-2, R-PART-7, R-PART-8).
+"""The parts account of each outlet and its append-only ledger (R-PART-2, R-PART-8):
+backoffice/ledger.py. Statements per month and the reconciliation: test_reconciliation.py.
 
 Demo world (backoffice/demo.py `_parts_accounts`): every dealer outlet got its quota at the
-start of last month and drew one batch on account; last month is closed everywhere except at
-DG-NC, whose statement is still open. Tests that need an account of their own open a new
-outlet and work in March 2031, a month no demo movement reaches.
+start of last month and drew one batch on account. Tests that need an account of their own
+open a new outlet and work in March 2031, a month no demo movement reaches.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,18 +16,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from backoffice import ledger, policy, reconciliation
+from backoffice import ledger, policy
 from backoffice.errors import DomainError, FieldErrors
-from models import (
-    LedgerEntry,
-    Outlet,
-    Part,
-    PartsAccount,
-    PartsReconciliation,
-    PolicySetting,
-)
+from backoffice.permissions import NotAllowed
+from models import AuditEntry, LedgerEntry, Outlet, Part, PartsAccount, PolicySetting
 from models.choices import LedgerKind as K
-from models.choices import ReconciliationStatus as R
+from models.choices import Role
 from tests import factories as f
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -260,131 +253,8 @@ def test_ledger_entries_cannot_be_updated_or_deleted_orm_and_sql(session):  # R-
     assert (kept.delta, kept.reason) == (delta, reason)
 
 
-# --- statements and the monthly reconciliation (R-PART-7) ----------------------------------
-
-def march_outlet(session) -> Outlet:
-    """February: the quota. March: every kind of movement, amounts to the cent. April: one more."""
-    outlet = new_outlet(session, "T-MONTH")
-    moves = [(local(2031, 2, 10), K.QUOTA, "0.70", "0"),
-             (local(2031, 3, 1, 0, 5), K.RETURN_CREDIT, "0.10", "0"),  # just after local midnight
-             (local(2031, 3, 5), K.ISSUE, "-0.80", "0"),  # 0.70 + 0.10 − 0.80: exactly zero
-             (local(2031, 3, 6), K.PURCHASE, "0", "45.67"),
-             (local(2031, 3, 7), K.QUOTA, "100.00", "0"),
-             (local(2031, 3, 8), K.ISSUE, "-100.00", "0"),
-             (local(2031, 3, 9), K.CHARGE, "12.34", "12.34"),
-             (local(2031, 3, 31, 23, 55), K.ADJUSTMENT, "-0.01", "0"),  # still March, locally
-             (local(2031, 4, 1, 0, 5), K.ADJUSTMENT, "1.00", "0")]
-    for n, (at, kind, delta, cash) in enumerate(moves):
-        ledger.post(session, outlet.id, kind, Decimal(delta), cash=Decimal(cash), at=at,
-                    source=f"test:month:{n}", reason=kind.value, actor=f.user(session, "clerk"))
-    return outlet
-
-
-def is_cents(value) -> bool:
-    return isinstance(value, Decimal) and value.as_tuple().exponent == -2
-
-
-def test_statement_opening_movements_closing_add_up_to_the_cent(session):  # R-PART-7, R-PART-8
-    outlet = march_outlet(session)
-    march = reconciliation.month_statement(session, outlet.id, date(2031, 3, 1))
-
-    assert march.opening == Decimal("0.70")  # the balance after February's last entry
-    assert [e.source for e in march.entries] == [f"test:month:{n}" for n in range(1, 8)]
-    assert march.closing == march.opening + sum(e.delta for e in march.entries) == Decimal("12.33")
-    assert march.closing == march.entries[-1].balance_after
-    assert march.issued == Decimal("100.80") and march.credited == Decimal("0.10")
-    assert march.total(K.CHARGE.value) == Decimal("12.34") and march.total(K.ADJUSTMENT.value) == Decimal("-0.01")
-    assert march.cash_total == Decimal("58.01")  # 45.67 bought + 12.34 charged
-
-    # Decimal end to end, to the cent: no float ever enters the figures.
-    for value in (march.opening, march.closing, march.cash_total, march.issued, march.credited):
-        assert is_cents(value), value
-    for entry in march.entries:
-        assert is_cents(entry.delta) and is_cents(entry.cash_amount) and is_cents(entry.balance_after)
-
-    # Months chain: February closes where March opens, April opens where March closes.
-    february = reconciliation.month_statement(session, outlet.id, date(2031, 2, 1))
-    april = reconciliation.month_statement(session, outlet.id, date(2031, 4, 1))
-    assert (february.opening, february.closing) == (Decimal("0.00"), march.opening)
-    assert (april.opening, april.closing) == (march.closing, Decimal("13.33"))
-    assert april.closing == balance(session, outlet)
-
-
-def test_month_statement_figures_and_idempotent_issue(session):  # R-PART-7
-    outlet = march_outlet(session)
-    record = reconciliation.issue(session, outlet.id, date(2031, 3, 1))
-    assert (record.opening, record.closing, record.cash_total, record.status) == \
-        (Decimal("0.70"), Decimal("12.33"), Decimal("58.01"), R.OPEN.value)
-    assert reconciliation.issue(session, outlet.id, date(2031, 3, 1)).id == record.id  # issued once
-    assert session.scalar(select(func.count(PartsReconciliation.id))
-                          .where(PartsReconciliation.outlet_id == outlet.id)) == 1
-
-    # The demo's last month: its stored figures are the statement's.
-    gz = f.outlet(session, "GZ-TH")
-    last = session.scalar(select(PartsReconciliation).where(PartsReconciliation.outlet_id == gz.id))
-    figures = reconciliation.month_statement(session, gz.id, last.month)
-    assert (last.opening, last.closing, last.cash_total) == (figures.opening, figures.closing, figures.cash_total)
-    assert last.closing == ledger.account_of(session, gz.id).balance == Decimal("7644.00")
-    assert reconciliation.issue(session, gz.id, last.month).id == last.id
-
-
-def open_record(session, code="DG-NC") -> PartsReconciliation:
-    """DG-NC has not confirmed last month (demo)."""
-    record = session.scalar(select(PartsReconciliation).where(
-        PartsReconciliation.outlet_id == f.outlet(session, code).id))
-    assert record.status == R.OPEN.value
-    return record
-
-
-def test_outlet_confirms_or_disputes_with_reason(session):  # R-PART-7
-    record, clerk = open_record(session), f.user(session, "clerk")
-    with pytest.raises(FieldErrors) as no_reason:
-        reconciliation.dispute(session, record, clerk, "  ")
-    assert "dispute_reason" in no_reason.value.errors
-    with pytest.raises(DomainError):  # engineers have no say in accounts
-        reconciliation.confirm(session, record, f.user(session, "engineer"))
-    assert record.status == R.OPEN.value
-
-    reconciliation.dispute(session, record, clerk, "10月3日炉头3个实收2个")
-    assert record.status == R.DISPUTED.value and record.dispute_reason == "10月3日炉头3个实收2个"
-    with pytest.raises(DomainError):  # a disputed statement is not disputed twice
-        reconciliation.dispute(session, record, clerk, "again")
-
-    reconciliation.confirm(session, record, clerk)  # settled after the dispute: written confirmation
-    assert record.status == R.CONFIRMED.value
-    assert record.confirmed_by == clerk and record.confirmed_at is not None
-    with pytest.raises(DomainError):
-        reconciliation.confirm(session, record, clerk)
-    with pytest.raises(DomainError):
-        reconciliation.dispute(session, record, clerk, "太晚了")
-
-    # The outlet itself confirms its own statement.
-    gz = f.outlet(session, "GZ-TH")
-    mine = reconciliation.issue(session, gz.id, date(2031, 1, 1))
-    reconciliation.confirm(session, mine, f.user(session, "dealer1"))
-    assert mine.status == R.CONFIRMED.value and mine.confirmed_by.username == "dealer1"
-
-
-def test_center_closes_only_confirmed_months(session):  # R-PART-7
-    record, clerk = open_record(session), f.user(session, "clerk")
-    with pytest.raises(DomainError):  # not confirmed by the outlet yet
-        reconciliation.close(session, record, clerk)
-    reconciliation.dispute(session, record, clerk, "数量不符")
-    with pytest.raises(DomainError):
-        reconciliation.close(session, record, clerk)
-    reconciliation.confirm(session, record, clerk)
-    with pytest.raises(DomainError):  # the outlet does not close the center's books
-        reconciliation.close(session, record, f.user(session, "dealer1"))
-    reconciliation.close(session, record, clerk)
-    assert record.status == R.CLOSED.value and record.closed_by == clerk and record.closed_at is not None
-    with pytest.raises(DomainError):
-        reconciliation.close(session, record, clerk)
-    with pytest.raises(DomainError):
-        reconciliation.confirm(session, record, clerk)
-    session.commit()  # the versioned record saves cleanly
-
-
 # --- R-PART-8: a manager's correction, with its reason, once -------------------------------------
+
 def test_manager_debits_an_account_with_a_reason_once_per_form(session):  # R-PART-8
     outlet = f.outlet(session, "FS-SD")
     manager, token = f.user(session, "manager"), uuid.uuid4().hex
@@ -418,3 +288,106 @@ def test_a_correction_is_checked_before_it_is_posted(session):  # R-PART-8
         with pytest.raises(DomainError):
             ledger.adjust(session, outlet.id, f.user(session, who), Decimal("-1"), "x", uuid.uuid4().hex)
     assert ledger.balance_of(session, outlet.id) == before
+
+
+# --- who may do what with an account: ledger.actions (R-PART-2, R-PART-8, R-ROLE-2) ----------------
+
+def account_short_of_its_quota(session) -> PartsAccount:
+    """A fresh outlet's account whose quota lags the purchases: granted for ¥3,000.00 of
+    purchases, which then doubled (the quota stands at ¥3,000.00, ¥6,000.00 is due)."""
+    outlet = f.make_outlet(session, total_purchase_amount=Decimal("1000000.00"))
+    account = f.make_parts_account(session, outlet)
+    outlet.total_purchase_amount = Decimal("2000000.00")
+    session.flush()
+    return account
+
+
+def purchases_raised_by(session, outlet: Outlet, user) -> None:
+    """The audit trail says `user` last changed the outlet's purchases."""
+    session.add(AuditEntry(actor_id=user.id, actor_name=user.username, action="update", table_name="outlet",
+                           record_id=str(outlet.id), changes={"total_purchase_amount": ["1000000.00", "2000000.00"]}))
+    session.flush()
+
+
+CENTER_ROLES = ("admin", "manager", "clerk")
+MANAGER_ROLES = ("admin", "manager")
+EVERY_ROLE = tuple(role.value for role in Role)
+
+
+def someone(session, role, account=None):
+    """A user of `role`; a dealer of the account's own outlet."""
+    return f.make_user(session, role, outlet=account.outlet if account and role == "dealer" else None)
+
+
+# action: (the roles that may take it, the reason the others read)
+WHO = {"grant_quota": (CENTER_ROLES, ledger.QUOTA_ROLE), "adjust": (MANAGER_ROLES, ledger.ADJUST_ROLE)}
+
+
+@pytest.mark.parametrize("role", EVERY_ROLE)
+@pytest.mark.parametrize("action", WHO)
+def test_the_center_brings_quotas_in_line_and_only_managers_adjust(session, action, role):  # R-PART-2, R-PART-8
+    account = account_short_of_its_quota(session)
+    verdict = ledger.actions(session, account, someone(session, role, account))[action]
+    roles, refusal = WHO[action]
+    assert bool(verdict) is (role in roles)
+    assert verdict.reason == ("" if role in roles else refusal)
+
+
+def test_clerk_may_not_bring_in_line_a_quota_that_is_in_line(session):  # R-PART-2
+    outlet = f.make_outlet(session)
+    account = f.make_parts_account(session, outlet)
+    verdict = ledger.actions(session, account, f.make_user(session, "clerk"))["grant_quota"]
+    assert not verdict and verdict.reason == ledger.QUOTA_IN_LINE
+
+
+def test_whoever_raised_the_purchases_may_not_grant_the_raised_quota(session):  # R-PART-2, R-ROLE-2
+    account = account_short_of_its_quota(session)
+    raiser, other = f.make_user(session, "manager"), f.make_user(session, "clerk")
+    purchases_raised_by(session, account.outlet, raiser)
+    refused = ledger.actions(session, account, raiser)["grant_quota"]
+    assert not refused and refused.reason == ledger.QUOTA_FOUR_EYES
+    assert ledger.actions(session, account, other)["grant_quota"]
+
+    # The guard gives the same answer, and books nothing; the other person grants it.
+    with pytest.raises(NotAllowed, match="four eyes"):
+        ledger.grant_quota(session, account.outlet, raiser)
+    assert ledger.balance_of(session, account.outlet_id) == Decimal("3000.00")
+    assert ledger.grant_quota(session, account.outlet, other).delta == Decimal("3000.00")
+
+
+def test_whoever_lowered_the_purchases_may_bring_the_quota_down(session):  # R-PART-2: four eyes guard credits only
+    outlet = f.make_outlet(session, total_purchase_amount=Decimal("2000000.00"))
+    account = f.make_parts_account(session, outlet)
+    manager = f.make_user(session, "manager")
+    outlet.total_purchase_amount = Decimal("1000000.00")
+    session.flush()
+    purchases_raised_by(session, outlet, manager)
+    assert ledger.actions(session, account, manager)["grant_quota"]
+    assert ledger.grant_quota(session, outlet, manager).delta == Decimal("-3000.00")
+
+
+@pytest.mark.parametrize("role", ("engineer", "dealer"))
+def test_the_quota_guard_refuses_outside_the_center_and_books_nothing(session, role):  # R-PART-2
+    account = account_short_of_its_quota(session)
+    with pytest.raises(NotAllowed) as refused:
+        ledger.grant_quota(session, account.outlet, someone(session, role, account))
+    assert refused.value.message == ledger.QUOTA_ROLE
+    assert ledger.account_of(session, account.outlet_id).quota == Decimal("3000.00")
+
+
+def test_a_quota_in_line_is_left_alone_whoever_asks(session):  # R-PART-2: a second click is no error
+    account = f.make_parts_account(session, f.make_outlet(session))
+    assert ledger.grant_quota(session, account.outlet, f.make_user(session, "dealer", outlet=account.outlet)) is None
+
+
+@pytest.mark.parametrize("role", ("clerk", "engineer", "dealer"))
+def test_the_adjustment_guard_refuses_all_but_managers_and_books_nothing(session, role):  # R-PART-8
+    account = f.make_parts_account(session, f.make_outlet(session), balance="100.00")
+    user = someone(session, role, account)
+    for attempt in (lambda: ledger.adjust(session, account.outlet_id, user, Decimal("-1.00"), "盘点", uuid.uuid4().hex),
+                    lambda: ledger.check_correction(session, account.outlet_id, user, Decimal("1.00"), "冲回",
+                                                    uuid.uuid4().hex)):
+        with pytest.raises(NotAllowed) as refused:
+            attempt()
+        assert refused.value.message == ledger.ADJUST_ROLE
+    assert ledger.balance_of(session, account.outlet_id) == Decimal("100.00")
