@@ -146,6 +146,19 @@ def travel_band(session: Session, distance_km: int) -> TravelBand | None:
     return band
 
 
+def band_label(session: Session, up_to_km: int | None):
+    """How a band reads: "band up to 30 km"; the last band, whose limit only closes the table
+    (e.g. 9999), reads from the band below it: "over 60 km"."""
+    if up_to_km is None:
+        return ""
+    higher = session.scalar(select(TravelBand.id).where(TravelBand.up_to_km > up_to_km).limit(1))
+    lower = session.scalar(select(TravelBand.up_to_km).where(TravelBand.up_to_km < up_to_km)
+                           .order_by(TravelBand.up_to_km.desc()).limit(1))
+    if higher is None and lower is not None:
+        return _l("over %(km)s km", km=lower)
+    return _l("band up to %(km)s km", km=up_to_km)
+
+
 def travel_for(session: Session, distance_km: int) -> Decimal:
     band = travel_band(session, distance_km)
     return money(band.amount) if band else ZERO

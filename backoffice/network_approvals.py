@@ -186,6 +186,19 @@ def _issue_beyond_quota(session: Session, approval: ApprovalRequest, actor: User
     parts_requests.review(session, request, actor, {line.id: line.settlement for line in request.lines}, at=now)
 
 
+def withdraw_open(session: Session, request: PartsRequest, actor: User, at: datetime) -> ApprovalRequest | None:
+    """The parts request is withdrawn (R-PART-10): the approval request it waits for, if any, is
+    closed as withdrawn with its event; nobody decides it any more. A decision taken meanwhile
+    wins: the version check refuses the withdrawal then."""
+    approval = open_request(request)
+    if approval is None:
+        return None
+    approval.status = ApprovalStatus.WITHDRAWN.value
+    session.add(ApprovalEvent(request=approval, actor=actor, at=at, action="approval_withdrawn",
+                              note=request.number))
+    return approval
+
+
 def rejected(session: Session, approval: ApprovalRequest, actor: User, now: datetime) -> None:
     request = approval.parts_request
     if approval.kind == K.PARTS_EXTRA_BATCH and request.status == S.AWAITING_EXCEPTION:

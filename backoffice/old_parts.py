@@ -19,6 +19,7 @@ from models.choices import LedgerKind, NonCreditable, OldPartState, PartsReturnS
 
 from . import ledger, permissions, policy
 from .errors import DomainError, FieldErrors
+from .labels import label
 from .money import ZERO, money
 from .parts_requests import ONLY_CENTER, parcel_errors
 from .permissions import ALLOWED, CENTER, Verdict, first_refusal, refuse, role_in
@@ -162,7 +163,7 @@ def settle(session: Session, old: OldPart, actor: User, verdict: str, note: str 
         ledger.post(session, old.outlet_id, LedgerKind.CHARGE, charged, cash=charged, actor=actor, at=at,
                     source=ledger.Source.old_part(old.id, "charge"), part_id=old.part_id,
                     qty=old.qty - (received if credited else 0),
-                    reason=f"{old.ticket.number} {reason} {note}".strip())
+                    reason=f"{old.ticket.number} {label(NonCreditable, reason)} {note}".strip())
         old.non_creditable = reason
     old.state = (OPS.CREDITED if credited else OPS.CHARGED).value
     old.decision_note = note.strip()

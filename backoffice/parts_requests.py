@@ -2,9 +2,12 @@
 confirmed (R-PART-3), gated on last month's reconciliation (R-PART-7).
 
 Who may do what, now: `actions(session, request, user)` answers `{action: Verdict}` — with
-`request=None` the collection's "submit", with a request its "review", "ship", "confirm"
-(the delivery check) and "picking" (the printable picking list). The guards below require
-those verdicts and the screens render their buttons from them. The weekly limit is not a
+`request=None` the collection's "submit", with a request its "review", "reject" (the center
+refuses a submitted request with its reason), "withdraw" (the outlet, or the center for it,
+takes back a request not yet reviewed), "ship", "confirm" (the delivery check), "resolve" (the
+center settles a delivery difference: reship or credit the missing lines) and "picking" (the
+printable picking list). The guards below require those verdicts and the screens render their
+buttons from them, and the "why not" hints from `permissions.why_not`. The weekly limit is not a
 refusal but a question the form asks: `form_hints` says which outlets' batches of this week
 are used (`week_taken`) and which of the user's outlets have their supply held.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -22,15 +26,19 @@ from models.choices import (
     ApprovalGrounds,
     ApprovalKind,
     ApprovalStatus,
+    DisputeResolution,
     GasType,
     LedgerKind,
     PartsRequestStatus,
     Settlement,
 )
 
-from . import ledger, permissions, policy, reconciliation
+from . import ledger, network_approvals, permissions, policy, reconciliation
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
+from .labels import label
+from .ledger_source import PARTS_REQUEST_LINE, Source
+from .money import ZERO, money
 from .permissions import ALLOWED, CENTER, DESK, Verdict, first_refusal, refuse, role_in
 from .timezones import to_local
 
@@ -38,7 +46,16 @@ S = PartsRequestStatus
 ONLY_CENTER = _l("Only the service center does this.")
 STALE = _l("This request is no longer at that step: reload the page.")
 NOT_PICKED = _l("The picking list is printed once the request is reviewed.")
+
+# Why a request cannot end this way now (R-PART-10).
+NOT_SUBMITTED = _l("Only a request waiting for its review is rejected.")
+MANAGER_FIRST = _l("A manager decides this request's approval first.")
+REVIEWED_ALREADY = _l("Already reviewed: the request can no longer be withdrawn.")
+NOT_DISPUTED = _l("Only a delivery with a reported difference is settled.")
 PICKED = {s.value for s in (S.REVIEWED, S.SHIPPED, S.DELIVERED, S.DISPUTED)}
+UNREVIEWED = {s.value for s in (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED)}
+ENDED = {S.REJECTED.value, S.WITHDRAWN.value}  # do not count against the week's batches
+NEEDED_AHEAD = timedelta(days=7)  # manual 004: parts are requested one week ahead (R-PART-3)
 
 
 @dataclass
@@ -58,10 +75,28 @@ def actions(session: Session, request: PartsRequest | None, user: User) -> dict[
     center = role_in(user, CENTER, ONLY_CENTER)
     return {
         "review": first_refusal(center, _at(request, S.SUBMITTED)),
+        "reject": first_refusal(center, _rejectable(request)),
+        "withdraw": first_refusal(role_in(user, DESK), _withdrawable(request)),
         "ship": first_refusal(center, _at(request, S.REVIEWED)),
         "confirm": first_refusal(role_in(user, DESK), _at(request, S.SHIPPED)),
+        "resolve": first_refusal(center, ALLOWED if request.status == S.DISPUTED else refuse(NOT_DISPUTED, hint=False)),
         "picking": first_refusal(role_in(user, DESK), ALLOWED if request.status in PICKED else refuse(NOT_PICKED)),
     }
+
+
+def _rejectable(request: PartsRequest) -> Verdict:
+    """Submitted: the center may refuse it. While a manager decides its approval, that decision
+    comes first (a refused exception rejects the batch); a hint only then."""
+    if request.status == S.SUBMITTED:
+        return ALLOWED
+    return refuse(MANAGER_FIRST) if request.status in UNREVIEWED else refuse(NOT_SUBMITTED, hint=False)
+
+
+def _withdrawable(request: PartsRequest) -> Verdict:
+    """Not yet reviewed: it may be withdrawn. Just reviewed, the hint says why no longer."""
+    if request.status in UNREVIEWED:
+        return ALLOWED
+    return refuse(REVIEWED_ALREADY, hint=request.status == S.REVIEWED)
 
 
 def _at(request: PartsRequest, state: S) -> Verdict:
@@ -77,10 +112,11 @@ def batch_limit(session: Session) -> int:
 
 
 def batches_used(session: Session, outlet_ids, week: date) -> dict[int, int]:
-    """Request batches of `week` per outlet that count against the limit: refused ones do not."""
+    """Request batches of `week` per outlet that count against the limit: refused or withdrawn
+    ones do not."""
     return dict(session.execute(select(PartsRequest.outlet_id, func.count(PartsRequest.id)).where(
         PartsRequest.outlet_id.in_(list(outlet_ids)), PartsRequest.week_start == week,
-        PartsRequest.status != S.REJECTED.value).group_by(PartsRequest.outlet_id)
+        PartsRequest.status.not_in(ENDED)).group_by(PartsRequest.outlet_id)
         .execution_options(**UNSCOPED)).all())
 
 
@@ -111,12 +147,16 @@ def form_hints(session: Session, user: User, outlets: list[Outlet], day: date) -
 
 
 def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft], note: str = "",
-           exception_reason: str = "", at: datetime | None = None) -> PartsRequest:
+           exception_reason: str = "", at: datetime | None = None, needed_by: date | None = None) -> PartsRequest:
     """A request batch. Over the weekly limit it waits for a manager to approve the exception
-    through an approval request (R-PART-3, R-ROLE-2)."""
+    through an approval request (R-PART-3, R-ROLE-2). Without a needed-by day it is needed one
+    week after it is sent; a day in the past is refused."""
     permissions.require(actions(session, None, actor), "submit", DomainError)
     at = at or utcnow()
     errors = _check_lines(session, lines)
+    today = to_local(at).date()
+    if needed_by is not None and needed_by < today:
+        errors["needed_by"] = _l("The day the parts are needed by cannot be in the past.")
     if errors:
         raise FieldErrors(errors)
     ledger.locked_account(session, outlet_id)  # one outlet's submissions one at a time
@@ -139,6 +179,7 @@ def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft]
     request = PartsRequest(
         number=f"PJ-{outlet.code}-{week:%G}W{week:%V}-{taken + 1}", outlet_id=outlet_id, week_start=week,
         batch_no=taken + 1, note=note.strip(), exception_reason=exception_reason.strip() if over else "",
+        needed_by=needed_by or today + NEEDED_AHEAD,
         status=(S.AWAITING_EXCEPTION if over else S.SUBMITTED).value, requested_by=actor, created_at=at)
     for draft in lines:
         if draft.part_id is None:
@@ -173,7 +214,34 @@ def _check_lines(session: Session, lines: list[LineDraft]) -> dict:
             errors[f"lines-{index}-qty"] = _l("A quantity from 1 to 999.")
         if line.gas_type and line.gas_type not in {g.value for g in GasType}:
             errors[f"lines-{index}-gas_type"] = _l("Choose the gas type.")
+        elif line.gas_type and part is not None and part.gas_type and part.gas_type != line.gas_type:
+            errors[f"lines-{index}-gas_type"] = _l(  # R-PART-10: a part for another gas is not fitted
+                "%(part)s is for %(part_gas)s, not %(gas)s: choose the part for this gas type.",
+                part=part.code, part_gas=label(GasType, part.gas_type), gas=label(GasType, line.gas_type))
     return errors
+
+
+def total(request: PartsRequest) -> Decimal:
+    """What the request's lines are worth at the prices they were requested at."""
+    return sum((line.amount for line in request.lines), ZERO)
+
+
+def reject(session: Session, request: PartsRequest, actor: User, reason: str, at: datetime | None = None) -> None:
+    """The center refuses a submitted request; the reason is kept and shown (R-PART-10)."""
+    permissions.require(actions(session, request, actor), "reject", DomainError)
+    if not (reason or "").strip():
+        raise FieldErrors({"rejection_reason": _l("Say why the request is rejected.")})
+    request.status, request.rejection_reason = S.REJECTED.value, reason.strip()
+    request.reviewed_by, request.reviewed_at = actor, at or utcnow()
+
+
+def withdraw(session: Session, request: PartsRequest, actor: User, at: datetime | None = None) -> None:
+    """The outlet (or the center for it) takes back a request not yet reviewed; the approval
+    request it waits for is closed as withdrawn (R-PART-10)."""
+    permissions.require(actions(session, request, actor), "withdraw", DomainError)
+    at = at or utcnow()
+    network_approvals.withdraw_open(session, request, actor, at)
+    request.status, request.withdrawn_by, request.withdrawn_at = S.WITHDRAWN.value, actor, at
 
 
 def suggested_settlements(session: Session, request: PartsRequest) -> dict[int, str]:
@@ -250,7 +318,8 @@ def confirm_delivery(session: Session, request: PartsRequest, actor: User, compl
     at = at or utcnow()
     if not complete:
         days = int(policy.value(session, "parts.delivery_check_days"))
-        if at - request.shipped_at > timedelta(days=days):
+        sent = request.resolved_at if request.resolution == DisputeResolution.RESHIP else request.shipped_at
+        if at - sent > timedelta(days=days):  # a reshipment is checked from its own shipping
             raise DomainError(_l("Differences are raised within %(days)d days of shipping; this "
                                  "delivery counts as accepted.", days=days))
         if not note.strip():
@@ -271,3 +340,50 @@ def require(request: PartsRequest, *states: S) -> None:
     if request.status not in {s.value for s in states}:
         raise DomainError(STALE)
 
+
+def resolve_dispute(session: Session, request: PartsRequest, actor: User, how: str, missing: dict[int, int | None],
+                    note: str, courier: str = "", tracking_no: str = "", at: datetime | None = None) -> None:
+    """The center settles a delivery difference (R-PART-10): `missing` gives per line id the
+    quantity found missing. Reshipped, the missing lines go out in a parcel of their own and the
+    outlet checks that delivery again; credited, their value goes back to the outlet's parts
+    account (one entry per line, whether the line was issued on account or bought) and the
+    request ends delivered. Either way the difference and the reason stay on the request."""
+    permissions.require(actions(session, request, actor), "resolve", DomainError)
+    at = at or utcnow()
+    errors = _resolution_errors(request, how, missing, note)
+    if how == DisputeResolution.RESHIP:
+        errors.update({f"reship_{key}": text for key, text in parcel_errors(courier, tracking_no).items()})
+    if errors:
+        raise FieldErrors(errors)
+    for line in request.lines:
+        line.missing_qty = missing.get(line.id) or None
+    short = [line for line in request.lines if line.missing_qty]
+    request.missing_value = money(sum((line.unit_price * line.missing_qty for line in short), ZERO))
+    request.resolution, request.resolution_note = how, note.strip()
+    request.resolved_by, request.resolved_at = actor, at
+    if how == DisputeResolution.RESHIP:
+        request.reship_courier, request.reship_tracking_no = courier.strip(), tracking_no.strip()
+        request.status = S.SHIPPED.value
+        return
+    credit = request.missing_value
+    ledger.check_headroom(session, request.outlet_id, credit)
+    for line in short:
+        ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, line.unit_price * line.missing_qty,
+                    source=Source(PARTS_REQUEST_LINE, line.id, "missing"), actor=actor, part_id=line.part_id,
+                    qty=line.missing_qty, at=at, reason=f"{request.number}: {note.strip()}")
+    request.status = S.DELIVERED.value
+
+
+def _resolution_errors(request: PartsRequest, how: str, missing: dict[int, int | None], note: str) -> dict:
+    errors = {}
+    if how not in {r.value for r in DisputeResolution}:
+        errors["resolution"] = _l("Choose: reship or credit the missing parts.")
+    for line in request.lines:
+        qty = missing.get(line.id)
+        if qty is not None and not 0 <= qty <= line.qty:
+            errors[f"missing-{line.id}"] = _l("From 0 to the %(qty)d requested.", qty=line.qty)
+    if not errors and not any(missing.get(line.id) for line in request.lines):
+        errors["missing"] = _l("Say how many of which part are missing.")
+    if not (note or "").strip():
+        errors["resolution_note"] = _l("Say how the difference was settled and why.")
+    return errors

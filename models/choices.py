@@ -186,6 +186,7 @@ class ApprovalStatus(StrEnum):
     INFO_REQUESTED = "info_requested"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # its parts request was withdrawn before a decision (R-PART-10)
 
 
 class LedgerKind(StrEnum):  # R-PART-8: every movement of a parts account is one of these
@@ -205,7 +206,13 @@ class PartsRequestStatus(StrEnum):  # R-PART-3: review → picking → shipped �
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     DISPUTED = "disputed"  # the outlet found a difference on delivery
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # refused by the center, with its reason (R-PART-10)
+    WITHDRAWN = "withdrawn"  # withdrawn by the outlet before the review (R-PART-10)
+
+
+class DisputeResolution(StrEnum):  # R-PART-10: how the center settles a delivery difference
+    RESHIP = "reship"  # the missing lines go out in a new parcel
+    CREDIT = "credit"  # the missing lines' value is credited to the outlet's parts account
 
 
 class Settlement(StrEnum):  # R-PART-2/3: how a requested line is supplied

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db
-from .choices import GasType, NonCreditable, OldPartState, PartsRequestStatus, PartsReturnStatus, Settlement
+from .choices import (
+    DisputeResolution,
+    GasType,
+    NonCreditable,
+    OldPartState,
+    PartsRequestStatus,
+    PartsReturnStatus,
+    Settlement,
+)
 
 
 class PartsRequest(Audited, TimestampMixin, db.Model):
@@ -20,6 +28,7 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
         # The second wall behind the per-outlet lock: one batch number per outlet and week.
         sa.UniqueConstraint("outlet_id", "week_start", "batch_no", name="uq_parts_request_batch"),
         choice_check("status", [s.value for s in PartsRequestStatus]),
+        choice_check("resolution", [r.value for r in DisputeResolution]),
         sa.Index("ix_parts_request_status_created", "status", "created_at"),
     )
 
@@ -39,6 +48,19 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_note: Mapped[str] = mapped_column(sa.Text, default="")
+    needed_by: Mapped[date | None] = mapped_column(sa.Date, index=True)  # service-local day (R-PART-3)
+    rejection_reason: Mapped[str] = mapped_column(sa.Text, default="")  # why the center refused it (R-PART-10)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A delivery difference settled by the center (R-PART-10): the missing lines reshipped in a
+    # parcel of their own, or their value credited; the missing quantities are on the lines.
+    resolution: Mapped[str | None] = mapped_column(sa.String(8))
+    resolution_note: Mapped[str] = mapped_column(sa.Text, default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missing_value: Mapped[Decimal | None] = mapped_column(Money)  # what the missing lines are worth
+    reship_courier: Mapped[str] = mapped_column(sa.String(40), default="")
+    reship_tracking_no: Mapped[str] = mapped_column(sa.String(60), default="")
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
@@ -46,6 +68,8 @@ class PartsRequest(Audited, TimestampMixin, db.Model):
     outlet = relationship("Outlet")
     requested_by = relationship("User", foreign_keys=[requested_by_id])
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    withdrawn_by = relationship("User", foreign_keys=[withdrawn_by_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
     approvals = relationship("ApprovalRequest", back_populates="parts_request", order_by="ApprovalRequest.id")
     lines = relationship("PartsRequestLine", back_populates="request", order_by="PartsRequestLine.id",
                          cascade="all, delete-orphan")
@@ -63,6 +87,7 @@ class PartsRequestLine(Audited, db.Model):
     __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (
         sa.CheckConstraint("qty > 0", name="qty_positive"),
+        sa.CheckConstraint("missing_qty > 0 AND missing_qty <= qty", name="missing_qty_valid"),
         choice_check("settlement", [s.value for s in Settlement]),
         choice_check("gas_type", [g.value for g in GasType]),
     )
@@ -75,6 +100,7 @@ class PartsRequestLine(Audited, db.Model):
     urgent: Mapped[bool] = mapped_column(default=False)
     unit_price: Mapped[Decimal] = mapped_column(Money)  # the price list's, when requested
     settlement: Mapped[str | None] = mapped_column(sa.String(12))
+    missing_qty: Mapped[int | None] = mapped_column()  # found missing on delivery (R-PART-10)
 
     request = relationship("PartsRequest", back_populates="lines")
     part = relationship("Part")

@@ -70,6 +70,7 @@ EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status"
                 "approval_reject": _l("Rejected by a manager"),
                 "approval_ask_info": _l("Manager asked for more information"),
                 "approval_info_given": _l("Information given"),
+                "approval_withdrawn": _l("Withdrawn with its parts request"),
                 "caller_called": _l("Caller called again")}
 
 

@@ -44,7 +44,8 @@ def amount_formatter(view, context, model, name):
 
 
 def status_formatter(view, context, model, name):
-    css = {"pending": "warning", "info_requested": "info", "approved": "success", "rejected": "secondary"}
+    css = {"pending": "warning", "info_requested": "info", "approved": "success", "rejected": "secondary",
+           "withdrawn": "secondary"}
     text = label(ApprovalStatus, model.status)
     if model.status == ApprovalStatus.PENDING and model.first_approver_id:
         text += " · " + _("1 of 2 approvals")

@@ -212,7 +212,8 @@ class FeeClaimView(FeeView):
                 failure=g.get("action_failure") or {}, claim_status_label=lambda v: label(C, v),
                 badge=BADGES.get(found.status, "light"), yuan=yuan, localtime=format_local,
                 multiple=policy.value(db.session, "fees.overcharge_multiple"), approvals=found.approvals,
-                actions=(actions := fee_claims.actions(db.session, found, user)), why_not=why_not(actions))
+                actions=(actions := fee_claims.actions(db.session, found, user)), why_not=why_not(actions),
+                band=fee_claims.band_label(db.session, found.travel_band_km))
         return super().render(template, **kwargs)
 
 

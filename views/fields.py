@@ -1,6 +1,7 @@
 """Column and form labels shared by every screen, and value formatters."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 
 from backoffice.labels import label
@@ -25,10 +26,11 @@ LABELS = {
     "timezone": _l("Time zone"), "username": _l("Username"), "full_name": _l("Full name"),
     "role": _l("Role"), "locale": _l("Language"), "last_login_at": _l("Last sign-in"),
     "unit_price": _l("Unit price (¥)"), "consumable": _l("Consumable"), "fragile": _l("Fragile"),
-    "staff": _l("Staff"), "period_kind": _l("Period"), "period_start": _l("Period start"),
+    "staff": _l("Staff"), "period_kind": lazy_pgettext("appraisal", "Period"), "period_start": _l("Period start"),
     "conduct": _l("Conduct (德)"), "diligence": _l("Diligence (勤)"), "ability": _l("Ability (能)"),
     "results": _l("Results (绩)"), "commendation": _l("Commendation"), "penalty": _l("Penalty"),
-    "total": _l("Total"), "scored_by": _l("Scored by"), "at": _l("Time"), "actor_name": _l("User"),
+    "total": lazy_pgettext("appraisal", "Total"), "scored_by": _l("Scored by"), "at": _l("Time"),
+    "actor_name": _l("User"),
     "action": _l("Action"), "table_name": _l("Record type"), "record_id": _l("Record id"),
     "changes": _l("Changes"), "event": _l("Event"), "ip": _l("IP address"),
     "user_agent": _l("Browser"), "key": _l("Policy"), "value": _l("Value"), "units": _l("Units"),

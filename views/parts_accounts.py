@@ -116,8 +116,7 @@ def dealer_outlet_options():
 
 
 class PartsAccountView(SecureModelView):
-    roles = DESK
-    export_roles = DESK
+    roles = export_roles = DESK
     details_template = "admin/parts_statement.html"
     column_list = ("outlet", "quota", "balance", "drawn", "updated_at")
     column_labels = dict(LABELS, quota=_l("Quota"), balance=_l("Left on account"), drawn=_l("Held on account"),
@@ -200,8 +199,7 @@ def month_badge(view, context, model, name):
 
 
 class ReconciliationView(SecureModelView):
-    roles = DESK
-    export_roles = DESK
+    roles = export_roles = DESK
     list_template = "admin/parts_month_list.html"
     details_template = "admin/parts_month_details.html"
     column_list = ("outlet", "month", "opening", "closing", "cash_total", "status", "confirmed_at", "closed_at")

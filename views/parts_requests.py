@@ -15,10 +15,11 @@ from sqlalchemy.orm import selectinload
 from backoffice import ledger, network_approvals, parts_requests, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
-from backoffice.permissions import DESK
+from backoffice.months import parse_day
+from backoffice.permissions import DESK, why_not
 from backoffice.timezones import format_local, local_today
 from models import Outlet, Part, PartsRequest, db, utcnow
-from models.choices import GasType, PartsRequestStatus, Settlement
+from models.choices import DisputeResolution, GasType, PartsRequestStatus, Settlement
 
 from .actions import run_action
 from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
@@ -28,18 +29,23 @@ from .parts_accounts import dealer_outlet_options
 LINES = 8
 S = PartsRequestStatus
 BADGES = {"awaiting_exception": "warning", "awaiting_incident": "warning", "submitted": "info", "reviewed": "primary",
-          "shipped": "primary", "delivered": "success", "disputed": "danger", "rejected": "secondary"}
+          "shipped": "primary", "delivered": "success", "disputed": "danger", "rejected": "secondary",
+          "withdrawn": "secondary"}
 OPEN = (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED, S.REVIEWED)  # not shipped yet
 
 
 def status_badge(view, context, model, name):
     css = BADGES.get(model.status, "light")
-    return Markup(f'<span class="badge badge-{css}">{escape(label(S, model.status))}</span>')
+    badge = Markup(f'<span class="badge badge-{css}">{escape(label(S, model.status))}</span>')
+    if model.rejection_reason:  # R-PART-10: a rejection's reason goes with its status
+        return badge + Markup(f'<div class="small text-muted" data-testid="rejection-reason">'
+                              f'{escape(model.rejection_reason)}</div>')
+    return badge
 
 
 def ship_state(request: PartsRequest, due) -> str:
     """'late' when an urgent request was (or still is not) shipped by its due time, else 'on_time'."""
-    if due is None or request.status == S.REJECTED:
+    if due is None or request.status in (S.REJECTED, S.WITHDRAWN):
         return ""
     shipped = request.shipped_at if request.status not in OPEN else None
     return "late" if (shipped or utcnow()) > due else "on_time"
@@ -106,18 +112,26 @@ def read_lines(form) -> tuple[list[parts_requests.LineDraft], dict]:
     return drafts, errors
 
 
+def read_needed_by(form, errors: dict):
+    """The optional needed-by day; a day that is not one is a field error."""
+    text = form.get("needed_by", "").strip()
+    day = parse_day(text) if text else None
+    if text and day is None:
+        errors["needed_by"] = _l("Give the day as YYYY-MM-DD.")
+    return day
+
+
 class PartsRequestView(SecureModelView):
-    roles = DESK
-    export_roles = DESK
+    roles = export_roles = DESK
     list_template = "admin/parts_request_list.html"
     details_template = "admin/parts_request_details.html"
-    column_list = ("number", "outlet", "status", "ship_by", "lines", "requested_by", "created_at")
+    column_list = ("number", "outlet", "status", "ship_by", "needed_by", "lines", "requested_by", "created_at")
     column_labels = dict(LABELS, number=_l("Request no."), ship_by=_l("Ship by"), lines=_l("Lines"),
-                         requested_by=_l("Requested by"), created_at=_l("Requested"))
+                         requested_by=_l("Requested by"), created_at=_l("Requested"), needed_by=_l("Needed by"))
     column_formatters = {"status": status_badge, "ship_by": ship_by, "created_at": time_formatter,
                          "lines": lambda v, c, m, n: len(m.lines)}
     column_searchable_list = ("number",)
-    column_sortable_list = ("number", "created_at")
+    column_sortable_list = ("number", "needed_by", "created_at")
     column_default_sort = [("created_at", True), ("id", True)]
     column_export_list = ("number", "outlet", "status", "created_at", "courier", "tracking_no")
     column_formatters_export = {"status": enum_formatter(S), "created_at": time_formatter}
@@ -144,6 +158,7 @@ class PartsRequestView(SecureModelView):
         errors, notice = {}, None
         if request.method == "POST":
             drafts, errors = read_lines(request.form)
+            needed_by = read_needed_by(request.form, errors)
             outlet_id = parse_id(request.form.get("outlet_id"))
             if outlet_id not in {o.id for o in outlets}:
                 errors["outlet_id"] = _l("Choose the outlet.")
@@ -151,7 +166,8 @@ class PartsRequestView(SecureModelView):
                 try:
                     created = parts_requests.submit(
                         db.session, outlet_id, user, drafts,
-                        request.form.get("note", ""), request.form.get("exception_reason", ""))
+                        request.form.get("note", ""), request.form.get("exception_reason", ""),
+                        needed_by=needed_by)
                     db.session.commit()
                     flash(_("Request %(number)s sent.", number=created.number), "success")
                     return redirect(self.get_url(".details_view", id=created.id))
@@ -170,7 +186,8 @@ class PartsRequestView(SecureModelView):
         return self.render("admin/parts_request_form.html", errors=errors, notice=notice, blocked=hints.held,
                            typed=request.form, selected=selected, lines=range(LINES), parts=part_options(),
                            outlets=outlets, full_weeks=hints.full_weeks,
-                           gas_types=choices(GasType), reconciliation_url=url_for("parts_month.index_view"))
+                           gas_types=choices(GasType), needed_by_default=local_today() + parts_requests.NEEDED_AHEAD,
+                           reconciliation_url=url_for("parts_month.index_view"))
 
     @expose("/picking/")
     def picking_view(self):
@@ -192,6 +209,32 @@ class PartsRequestView(SecureModelView):
             network_approvals.ask_incident(db.session, found, current_user._get_current_object(),
                                            chosen_settlements(found), request.form.get("incident_reason", ""))
         return run_action(self, ask, _("Sent to a manager for approval."), "review")
+
+    @expose("/reject/", methods=("POST",))
+    def reject_view(self):
+        return run_action(self, lambda found: parts_requests.reject(
+            db.session, found, current_user._get_current_object(), request.form.get("rejection_reason", "")),
+            _("Request rejected."), "reject")
+
+    @expose("/withdraw/", methods=("POST",))
+    def withdraw_view(self):
+        return run_action(self, lambda found: parts_requests.withdraw(
+            db.session, found, current_user._get_current_object()), _("Request withdrawn."), "withdraw")
+
+    @expose("/resolve/", methods=("POST",))
+    def resolve_view(self):
+        """R-PART-10: the center settles a delivery difference by reshipping or crediting."""
+        def resolve(found):
+            missing = {line.id: quantity(request.form.get(f"missing-{line.id}", "") or "0") for line in found.lines}
+            bad = {f"missing-{line.id}": _l("From 0 to the %(qty)d requested.", qty=line.qty)
+                   for line in found.lines if missing[line.id] is None}
+            if bad:
+                raise FieldErrors(bad)
+            parts_requests.resolve_dispute(
+                db.session, found, current_user._get_current_object(), request.form.get("resolution", ""), missing,
+                request.form.get("resolution_note", ""), request.form.get("reship_courier", ""),
+                request.form.get("reship_tracking_no", ""))
+        return run_action(self, resolve, _("Delivery difference settled."), "resolve")
 
     @expose("/ship/", methods=("POST",))
     def ship_view(self):
@@ -215,7 +258,8 @@ class PartsRequestView(SecureModelView):
                 failure=g.get("action_failure") or {}, status_label=lambda v: label(S, v), gas_label=gas_label,
                 settlement_choices=choices(Settlement), ship_state=ship_state(found, due),
                 approval=network_approvals.open_request(found), approvals=found.approvals,
-                actions=actions, ship_due=due)
+                actions=actions, why_not=why_not(actions), resolutions=choices(DisputeResolution),
+                resolution_label=lambda v: label(DisputeResolution, v), ship_due=due, total=parts_requests.total(found))
             if actions["review"]:
                 kwargs["suggested"] = parts_requests.suggested_settlements(db.session, found)
                 kwargs["balance"] = ledger.balance_of(db.session, found.outlet_id)

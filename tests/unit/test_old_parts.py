@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from backoffice import intake, ledger, old_parts, warranty, workflow
 from backoffice.errors import DomainError, FieldErrors
+from backoffice.labels import label
 from backoffice.timezones import local_today
 from models import OldPart, Part, PartsAccount, PartsReturn, PolicySetting, ReplacedPart, utcnow
 from models.choices import LedgerKind as K
@@ -195,7 +196,8 @@ def test_non_creditable_reasons_are_charged(session, reason):  # R-PART-5
     charge = ledger._by_source(session, f"old_part:{motor.id}:charge")
     assert charge.kind == K.CHARGE.value and charge.cash_amount == Decimal("310.00")  # the outlet pays
     assert charge.delta == Decimal("310.00") == balance(session, gz) - before  # paid: off the account
-    assert reason in charge.reason and charge.qty == 1 and charge.actor_id == clerk.id
+    assert str(label(NonCreditable, reason)) in charge.reason and charge.qty == 1 and charge.actor_id == clerk.id
+    assert reason not in charge.reason  # the reason's label, never its key (a ledger line is read)
     assert (motor.state, motor.non_creditable) == (OldPartState.CHARGED.value, reason)
     assert ledger._by_source(session, f"old_part:{motor.id}:credit") is None
 
@@ -228,7 +230,7 @@ def test_missing_pieces_are_charged_as_not_received(session):  # R-PART-4
     charge = ledger._by_source(session, f"old_part:{boards.id}:charge")
     assert (credit.delta, credit.qty) == (Decimal("236.00"), 1)  # the board that came back, in full
     assert (charge.cash_amount, charge.qty) == (Decimal("472.00"), 2)  # the two that did not
-    assert NonCreditable.NOT_RECEIVED.value in charge.reason
+    assert str(label(NonCreditable, NonCreditable.NOT_RECEIVED)) in charge.reason
     assert (boards.state, boards.non_creditable) == (OldPartState.CREDITED.value, NonCreditable.NOT_RECEIVED.value)
 
     missing = ledger._by_source(session, f"old_part:{fan.id}:charge")

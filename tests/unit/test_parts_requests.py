@@ -19,9 +19,9 @@ from sqlalchemy import select
 from backoffice import ledger, parts_requests, reconciliation
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.parts_requests import LineDraft
-from backoffice.permissions import ALLOWED, NOT_YOUR_ROLE
+from backoffice.permissions import ALLOWED, NOT_YOUR_ROLE, why_not
 from backoffice.timezones import local_today, to_local
-from models import LedgerEntry, Outlet, Part, PartsAccount, PartsRequest, PolicySetting
+from models import ApprovalEvent, ApprovalRequest, LedgerEntry, Outlet, Part, PartsAccount, PartsRequest, PolicySetting
 from models.choices import LedgerKind as K
 from models.choices import PartsRequestStatus as S
 from tests import factories as f
@@ -386,6 +386,7 @@ def test_an_engineer_may_not_check_a_delivery_or_print_a_picking_list(session): 
                                       f.make_user(session, "engineer"))
     assert {name: v.reason for name, v in verdicts.items()} == {
         "review": parts_requests.ONLY_CENTER, "ship": parts_requests.ONLY_CENTER,
+        "reject": parts_requests.ONLY_CENTER, "withdraw": NOT_YOUR_ROLE, "resolve": parts_requests.ONLY_CENTER,
         "confirm": NOT_YOUR_ROLE, "picking": NOT_YOUR_ROLE}
 
 
@@ -448,3 +449,269 @@ def test_the_form_tells_an_outlet_its_own_outlet_and_its_held_supply(session):  
     for role in CENTER_ROLES:  # the center chooses the outlet, and a held one is refused when sent
         hints = parts_requests.form_hints(session, f.make_user(session, role), [held, fine], day)
         assert (hints.own_outlet_id, hints.held) == (None, ()), role
+
+
+# --- requests that end: reject, withdraw (R-PART-10) -----------------------------------------
+
+UNREVIEWED = (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED)
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_the_center_may_reject_a_submitted_request(session, role):  # R-PART-10
+    outlet = f.make_outlet(session)
+    assert parts_requests.actions(session, make_request(session, outlet), someone(session, role, outlet))["reject"]
+
+
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_an_outlet_or_an_engineer_may_not_reject_a_request(session, role):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet), someone(session, role, outlet))
+    assert not verdicts["reject"] and verdicts["reject"].reason == parts_requests.ONLY_CENTER
+    assert "reject" not in why_not(verdicts)  # the role: no hint where the button would be
+
+
+@pytest.mark.parametrize("status", [S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT])
+def test_a_request_waiting_for_a_manager_is_not_rejected_before_the_decision(session, status):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, status), f.make_user(session, "clerk"))
+    assert not verdicts["reject"] and why_not(verdicts)["reject"] == parts_requests.MANAGER_FIRST
+
+
+@pytest.mark.parametrize("status", [S.REVIEWED, S.SHIPPED, S.DELIVERED, S.DISPUTED, S.REJECTED, S.WITHDRAWN])
+def test_a_request_past_its_review_is_not_rejected(session, status):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, status), f.make_user(session, "clerk"))
+    assert not verdicts["reject"] and verdicts["reject"].reason == parts_requests.NOT_SUBMITTED
+    assert "reject" not in why_not(verdicts)
+
+
+def test_a_rejection_needs_its_reason_and_keeps_it(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request, clerk = submit(session, outlet), f.make_user(session, "clerk")
+    with pytest.raises(FieldErrors) as no_reason:
+        parts_requests.reject(session, request, clerk, "  ")
+    assert set(no_reason.value.errors) == {"rejection_reason"} and request.status == S.SUBMITTED.value
+    parts_requests.reject(session, request, clerk, "型号停产，请改订 P-NTC-02", at=T0 + timedelta(hours=1))
+    assert (request.status, request.rejection_reason, request.reviewed_by, request.reviewed_at) == (
+        S.REJECTED.value, "型号停产，请改订 P-NTC-02", clerk, T0 + timedelta(hours=1))
+    assert line_entries(session, request) == []  # nothing posted to the account
+    with pytest.raises(DomainError) as twice:
+        parts_requests.reject(session, request, clerk, "again")
+    assert twice.value.message == parts_requests.NOT_SUBMITTED
+
+
+def test_a_dealer_may_not_reject_its_own_request(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet)
+    with pytest.raises(DomainError) as refused:
+        parts_requests.reject(session, request, someone(session, "dealer", outlet), "不要了")
+    assert refused.value.message == parts_requests.ONLY_CENTER and request.status == S.SUBMITTED.value
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "clerk", "dealer"])
+@pytest.mark.parametrize("status", UNREVIEWED)
+def test_the_outlet_or_the_center_may_withdraw_a_request_not_yet_reviewed(session, role, status):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, status), someone(session, role, outlet))
+    assert verdicts["withdraw"]
+
+
+def test_an_engineer_may_not_withdraw_a_request(session):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdict = parts_requests.actions(session, make_request(session, outlet),
+                                     f.make_user(session, "engineer"))["withdraw"]
+    assert not verdict and verdict.reason == NOT_YOUR_ROLE
+
+
+def test_a_reviewed_request_is_no_longer_withdrawn_and_says_why(session):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, S.REVIEWED),
+                                      someone(session, "dealer", outlet))
+    assert not verdicts["withdraw"] and why_not(verdicts)["withdraw"] == parts_requests.REVIEWED_ALREADY
+
+
+@pytest.mark.parametrize("status", [S.SHIPPED, S.DELIVERED, S.DISPUTED, S.REJECTED, S.WITHDRAWN])
+def test_a_request_past_its_review_or_ended_is_not_withdrawn(session, status):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, status),
+                                      someone(session, "dealer", outlet))
+    assert not verdicts["withdraw"] and verdicts["withdraw"].reason == parts_requests.REVIEWED_ALREADY
+    assert "withdraw" not in why_not(verdicts)
+
+
+def test_withdrawing_an_extra_batch_closes_its_approval_request_as_withdrawn(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    submit(session, outlet)
+    second = submit(session, outlet)
+    extra = submit(session, outlet, exception_reason="促销活动")
+    dealer = someone(session, "dealer", outlet)
+    asked = extra.approvals[0]
+    parts_requests.withdraw(session, extra, dealer, at=T0 + timedelta(hours=2))
+    session.flush()
+    assert (extra.status, extra.withdrawn_by, extra.withdrawn_at) == (S.WITHDRAWN.value, dealer,
+                                                                      T0 + timedelta(hours=2))
+    assert asked.status == "withdrawn"
+    events = session.scalars(select(ApprovalEvent).where(ApprovalEvent.request_id == asked.id)
+                             .order_by(ApprovalEvent.id)).all()
+    assert [(e.action, e.actor) for e in events][-1] == ("approval_withdrawn", dealer)
+    assert session.scalar(select(ApprovalRequest).where(ApprovalRequest.parts_request_id == extra.id,
+                                                        ApprovalRequest.status == "pending")) is None
+    # a withdrawn batch no longer counts against the week: the next one needs no exception
+    parts_requests.withdraw(session, second, dealer)
+    assert submit(session, outlet).status == S.SUBMITTED.value
+
+
+def test_withdrawing_a_submitted_request_posts_nothing(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request, clerk = submit(session, outlet), f.make_user(session, "clerk")
+    parts_requests.withdraw(session, request, clerk)  # the center on the outlet's behalf
+    assert request.status == S.WITHDRAWN.value and request.approvals == [] and line_entries(session, request) == []
+    with pytest.raises(DomainError) as twice:
+        parts_requests.withdraw(session, request, clerk)
+    assert twice.value.message == parts_requests.REVIEWED_ALREADY
+
+
+def test_an_engineer_may_not_withdraw_through_the_service(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet)
+    with pytest.raises(DomainError) as refused:
+        parts_requests.withdraw(session, request, f.make_user(session, "engineer"))
+    assert refused.value.message == NOT_YOUR_ROLE and request.status == S.SUBMITTED.value
+
+
+# --- gas type, total, needed-by (R-PART-3, R-PART-10) ----------------------------------------
+
+def test_a_line_for_another_gas_than_its_part_is_a_field_error(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    lpg = f.make_part(session, gas_type="lpg")
+    draft = [LineDraft(lpg.id, 1, gas_type="natural_gas")]
+    with pytest.raises(FieldErrors) as wrong:
+        parts_requests.submit(session, outlet.id, f.user(session, "clerk"), draft, at=T0)
+    assert set(wrong.value.errors) == {"lines-0-gas_type"}
+    assert lpg.code in str(wrong.value.errors["lines-0-gas_type"])
+    same = parts_requests.submit(session, outlet.id, f.user(session, "clerk"),
+                                 [LineDraft(lpg.id, 1, gas_type="lpg")], at=T0)
+    assert same.lines[0].gas_type == "lpg"
+
+
+def test_a_part_for_any_gas_fits_every_gas_type(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    any_gas = f.make_part(session, gas_type=None)
+    request = parts_requests.submit(session, outlet.id, f.user(session, "clerk"),
+                                    [LineDraft(any_gas.id, 2, gas_type="town_gas")], at=T0)
+    assert request.lines[0].gas_type == "town_gas"
+
+
+def test_a_request_shows_the_total_of_its_lines(session):  # R-PART-3
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet, specs=(("P-NTC-01", 3), ("P-HEX-01", 1)))
+    expected = sum((line.unit_price * line.qty for line in request.lines), Decimal("0"))
+    assert parts_requests.total(request) == expected > 0
+    assert parts_requests.total(make_request(session, outlet)) == Decimal("0.00")
+
+
+def test_a_request_is_needed_a_week_after_sending_unless_a_day_is_given(session):  # R-PART-3
+    outlet = outlet_with_quota(session)
+    assert submit(session, outlet).needed_by == date(2031, 3, 19)  # T0 is Wednesday 12 March
+    assert submit(session, outlet, needed_by=date(2031, 3, 14)).needed_by == date(2031, 3, 14)
+
+
+def test_a_needed_by_day_in_the_past_is_refused(session):  # R-PART-3
+    outlet = outlet_with_quota(session)
+    with pytest.raises(FieldErrors) as past:
+        submit(session, outlet, needed_by=date(2031, 3, 11))
+    assert set(past.value.errors) == {"needed_by"}
+    assert submit(session, outlet, needed_by=date(2031, 3, 12)).needed_by == date(2031, 3, 12)  # today is fine
+
+
+# --- a delivery difference settled: reship or credit (R-PART-10) ------------------------------
+
+def disputed(session, outlet, settlement="on_account", specs=(("P-NTC-01", 3), ("P-HEX-01", 1))) -> PartsRequest:
+    request = submit(session, outlet, specs=specs)
+    clerk = f.user(session, "clerk")
+    parts_requests.review(session, request, clerk, {line.id: settlement for line in request.lines},
+                          at=T0 + timedelta(hours=1))
+    parts_requests.ship(session, request, clerk, "顺丰速运", "SF100", at=T0 + timedelta(hours=2))
+    parts_requests.confirm_delivery(session, request, someone(session, "dealer", outlet), False, "少了两个传感器",
+                                    at=T0 + timedelta(days=1))
+    return request
+
+
+@pytest.mark.parametrize("role", CENTER_ROLES)
+def test_the_center_may_settle_a_delivery_difference(session, role):  # R-PART-10
+    outlet = f.make_outlet(session)
+    assert parts_requests.actions(session, make_request(session, outlet, S.DISPUTED),
+                                  someone(session, role, outlet))["resolve"]
+
+
+@pytest.mark.parametrize("role", ["dealer", "engineer"])
+def test_an_outlet_or_an_engineer_may_not_settle_a_delivery_difference(session, role):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdict = parts_requests.actions(session, make_request(session, outlet, S.DISPUTED),
+                                     someone(session, role, outlet))["resolve"]
+    assert not verdict and verdict.reason == parts_requests.ONLY_CENTER
+
+
+@pytest.mark.parametrize("status", [s for s in S if s != S.DISPUTED])
+def test_only_a_disputed_delivery_is_settled(session, status):  # R-PART-10
+    outlet = f.make_outlet(session)
+    verdicts = parts_requests.actions(session, make_request(session, outlet, status), f.make_user(session, "clerk"))
+    assert not verdicts["resolve"] and verdicts["resolve"].reason == parts_requests.NOT_DISPUTED
+    assert "resolve" not in why_not(verdicts)
+
+
+def test_crediting_the_missing_lines_credits_their_value_and_records_the_difference(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = disputed(session, outlet)
+    sensor, exchanger = request.lines
+    after_issue = balance(session, outlet)
+    clerk = f.user(session, "clerk")
+    parts_requests.resolve_dispute(session, request, clerk, "credit", {sensor.id: 2}, "快递丢件，冲账",
+                                   at=T0 + timedelta(days=2))
+    session.flush()
+    assert (request.status, request.resolution, request.resolution_note, request.resolved_by) == (
+        S.DELIVERED.value, "credit", "快递丢件，冲账", clerk)
+    assert (sensor.missing_qty, exchanger.missing_qty) == (2, None)
+    assert request.missing_value == sensor.unit_price * 2
+    session.expire_all()
+    assert balance(session, outlet) == after_issue + sensor.unit_price * 2
+    credit = session.scalar(select(LedgerEntry).where(LedgerEntry.source == f"parts_request_line:{sensor.id}:missing"))
+    assert (credit.kind, credit.delta, credit.qty, credit.reason) == (
+        K.ADJUSTMENT.value, sensor.unit_price * 2, 2, f"{request.number}: 快递丢件，冲账")
+
+
+def test_reshipping_the_missing_lines_sends_a_parcel_the_outlet_checks_again(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = disputed(session, outlet, settlement="purchase")
+    sensor = request.lines[0]
+    clerk, entries = f.user(session, "clerk"), len(line_entries(session, request))
+    with pytest.raises(FieldErrors) as no_parcel:
+        parts_requests.resolve_dispute(session, request, clerk, "reship", {sensor.id: 2}, "补发")
+    assert set(no_parcel.value.errors) == {"reship_courier", "reship_tracking_no"}
+    parts_requests.resolve_dispute(session, request, clerk, "reship", {sensor.id: 2}, "补发两个", "中通快递", "ZT2",
+                                   at=T0 + timedelta(days=9))
+    assert (request.status, request.reship_courier, request.reship_tracking_no, sensor.missing_qty) == (
+        S.SHIPPED.value, "中通快递", "ZT2", 2)
+    assert len(line_entries(session, request)) == entries  # nothing credited
+    # the reshipment is checked within the week from its own shipping, not the first parcel's
+    parts_requests.confirm_delivery(session, request, someone(session, "dealer", outlet), True,
+                                    at=T0 + timedelta(days=12))
+    assert request.status == S.DELIVERED.value
+
+
+def test_a_settlement_needs_the_missing_quantities_and_the_reason(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = disputed(session, outlet)
+    sensor = request.lines[0]
+    clerk = f.user(session, "clerk")
+    with pytest.raises(FieldErrors) as empty:
+        parts_requests.resolve_dispute(session, request, clerk, "credit", {}, " ")
+    assert set(empty.value.errors) == {"missing", "resolution_note"}
+    with pytest.raises(FieldErrors) as too_many:
+        parts_requests.resolve_dispute(session, request, clerk, "refund", {sensor.id: 4}, "x")
+    assert set(too_many.value.errors) == {"resolution", f"missing-{sensor.id}"}
+    with pytest.raises(DomainError) as by_outlet:
+        parts_requests.resolve_dispute(session, request, someone(session, "dealer", outlet), "credit",
+                                       {sensor.id: 1}, "自己冲账")
+    assert by_outlet.value.message == parts_requests.ONLY_CENTER
+    assert request.status == S.DISPUTED.value and sensor.missing_qty is None

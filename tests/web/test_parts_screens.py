@@ -22,6 +22,7 @@ from models import (
     PartsReconciliation,
     PartsRequest,
     PartsReturn,
+    utcnow,
 )
 from models.choices import LedgerKind
 from tests import factories as f
@@ -741,6 +742,10 @@ def _post_endpoints(session):
                                                              "incident_reason": "x"}),
         (f"/admin/parts_request/review/?id={waiting.id}", {f"settlement-{line.id}": "purchase"}),
         (f"/admin/parts_request/ship/?id={waiting.id}", {"courier": "x", "tracking_no": "y"}),
+        (f"/admin/parts_request/reject/?id={waiting.id}", {"rejection_reason": "x"}),
+        (f"/admin/parts_request/withdraw/?id={waiting.id}", {}),
+        (f"/admin/parts_request/resolve/?id={waiting.id}", {f"missing-{line.id}": "1", "resolution": "credit",
+                                                            "resolution_note": "x"}),
         (f"/admin/parts_request/delivery/?id={waiting.id}", {"complete": "yes"}),
         (f"/admin/parts_account/quota/?id={account(session, 'GZ-TH').id}", {}),
         ("/admin/old_part/return/", {"old_part": str(owed.id), "courier": "x", "tracking_no": "y"}),
@@ -879,3 +884,148 @@ def test_whoever_raises_the_purchases_does_not_also_grant_the_quota(login_as, se
     assert post_action(clerk, "parts_account", "quota", account_id).status_code == 302
     after = account(session, "FS-SD")
     assert after.quota == quota * 2 and after.balance == balance + quota
+
+
+# --- requests that end, needed-by day, gas type, total (R-PART-3, R-PART-10) -------------------
+
+def test_clerk_rejects_a_submitted_request_with_the_reason_the_dealer_reads(login_as, session):  # R-PART-10
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    assert request_parts(dealer, session, "GZ-TH", (part(session), 1)).status_code == 302
+    created = newest_request(session)
+    own_page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}"))
+    assert 'data-testid="reject"' not in own_page and 'data-testid="withdraw"' in own_page
+    assert 'data-testid="reject"' in text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    no_reason = post_action(clerk, "parts_request", "reject", created.id, rejection_reason=" ")
+    assert no_reason.status_code == 200 and re.search(r'name="rejection_reason"[^>]*is-invalid', text(no_reason))
+    assert newest_request(session).status == "submitted"
+    assert post_action(dealer, "parts_request", "reject", created.id, rejection_reason="自己拒绝").status_code == 302
+    assert newest_request(session).status == "submitted"  # an outlet never rejects
+    assert post_action(clerk, "parts_request", "reject", created.id,
+                       rejection_reason="该型号已停产，请改订替代件").status_code == 302
+    done = newest_request(session)
+    assert (done.status, done.rejection_reason, done.reviewed_by.username) == (
+        "rejected", "该型号已停产，请改订替代件", "clerk")
+    page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert 'data-testid="rejection-reason"' in page and "该型号已停产，请改订替代件" in page
+    assert 'data-testid="withdraw"' not in page and 'data-testid="review"' in page  # the lines' table stays
+    listing = text(dealer.get("/admin/parts_request/", headers=EN))
+    row = listing[listing.index(created.number):]
+    assert "Refused" in row[:2000] and "该型号已停产，请改订替代件" in row[:2000]  # the status says why
+
+
+def test_dealer_withdraws_an_extra_batch_and_the_manager_sees_the_approval_withdrawn(login_as, session):  # R-PART-10
+    dealer, manager, clerk = login_as("dealer1"), login_as("manager"), login_as("clerk")
+    chosen = part(session)
+    for _ in range(2):
+        assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1)).status_code == 302
+    assert request_parts(dealer, session, "GZ-TH-01", (chosen, 1), exception_reason="促销备货").status_code == 302
+    third = newest_request(session)
+    asked = open_approval(session, third.id)
+    assert 'data-testid="withdraw"' in text(clerk.get(f"/admin/parts_request/details/?id={third.id}"))
+    assert post_action(dealer, "parts_request", "withdraw", third.id).status_code == 302
+    session.expire_all()
+    assert newest_request(session).status == "withdrawn"
+    assert session.get(ApprovalRequest, asked.id).status == "withdrawn"
+    page = text(dealer.get(f"/admin/parts_request/details/?id={third.id}", headers=EN))
+    assert 'data-testid="withdrawn"' in page and 'data-testid="withdraw"' not in page
+    details = text(manager.get(f"/admin/approval/details/?id={asked.id}", headers=EN))
+    assert "Withdrawn" in details and 'data-testid="decide"' not in details
+    decide(manager, asked.id, "approve", "同意")
+    session.expire_all()
+    assert session.get(ApprovalRequest, asked.id).status == "withdrawn"  # nobody decides it any more
+    assert newest_request(session).status == "withdrawn"
+    queue = text(clerk.get("/admin/parts_request/", headers=EN))
+    assert third.number in queue and "Withdrawn" in queue
+
+
+def test_a_reviewed_request_shows_why_it_can_no_longer_be_withdrawn(login_as, session):  # R-PART-10
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    assert request_parts(dealer, session, "GZ-TH", (part(session), 1)).status_code == 302
+    created = newest_request(session)
+    line = created.lines[0]
+    assert post_action(clerk, "parts_request", "review", created.id,
+                       **{f"settlement-{line.id}": "purchase"}).status_code == 302
+    page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert 'data-testid="withdraw-why-not"' in page and 'data-testid="withdraw"' not in page
+    assert post_action(dealer, "parts_request", "withdraw", created.id).status_code == 302
+    assert newest_request(session).status == "reviewed"
+
+
+def test_the_needed_by_day_defaults_a_week_ahead_refuses_the_past_and_sorts_the_queue(login_as, session):  # R-PART-3
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    chosen, today = part(session), local_today()
+    past = request_parts(dealer, session, "GZ-TH", (chosen, 1), needed_by=(today - timedelta(days=1)).isoformat())
+    assert past.status_code == 200 and re.search(r'name="needed_by"[^>]*is-invalid', text(past))
+    garbled = request_parts(dealer, session, "GZ-TH", (chosen, 1), needed_by="明天")
+    assert garbled.status_code == 200 and re.search(r'name="needed_by"[^>]*is-invalid', text(garbled))
+    assert request_parts(dealer, session, "GZ-TH", (chosen, 1)).status_code == 302
+    default = newest_request(session)
+    assert default.needed_by == today + timedelta(days=7)
+    soon = (today + timedelta(days=2)).isoformat()
+    assert request_parts(dealer, session, "GZ-TH", (chosen, 1), needed_by=soon).status_code == 302
+    given = newest_request(session)
+    assert given.needed_by.isoformat() == soon
+    queue = text(clerk.get("/admin/parts_request/", headers=EN))
+    assert "Needed by" in queue and soon in queue and default.needed_by.isoformat() in queue
+    sort = re.search(r'href="[^"]*sort=(\d+)[^"]*"[^>]*>\s*Needed by', queue)
+    assert sort, "the needed-by column sorts"
+    ascending = text(clerk.get(f"/admin/parts_request/?sort={sort.group(1)}", headers=EN))
+    assert ascending.index(given.number) < ascending.index(default.number)
+    assert soon in text(clerk.get(f"/admin/parts_request/details/?id={given.id}"))
+
+
+def test_a_part_for_another_gas_is_a_field_error_on_its_line(login_as, session):  # R-PART-10
+    lpg = f.make_part(session, gas_type="lpg")
+    session.commit()
+    dealer = login_as("dealer1")
+    refused = request_parts(dealer, session, "GZ-TH", (part(session), 1), (lpg, 1, {"gas_type": "natural_gas"}))
+    page = text(refused)
+    assert refused.status_code == 200 and re.search(r'name="gas_type-1"[^>]*is-invalid', page)
+    assert not re.search(r'name="gas_type-0"[^>]*is-invalid', page)
+    said = re.search(r'invalid-feedback d-block">([^<]*)</div>', page[page.index('name="gas_type-1"'):])
+    assert said and lpg.code in said.group(1)  # said on the line, naming the part
+    assert count(session, PartsRequest, PartsRequest.requested_by_id == f.user(session, "dealer1").id,
+                 PartsRequest.created_at >= utcnow() - timedelta(minutes=5)) == 0
+
+
+def test_a_request_shows_its_total(login_as, session):  # R-PART-3
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    one, other = part(session), part(session, "P-BAT-01")
+    assert request_parts(dealer, session, "GZ-TH", (one, 2), (other, 3)).status_code == 302
+    created = newest_request(session)
+    expected = one.unit_price * 2 + other.unit_price * 3
+    for client in (dealer, clerk):
+        page = text(client.get(f"/admin/parts_request/details/?id={created.id}"))
+        total_row = page[page.index('data-testid="request-total"'):]
+        assert f"¥{expected:,.2f}" in total_row[:300]
+
+
+def test_clerk_credits_the_missing_parts_of_a_disputed_delivery_and_the_dealer_reads_it(login_as, session):  # R-PART-10
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    chosen = part(session)
+    assert request_parts(dealer, session, "GZ-TH", (chosen, 3)).status_code == 302
+    created = newest_request(session)
+    line = created.lines[0]
+    assert post_action(clerk, "parts_request", "review", created.id,
+                       **{f"settlement-{line.id}": "on_account"}).status_code == 302
+    assert post_action(clerk, "parts_request", "ship", created.id, courier="顺丰速运",
+                       tracking_no="SF5566").status_code == 302
+    assert post_action(dealer, "parts_request", "delivery", created.id, complete="no",
+                       delivery_note="少了两个").status_code == 302
+    before = account(session, "GZ-TH").balance
+    assert 'data-testid="resolve"' not in text(dealer.get(f"/admin/parts_request/details/?id={created.id}"))
+    assert 'data-testid="resolve"' in text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    refused = post_action(clerk, "parts_request", "resolve", created.id, **{f"missing-{line.id}": "两个"},
+                          resolution="credit", resolution_note="丢件")
+    assert refused.status_code == 200 and re.search(rf'name="missing-{line.id}"[^>]*is-invalid', text(refused))
+    assert post_action(dealer, "parts_request", "resolve", created.id, **{f"missing-{line.id}": "2"},
+                       resolution="credit", resolution_note="自己冲账").status_code == 302
+    assert newest_request(session).status == "disputed"  # an outlet never settles its own difference
+    assert post_action(clerk, "parts_request", "resolve", created.id, **{f"missing-{line.id}": "2"},
+                       resolution="credit", resolution_note="快递丢件，冲账").status_code == 302
+    done = newest_request(session)
+    assert (done.status, done.resolution, done.lines[0].missing_qty) == ("delivered", "credit", 2)
+    assert account(session, "GZ-TH").balance == before + chosen.unit_price * 2
+    page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert 'data-testid="resolution"' in page and "Missing parts credited" in page and "快递丢件，冲账" in page
+    assert f"¥{chosen.unit_price * 2:,.2f}" in page and 'data-testid="missing-qty"' in page
