@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
+    accounts,
     audit,  # noqa: F401  (registers the audit listener)
     csp,
     input_guard,
@@ -81,8 +82,9 @@ def _init_login(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         user = db.session.get(User, int(user_id), execution_options=UNSCOPED)
-        # A deactivated user or a rotated nonce (password change) loses the session at once.
-        if user is None or not user.active or user.session_nonce != nonce:
+        # A deactivated user, a retired outlet's staff or a rotated nonce (password change) lose
+        # the session at once.
+        if user is None or not accounts.may_sign_in(user) or user.session_nonce != nonce:
             return None
         return user
 

@@ -110,3 +110,9 @@ def create_user(session: Session, username: str, password: str, role: str, *,
     validate_user(user)
     session.add(user)
     return user
+
+
+def may_sign_in(user) -> bool:
+    """An active account of an outlet still in the network (a retired outlet's staff lose
+    access at once, even if an account were switched on again: backoffice.retirement)."""
+    return bool(user.active) and (user.outlet is None or bool(user.outlet.active))

@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app app seed-demo | create-user."""
+"""Command-line tools: flask --app app seed-demo | create-user | create-api-token | issue-statements."""
 from __future__ import annotations
 
 import click
@@ -16,6 +16,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(create_api_token)
+    app.cli.add_command(issue_statements)
 
 
 @click.command("seed-demo")
@@ -74,3 +75,31 @@ def create_api_token(channel, name):
     db.session.commit()
     click.echo(f"Token for channel {channel} (prefix {row.prefix}); store it now, it is not shown again:")
     click.echo(token)
+
+
+@click.command("issue-statements")
+@click.option("--month", default="", help="YYYY-MM, a month that has ended; default: last month.")
+@with_appcontext
+def issue_statements(month):
+    """Issue a month's parts-account statements for every outlet (R-PART-7); a scheduler runs it
+    when a month ends. Idempotent: a second run issues nothing."""
+    from .months import parse_month
+    from .reconciliation import ended, issue_due, issue_month
+    from .timezones import local_today
+
+    g.actor_name = "issue-statements"
+    today = local_today()
+    if month:
+        chosen = parse_month(month)
+        if chosen is None:
+            raise click.ClickException(f"--month {month}: give a month as YYYY-MM")
+        if not ended(chosen, today):
+            raise click.ClickException(f"{chosen:%Y-%m} has not ended yet: its statements are issued after it")
+        issued = issue_month(db.session, chosen)
+    else:
+        chosen = None
+        issued = issue_due(db.session, today)
+    db.session.commit()
+    label = f"{chosen:%Y-%m}" if chosen else "last month"
+    click.echo(f"Statements of {label} issued: {len(issued)}"
+               + (" (" + ", ".join(str(record.outlet) for record in issued) + ")" if issued else "."))

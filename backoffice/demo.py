@@ -179,7 +179,7 @@ COURIERS = ("顺丰速运", "德邦物流", "中通快递")
 def _parts_accounts(session, rng, outlets, users):
     """Quota granted at the start of last month, one request batch each last month, reviewed,
     shipped and delivered; last month reconciled except at DG-NC (its supply is held, R-PART-7);
-    one urgent request waiting for review this month; one parcel of old parts on its way."""
+    one urgent request waiting for review this month; old-part return applications at every step."""
     today = local_today()
     last_month = reconciliation.previous_month(today)
     start, _ = reconciliation.month_bounds(last_month)
@@ -203,12 +203,42 @@ def _parts_accounts(session, rng, outlets, users):
             reconciliation.close(session, record, clerk)
     urgent = [parts_requests.LineDraft(parts[0].id, 2, urgent=True), parts_requests.LineDraft(parts[1].id, 1)]
     parts_requests.submit(session, outlets["FS-SD"].id, users["dealer2"], urgent, "用户等待维修，急需")
-    owed = session.scalars(select(OldPart).where(OldPart.outlet_id == outlets["FS-SD"].id,
-                                                 OldPart.state == "owed").limit(2)).all()
-    if owed:
-        old_parts.create_return(session, outlets["FS-SD"].id, users["dealer2"], list(owed), "顺丰速运",
-                                f"SF{rng.randint(10**11, 10**12)}")
+    _old_part_returns(session, rng, outlets, users)
     session.flush()
+
+
+def _owed(session, outlet, count):
+    """The outlet's oldest owed old parts on no return application yet."""
+    return list(session.scalars(select(OldPart).where(
+        OldPart.outlet_id == outlet.id, OldPart.state == "owed", OldPart.return_id.is_(None))
+        .order_by(OldPart.replaced_on, OldPart.id).limit(count)))
+
+
+def _old_part_returns(session, rng, outlets, users):
+    """Return applications at every step (R-PART-9): DG-NC's, filed by the center from its fax,
+    shipped, counted (freight paid by the center) and inspected — one part credited, one charged
+    and waiting for the outlet's choice (send back or scrap); FS-SD's authorised with one line
+    struck (to be repacked) and shipped, the struck part applied for again and authorised, not
+    shipped yet; GZ-TH-01's waiting for authorisation. GZ-TH's owed parts wait for an application."""
+    clerk, dealer2 = users["clerk"], users["dealer2"]
+    owed = _owed(session, outlets["DG-NC"], 2)
+    if len(owed) == 2:
+        parcel = old_parts.apply(session, outlets["DG-NC"].id, clerk, owed, "网点传真退货申请")
+        old_parts.authorise(session, parcel, clerk)
+        old_parts.ship(session, parcel, clerk, "德邦物流", f"DB{rng.randint(10**9, 10**10)}")
+        old_parts.receive(session, parcel, clerk, {o.id: o.qty for o in owed}, Decimal("18.00"))
+        old_parts.inspect(session, parcel, clerk, {owed[0].id: old_parts.QUALITY, owed[1].id: "human_damage"},
+                          {owed[1].id: "外壳摔裂，非质量问题"})
+    owed = _owed(session, outlets["FS-SD"], 2)
+    if len(owed) == 2:
+        parcel = old_parts.apply(session, outlets["FS-SD"].id, dealer2, owed, "本月保修旧件")
+        old_parts.authorise(session, parcel, clerk, {owed[1].id: "包装破损，请重新包装后另行申请"})
+        old_parts.ship(session, parcel, dealer2, "顺丰速运", f"SF{rng.randint(10**11, 10**12)}")
+        again = old_parts.apply(session, outlets["FS-SD"].id, dealer2, [owed[1]], "已重新包装")
+        old_parts.authorise(session, again, clerk)
+    owed = _owed(session, outlets["GZ-TH-01"], 1)
+    if owed:
+        old_parts.apply(session, outlets["GZ-TH-01"].id, users["dealer1"], owed, "保修旧件返还")
 
 
 # R-FEE-1: standard labour per remedy (hours); cleaning and adjusting are quick, swaps longer.
@@ -245,7 +275,7 @@ def _fee_claims(session, users):
                              claim.claimed_total - claim.travel_amount, at=at)
         elif index == 4:
             fee_claims.audit(session, claim, clerk, "reject", "服务单无用户签字，照片缺失", at=at)
-        else:
+        elif fee_claims.actions(session, claim, clerk)["approve"]:  # R-FEE-3: old parts back, ticket done
             fee_claims.audit(session, claim, clerk, "approve", "单据齐全，照片与旧件已核", at=at)
     session.flush()
     fs_sd = session.scalar(select(Outlet).where(Outlet.code == "FS-SD"))

@@ -1,10 +1,15 @@
 """Service-fee claims of the dealer outlets (R-FEE-1, R-FEE-2, R-CMP-3).
 
 A claim is generated for each resolved warranty ticket of a dealer outlet: labour = the
-remedy's standard hours × the hourly rate (policy), travel by distance band, parts at the
-price list. The outlet states the distance while the claim waits for audit. The center
-audits it (approve, adjust with a reason, reject); approved claims are settled per outlet
-and month; an overcharge confirmed by a manager who did not audit the claim is charged back
+remedy's standard hours × the hourly rate (policy), travel by distance band, and the fitted
+parts the outlet bought for cash at the price list (R-FEE-3: a part is paid for once — a part
+issued on account is refilled by its old part's credit, not paid here; a part bought for cash
+is paid here, and its old part moves no balance; see the README's fee section). The outlet
+states the distance while the claim waits for audit. The center audits it with the facts in
+view (ticket status, warranty verdict, photos, old parts): approval waits until the ticket is
+resolved or closed and every owed old part is back and inspected or verified; adjust and
+reject stay open. A reopened ticket's claim goes back to waiting. Approved claims are settled
+per outlet and month; an overcharge confirmed by a manager who did not audit the claim is charged back
 at a multiple (policy, 10×) in the outlet's next settlement. Every amount is a Decimal
 rounded to the cent and stays traceable to its ticket.
 
@@ -12,7 +17,8 @@ Who may do what, now: `actions(session, claim, user)` (R-ROLE-1..3). Without a c
 answers for the collection — "generate" (claims from resolved warranty tickets) and "settle"
 (a finished month's batches); with a claim — "edit_distance", "audit", "charge_back" (report an
 overcharge, which asks a manager's approval) and "confirm_overcharge" (that manager's decision,
-four eyes). The guards below `require` these verdicts, the screens render them and show the
+four eyes); "approve" adds to "audit" what approval waits for (R-FEE-3). The guards below
+`require` these verdicts, the screens render them and show the
 refusals worth a hint (`permissions.why_not`).
 """
 from __future__ import annotations
@@ -26,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import FeeBatch, FeeClaim, FeeClaimPart, Outlet, Ticket, TravelBand, User, utcnow
-from models.choices import FeeClaimStatus, TicketStatus
+from models import Attachment, FeeBatch, FeeClaim, FeeClaimPart, OldPart, Outlet, Ticket, TravelBand, User, utcnow
+from models.choices import ClaimPartBasis, FeeClaimStatus, OldPartState, Settlement, TicketStatus
 
-from . import policy
+from . import policy, warranty
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 from .money import ZERO, money
@@ -39,9 +45,13 @@ from .permissions import ALLOWED, CENTER, DESK, MANAGERS, Verdict, first_refusal
 from .reconciliation import month_bounds
 
 C = FeeClaimStatus
+B = ClaimPartBasis
 # A ticket is claimable once the service is done: resolved, in return visit, or closed.
 DONE = (TicketStatus.RESOLVED.value, TicketStatus.RETURN_VISIT.value, TicketStatus.CLOSED.value)
 PAYABLE = (C.APPROVED.value, C.ADJUSTED.value)
+# An old part is back once it is credited or charged: inspected after its return, or its local
+# scrapping verified (backoffice.old_parts).
+OLD_PART_BACK = (OldPartState.CREDITED.value, OldPartState.CHARGED.value)
 MAX_DISTANCE_KM = 2000
 
 
@@ -56,8 +66,9 @@ def actions(session: Session, claim: FeeClaim | None, user: User) -> dict[str, V
     return {
         "edit_distance": first_refusal(_outlet_or_center(session, claim, user),
                                        _waiting(claim, _l("The claim has been audited: its distance is final."))),
-        "audit": first_refusal(role_in(user, CENTER, _l("Only the service center audits claims.")),
-                               _waiting(claim, _l("This claim has been audited already."))),
+        "audit": (audit := first_refusal(role_in(user, CENTER, _l("Only the service center audits claims.")),
+                                         _waiting(claim, _l("This claim has been audited already.")))),
+        "approve": first_refusal(audit, _ticket_done(claim), _old_parts_back(session, claim)),
         "charge_back": first_refusal(role_in(user, CENTER, _l("Only the service center reports an overcharge.")),
                                      _chargeable(claim), _nothing_pending(claim)),
         "confirm_overcharge": first_refusal(role_in(user, MANAGERS, _l("Only a manager confirms an overcharge.")),
@@ -68,6 +79,47 @@ def actions(session: Session, claim: FeeClaim | None, user: User) -> dict[str, V
 def _waiting(claim: FeeClaim, reason) -> Verdict:
     """The outlet's figures and the center's audit happen while the claim waits for audit."""
     return ALLOWED if claim.status == C.CLAIMED else refuse(reason)
+
+
+def _ticket_done(claim: FeeClaim) -> Verdict:
+    """R-FEE-3: a claim is approved only while its ticket is resolved or closed."""
+    if claim.ticket.status in DONE:
+        return ALLOWED
+    return refuse(_l("The ticket is not resolved (it was reopened): approve once it is resolved again; "
+                     "adjust or reject stay open."))
+
+
+def _old_parts_back(session: Session, claim: FeeClaim) -> Verdict:
+    """R-FEE-3: ... and every old part it owes is returned and inspected, or verified scrapped."""
+    owed = [o for o in old_parts_of(session, claim.ticket_id) if o.state not in OLD_PART_BACK]
+    if not owed:
+        return ALLOWED
+    return refuse(_l("Old part %(part)s is not back yet: approve once it is returned and inspected, or its "
+                     "scrapping verified; adjust or reject stay open.", part=owed[0].part))
+
+
+def old_parts_of(session: Session, ticket_id: int) -> list[OldPart]:
+    return list(session.scalars(select(OldPart).where(OldPart.ticket_id == ticket_id).order_by(OldPart.id)
+                                .execution_options(**UNSCOPED)))
+
+
+@dataclass(frozen=True)
+class AuditFacts:
+    """What the center checks before deciding a claim (R-FEE-1): the ticket, its warranty
+    verdict, its photos, and the return of its old parts."""
+
+    ticket: Ticket
+    verdict: warranty.Verdict | None
+    photos: list[Attachment]
+    old_parts: list[OldPart]
+
+
+def audit_facts(session: Session, claim: FeeClaim) -> AuditFacts:
+    photos = session.scalars(select(Attachment).where(Attachment.ticket_id == claim.ticket_id,
+                                                      Attachment.content_type.like("image/%"))
+                             .order_by(Attachment.id)).all()
+    return AuditFacts(claim.ticket, warranty.of_ticket(claim.ticket), list(photos),
+                      old_parts_of(session, claim.ticket_id))
 
 
 def _outlet_or_center(session: Session, claim: FeeClaim, user: User) -> Verdict:
@@ -118,6 +170,7 @@ class PartLine:
     qty: int
     unit_price: Decimal
     amount: Decimal
+    basis: str
 
 
 @dataclass(frozen=True)
@@ -172,13 +225,26 @@ def compute(session: Session, ticket: Ticket, distance_km: int) -> Figures:
     hours = money(hours)
     rate = money(policy.value(session, "fees.labor_rate_per_hour"))
     band = travel_band(session, distance_km)
-    parts = tuple(PartLine(p.id, p.part_id, p.qty, money(p.part.unit_price), money(p.part.unit_price * p.qty))
-                  for p in ticket.replaced_parts)
+    parts = tuple(_part_line(session, p) for p in ticket.replaced_parts)
     return Figures(
         remedy_code_id=remedy.id if remedy is not None else None, labor_hours=hours, labor_rate=rate,
         labor_amount=money(hours * rate), distance_km=distance_km,
         band_km=band.up_to_km if band else None, travel_amount=money(band.amount) if band else ZERO,
         parts=parts, parts_amount=sum((line.amount for line in parts), ZERO))
+
+
+def _part_line(session: Session, replaced) -> PartLine:
+    """R-FEE-3: a fitted part is paid for once. Issued on account: not paid here (its old part's
+    credit refills the account). Bought for cash: paid here at list price, unless its old part
+    was found not creditable (R-PART-5), when the outlet bears it."""
+    unit = money(replaced.part.unit_price)
+    basis = B.ON_ACCOUNT
+    if replaced.settlement == Settlement.PURCHASE.value:
+        old_state = session.scalar(select(OldPart.state).where(OldPart.replaced_part_id == replaced.id)
+                                   .execution_options(**UNSCOPED))
+        basis = B.NOT_CREDITABLE if old_state == OldPartState.CHARGED.value else B.PURCHASE
+    amount = money(unit * replaced.qty) if basis == B.PURCHASE else ZERO
+    return PartLine(replaced.id, replaced.part_id, replaced.qty, unit, amount, basis.value)
 
 
 def _apply(claim: FeeClaim, figures: Figures) -> None:
@@ -189,7 +255,35 @@ def _apply(claim: FeeClaim, figures: Figures) -> None:
     claim.travel_amount, claim.parts_amount = figures.travel_amount, figures.parts_amount
     claim.claimed_total = figures.total
     claim.parts = [FeeClaimPart(replaced_part_id=line.replaced_part_id, part_id=line.part_id, qty=line.qty,
-                                unit_price=line.unit_price, amount=line.amount) for line in figures.parts]
+                                unit_price=line.unit_price, amount=line.amount, basis=line.basis)
+                   for line in figures.parts]
+
+
+def refresh(session: Session, claim: FeeClaim) -> None:
+    """A waiting claim follows its ticket: parts fitted in a rework, an old part's verdict."""
+    if claim.status == C.CLAIMED:
+        _apply(claim, compute(session, claim.ticket, claim.distance_km))
+
+
+def refresh_for_ticket(session: Session, ticket_id: int) -> None:
+    claim = _claim_of(session, ticket_id)
+    if claim is not None:
+        refresh(session, claim)
+
+
+def ticket_reopened(session: Session, ticket: Ticket, at: datetime) -> None:
+    """R-FEE-3: an unsatisfied return visit reopened the ticket, so the service is not done: its
+    claim, unless paid or rejected already, waits for audit again (the audit trail keeps the
+    earlier decision)."""
+    claim = _claim_of(session, ticket.id)
+    if claim is None or claim.status not in (C.CLAIMED, *PAYABLE):
+        return
+    claim.status, claim.approved_total, claim.reopened_at = C.CLAIMED.value, None, at
+    claim.audit_note, claim.audited_by_id, claim.audited_at = "", None, None
+
+
+def _claim_of(session: Session, ticket_id: int) -> FeeClaim | None:
+    return session.scalar(select(FeeClaim).where(FeeClaim.ticket_id == ticket_id).execution_options(**UNSCOPED))
 
 
 def claim_number(ticket: Ticket) -> str:
@@ -259,11 +353,14 @@ def parse_amount(text, field: str) -> Decimal | None:
 
 def audit(session: Session, claim: FeeClaim, actor: User, decision: str, note: str = "",
           approved_total: Decimal | None = None, at: datetime | None = None) -> None:
-    """The center checks ticket, verdict, photos and parts return, then approves, adjusts
-    with a reason (0 ≤ amount ≤ claimed), or rejects with a reason (R-FEE-1)."""
+    """The center checks ticket, verdict, photos and parts return (`audit_facts`), then approves
+    (R-FEE-3: once the ticket is done and its old parts are back), adjusts with a reason
+    (0 ≤ amount ≤ claimed), or rejects with a reason (R-FEE-1)."""
     require(actions(session, claim, actor), "audit", error=DomainError)
+    refresh(session, claim)
     note = (note or "").strip()
     if decision == "approve":
+        require(actions(session, claim, actor), "approve", error=DomainError)
         approved = claim.claimed_total
         status = C.APPROVED
     elif decision == "adjust":

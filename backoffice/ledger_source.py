@@ -8,7 +8,11 @@ retried or double-clicked posting books once. It is stored as text,
     adjustment:<outlet id>:<form token>          a manager's debit, once per form
     old_part:<old part id>:credit|charge         an old part credited back or charged
     parts_request_line:<line id>                 a line issued on account or bought
+    parts_request_line:<line id>:missing         the one credit of a line's missing parts
     approval:<approval request id>               a credit another manager approved
+    retirement:<outlet id>                       the quota withdrawn when the outlet retired
+    parts_request:<request id>:freight           the freight of a shipment, paid by the outlet
+    reconciliation:<dispute id>:<line n>         a correction resolving a disputed statement
 
 The text of every source ever stored must stay the same (existing entries are matched by it),
 so `str(Source.approval(7))` is "approval:7", exactly as it always was.
@@ -23,7 +27,13 @@ ADJUSTMENT = "adjustment"
 OLD_PART = "old_part"
 PARTS_REQUEST_LINE = "parts_request_line"
 APPROVAL = "approval"
-KINDS = (QUOTA, ADJUSTMENT, OLD_PART, PARTS_REQUEST_LINE, APPROVAL)
+RETIREMENT = "retirement"
+PARTS_REQUEST = "parts_request"
+RECONCILIATION = "reconciliation"
+KINDS = (QUOTA, ADJUSTMENT, OLD_PART, PARTS_REQUEST_LINE, APPROVAL, RETIREMENT, PARTS_REQUEST, RECONCILIATION)
+
+FREIGHT = "freight"  # a request's shipment: its freight, paid by the receiving outlet
+MISSING = "missing"  # a request line's missing parts, credited once (R-PART-10)
 
 # What became of an old part: credited back to the account, or charged in cash.
 CREDIT = "credit"
@@ -57,12 +67,26 @@ class Source:
         return cls(OLD_PART, old_part_id, outcome)
 
     @classmethod
-    def parts_request_line(cls, line_id: int) -> Source:
-        return cls(PARTS_REQUEST_LINE, line_id)
+    def parts_request_line(cls, line_id: int, detail: str = "") -> Source:
+        if detail not in ("", MISSING):
+            raise ValueError(f"a request line is issued, bought or its missing parts credited, not {detail!r}")
+        return cls(PARTS_REQUEST_LINE, line_id, detail)
+
+    @classmethod
+    def freight(cls, request_id: int) -> Source:
+        return cls(PARTS_REQUEST, request_id, FREIGHT)
+
+    @classmethod
+    def correction(cls, dispute_id: int, line_no: int) -> Source:
+        return cls(RECONCILIATION, dispute_id, str(line_no))
 
     @classmethod
     def approval(cls, approval_id: int) -> Source:
         return cls(APPROVAL, approval_id)
+
+    @classmethod
+    def retirement(cls, outlet_id: int) -> Source:
+        return cls(RETIREMENT, outlet_id)
 
 
 def parse(text: str | None) -> Source | None:

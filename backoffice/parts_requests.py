@@ -21,7 +21,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import ApprovalEvent, ApprovalRequest, Outlet, Part, PartsRequest, PartsRequestLine, User, utcnow
+from models import (
+    ApprovalEvent,
+    ApprovalRequest,
+    LedgerEntry,
+    Outlet,
+    Part,
+    PartsRequest,
+    PartsRequestLine,
+    User,
+    utcnow,
+)
 from models.choices import (
     ApprovalGrounds,
     ApprovalKind,
@@ -37,8 +47,8 @@ from . import ledger, network_approvals, permissions, policy, reconciliation
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 from .labels import label
-from .ledger_source import PARTS_REQUEST_LINE, Source
-from .money import ZERO, money
+from .ledger_source import MISSING, Source
+from .money import ZERO, fits, money
 from .permissions import ALLOWED, CENTER, DESK, Verdict, first_refusal, refuse, role_in
 from .timezones import to_local
 
@@ -292,13 +302,25 @@ def _post_line(session, request, line, actor, at) -> None:
 
 
 def ship(session: Session, request: PartsRequest, actor: User, courier: str, tracking_no: str,
-         at: datetime | None = None) -> None:
+         at: datetime | None = None, freight: Decimal | None = None) -> None:
+    """The parcel leaves with its courier and tracking number. Its freight is paid by the
+    receiver (manual 004, R-PART-7): booked as the outlet's cash movement of the shipping day
+    (kind FREIGHT, nothing on account), so the month's statement counts it; 0 or none books
+    nothing."""
     permissions.require(actions(session, request, actor), "ship", DomainError)
     errors = parcel_errors(courier, tracking_no)
+    freight = money(freight or 0)
+    if freight < 0 or not fits(freight):
+        errors["freight"] = _l("The freight in yuan, e.g. 25.00 (0 when there is none).")
     if errors:
         raise FieldErrors(errors)
-    request.courier, request.tracking_no = courier.strip(), tracking_no.strip()
-    request.status, request.shipped_at = S.SHIPPED.value, at or utcnow()
+    at = at or utcnow()
+    request.courier, request.tracking_no, request.freight = courier.strip(), tracking_no.strip(), freight
+    request.status, request.shipped_at = S.SHIPPED.value, at
+    if freight:
+        ledger.post(session, request.outlet_id, LedgerKind.FREIGHT, ZERO, cash=freight,
+                    source=Source.freight(request.id), actor=actor, at=at,
+                    reason=f"{request.number} {request.courier} {request.tracking_no}")
 
 
 def parcel_errors(courier: str, tracking_no: str) -> dict:
@@ -345,14 +367,20 @@ def resolve_dispute(session: Session, request: PartsRequest, actor: User, how: s
                     note: str, courier: str = "", tracking_no: str = "", at: datetime | None = None) -> None:
     """The center settles a delivery difference (R-PART-10): `missing` gives per line id the
     quantity found missing. Reshipped, the missing lines go out in a parcel of their own and the
-    outlet checks that delivery again; credited, their value goes back to the outlet's parts
-    account (one entry per line, whether the line was issued on account or bought) and the
-    request ends delivered. Either way the difference and the reason stay on the request."""
+    outlet checks that delivery again; credited, each line's value goes back the way it was
+    paid — a line issued on account is credited to the parts account (ADJUSTMENT), a line bought
+    for cash is refunded in cash (CASH_REFUND) — once per line: a line credited already is
+    refused, not credited twice. The request then ends delivered. Either way the difference and
+    the reason stay on the request."""
     permissions.require(actions(session, request, actor), "resolve", DomainError)
     at = at or utcnow()
     errors = _resolution_errors(request, how, missing, note)
     if how == DisputeResolution.RESHIP:
         errors.update({f"reship_{key}": text for key, text in parcel_errors(courier, tracking_no).items()})
+    elif how == DisputeResolution.CREDIT:
+        done = credited_lines(session, request)
+        errors.update({f"missing-{line.id}": ALREADY_CREDITED for line in request.lines
+                       if missing.get(line.id) and line.id in done})
     if errors:
         raise FieldErrors(errors)
     for line in request.lines:
@@ -365,13 +393,34 @@ def resolve_dispute(session: Session, request: PartsRequest, actor: User, how: s
         request.reship_courier, request.reship_tracking_no = courier.strip(), tracking_no.strip()
         request.status = S.SHIPPED.value
         return
-    credit = request.missing_value
-    ledger.check_headroom(session, request.outlet_id, credit)
+    on_account = [line for line in short if line.settlement != Settlement.PURCHASE]
+    ledger.check_headroom(session, request.outlet_id,
+                          sum((line.unit_price * line.missing_qty for line in on_account), ZERO))
     for line in short:
-        ledger.post(session, request.outlet_id, LedgerKind.ADJUSTMENT, line.unit_price * line.missing_qty,
-                    source=Source(PARTS_REQUEST_LINE, line.id, "missing"), actor=actor, part_id=line.part_id,
-                    qty=line.missing_qty, at=at, reason=f"{request.number}: {note.strip()}")
+        value = money(line.unit_price * line.missing_qty)
+        kind, delta, cash = ((LedgerKind.CASH_REFUND, ZERO, -value) if line.settlement == Settlement.PURCHASE
+                             else (LedgerKind.ADJUSTMENT, value, ZERO))
+        ledger.post(session, request.outlet_id, kind, delta, cash=cash, source=missing_source(line), actor=actor,
+                    part_id=line.part_id, qty=line.missing_qty, at=at, reason=f"{request.number}: {note.strip()}")
     request.status = S.DELIVERED.value
+
+
+ALREADY_CREDITED = _l("This line's missing parts were credited already: they are not credited twice.")
+
+
+def missing_source(line: PartsRequestLine) -> Source:
+    """The one credit (or refund) of a line's missing parts."""
+    return Source.parts_request_line(line.id, MISSING)
+
+
+def credited_lines(session: Session, request: PartsRequest) -> dict[int, LedgerEntry]:
+    """{line id: the entry that credited (or refunded) its missing parts}, for the request's lines."""
+    sources = {str(missing_source(line)): line.id for line in request.lines}
+    if not sources:
+        return {}
+    entries = session.scalars(select(LedgerEntry).where(LedgerEntry.source.in_(sources))
+                              .execution_options(**UNSCOPED)).all()
+    return {sources[entry.source]: entry for entry in entries}
 
 
 def _resolution_errors(request: PartsRequest, how: str, missing: dict[int, int | None], note: str) -> dict:

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "parts.return_cycle_days": (Decimal("7"), "R-PART-4 old parts returned within (days)"),
     "parts.scrap_price_below": (Decimal("5"), "R-PART-6 no physical return below this unit price (yuan)"),
     "parts.scrap_qty_max": (Decimal("5"), "R-PART-6 ... and at most this quantity"),
+    # R-PART-9: an old part shipped after the return cycle is flagged late; an account-issued part
+    # is then credited at this share (1 = in full, flagged; 0 = refused, charged to the outlet).
+    "parts.late_return_credit_rate": (Decimal("1.00"), "R-PART-9 share credited for an old part returned "
+                                      "after the return cycle (1 = in full, 0 = none)"),
     # R-FEE-1/2: service fees paid to outlets, and the charge-back of a confirmed overcharge.
     "fees.labor_rate_per_hour": (Decimal("60"), "R-FEE-1 labour paid per standard hour (yuan)"),
     "fees.default_hours": (Decimal("1"), "R-FEE-1 standard hours when the remedy has none"),

@@ -10,10 +10,13 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from models.choices import Settlement
+
 from . import money
 from .timezones import local_to_utc
 
 TRUE = {"y", "yes", "on", "1", "true"}
+SETTLEMENTS = {s.value for s in Settlement}
 
 
 @dataclass(frozen=True)
@@ -103,18 +106,22 @@ def _fees(value):
 
 
 def _parts(value):
-    """[(part_id, qty)] from (part, qty) pairs; empty lines are skipped."""
+    """[(part_id, qty, settlement)] from (part, qty[, settlement]) entries; empty lines are
+    skipped. The settlement says where the part came from (R-FEE-3): on account unless the
+    outlet says it bought it for cash."""
     lines = []
     for entry in value or []:
-        part, qty = (entry.get("part"), entry.get("qty")) if isinstance(entry, dict) else entry
+        fields = (entry.get("part"), entry.get("qty"), entry.get("settlement")) if isinstance(entry, dict) else entry
+        part, qty, settlement = (*fields, None)[:3]
         part, qty = _text(str(part or "")), _text(str(qty or ""))
+        settlement = _text(str(settlement or "")) or Settlement.ON_ACCOUNT.value
         if not part:
             continue
-        if not _digits(part):
+        if not _digits(part) or settlement not in SETTLEMENTS:
             raise ValueError(_l("Not valid."))
         if qty and (not _digits(qty) or int(qty) < 1 or int(qty) > 99):
             raise ValueError(_l("A quantity from 1 to 99."))
-        lines.append((int(part), int(qty or 1)))
+        lines.append((int(part), int(qty or 1), settlement))
     return lines
 
 

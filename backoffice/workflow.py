@@ -35,6 +35,7 @@ from models.choices import TicketStatus as S
 
 from . import (
     dispatching,
+    fee_claims,
     installation,  # R-INST-1/2
     old_parts,
     policy,
@@ -186,15 +187,16 @@ def _record_parts(session, ticket, lines, at) -> str:
     """Parts fitted: each gets its own warranty (R-WAR-2); returns the report's text."""
     day = at.astimezone(zone_of(ticket.outlet)).date()
     names = []
-    for part_id, qty in lines:
+    for part_id, qty, settlement in lines:
         part = session.get(Part, part_id)
         if part is None:
             raise FieldErrors({"parts": _l("Choose parts from the price list.")})
-        replaced = ReplacedPart(part=part, qty=qty, unit_id=ticket.unit_id, replaced_on=day,
+        replaced = ReplacedPart(part=part, qty=qty, unit_id=ticket.unit_id, replaced_on=day, settlement=settlement,
                                 warranty_until=warranty.part_warranty_until(session, day))
         ticket.replaced_parts.append(replaced)
         old_parts.record_replaced(session, ticket, replaced)  # R-PART-4: the old part is owed
         names.append(f"{part.code} {part.name} × {qty}")
+    fee_claims.refresh_for_ticket(session, ticket.id)  # a rework's parts join a waiting claim
     return "；".join(names)
 
 
@@ -202,9 +204,13 @@ def _resolve_onsite(session, ticket, values, actor, at):  # R-TKT-7
     if not values["tested_ok"]:
         raise FieldErrors({"tested_ok": _l("Test the unit in front of the customer before resolving.")})
     fitted = _record_parts(session, ticket, values["parts"], at)
-    ticket.report = ServiceReport(engineer=actor if actor.role == Role.ENGINEER else ticket.assigned_engineer,
-                                  work_done=values["work_done"], parts_replaced=fitted,
-                                  tested_ok=True, signed_by=values["signed_by"], signed_at=at)
+    # One signed report per ticket: a rework after a reopening signs it anew (the audit trail
+    # keeps the earlier round's).
+    report = ticket.report or ServiceReport()
+    report.engineer = actor if actor.role == Role.ENGINEER else ticket.assigned_engineer
+    report.work_done, report.parts_replaced, report.tested_ok = values["work_done"], fitted, True
+    report.signed_by, report.signed_at = values["signed_by"], at
+    ticket.report = report
     _schedule_visit(session, ticket, at)
 
 
@@ -406,6 +412,7 @@ def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict
         session.add(TicketEvent(ticket=ticket, actor=actor, at=at, action="reopened",
                                 note=values.get("comment") or values.get("note", "")))
         sla.restart_for_rework(session, ticket, at)  # R-SLA-4: the rework runs on new clocks
+        fee_claims.ticket_reopened(session, ticket, at)  # R-FEE-3: its claim waits again
     ticket.status = target.value
     ticket.closed_at = at if target == S.CLOSED else None
     sla.status_reached(ticket, target, at)

@@ -196,6 +196,8 @@ class LedgerKind(StrEnum):  # R-PART-8: every movement of a parts account is one
     RETURN_CREDIT = "return_credit"  # old part credited in full (冲账, R-PART-4)
     CHARGE = "charge"  # outlet bears the loss: the part is charged in cash (R-PART-4/5)
     ADJUSTMENT = "adjustment"  # a correction, always with a reason
+    FREIGHT = "freight"  # freight of a parts shipment, paid by the receiver in cash (R-PART-7, manual 004)
+    CASH_REFUND = "cash_refund"  # cash paid back to the outlet (a bought part found missing): cash < 0
 
 
 class PartsRequestStatus(StrEnum):  # R-PART-3: review → picking → shipped → delivered
@@ -241,10 +243,19 @@ class NonCreditable(StrEnum):  # R-PART-5, the reasons an old part is not credit
     NOT_RECEIVED = "not_received"  # listed but missing from the parcel
 
 
-class PartsReturnStatus(StrEnum):  # R-PART-4: list → shipped → received/counted → inspected
+class PartsReturnStatus(StrEnum):  # R-PART-4/9: applied → authorised → shipped → counted → inspected
     SHIPPED = "shipped"
     RECEIVED = "received"
     INSPECTED = "inspected"
+    REQUESTED = "requested"  # the outlet's return application (退货申请), waiting for the center
+    AUTHORISED = "authorised"  # the center authorised the list (核准): the outlet may ship it
+    REFUSED = "refused"  # the center refused the whole application, with a reason
+    WITHDRAWN = "withdrawn"  # the outlet withdrew it before shipping
+
+
+class OldPartDisposal(StrEnum):  # R-PART-9: a non-creditable returned part, as the outlet chooses
+    SEND_BACK = "send_back"  # the center sends it back to the outlet
+    SCRAP = "scrap"  # scrapped at the center
 
 
 class ReconciliationStatus(StrEnum):  # R-PART-7
@@ -260,3 +271,14 @@ class FeeClaimStatus(StrEnum):  # R-FEE-1/2: claimed → audited → settled in 
     ADJUSTED = "adjusted"  # approved at a lower amount, with a reason
     REJECTED = "rejected"
     SETTLED = "settled"
+
+
+class ClaimPartBasis(StrEnum):  # R-FEE-3: how a fitted part is paid for, once
+    ON_ACCOUNT = "on_account"  # issued on the parts account: its old part's credit refills it; ¥0 here
+    PURCHASE = "purchase"  # bought by the outlet for cash: the claim pays it at list price
+    NOT_CREDITABLE = "not_creditable"  # bought for cash, old part not creditable (R-PART-5): not paid
+
+
+class DisputeOutcome(StrEnum):  # R-PART-7: how the center resolves a disputed statement
+    CORRECTIONS = "corrections"  # correction entries, each with its reason; the statement is reissued
+    NO_CHANGE = "no_change"  # the figures stand, with the reason; the statement is reissued as it was

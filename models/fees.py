@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db
-from .choices import FeeClaimStatus
+from .choices import ClaimPartBasis, FeeClaimStatus
 
 
 class TravelBand(Audited, db.Model):
@@ -78,6 +78,8 @@ class FeeClaim(Audited, TimestampMixin, db.Model):
     charge_back_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     charge_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     charge_back_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fee_batch.id"), index=True)
+    # R-FEE-3: when an unsatisfied return visit reopened the ticket and the claim went back to waiting.
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
@@ -99,12 +101,14 @@ class FeeClaim(Audited, TimestampMixin, db.Model):
 
 
 class FeeClaimPart(db.Model):
-    """A part fitted on the claim's ticket, at its price-list price when the claim was computed."""
+    """A part fitted on the claim's ticket, at its price-list price when the claim was computed;
+    `basis` says whether the claim pays it (R-FEE-3: a part is paid for once)."""
 
     __tablename__ = "fee_claim_part"
     __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
     __table_args__ = (sa.CheckConstraint("qty > 0", name="qty_positive"),
-                      sa.CheckConstraint("unit_price >= 0 AND amount >= 0", name="amounts_not_negative"))
+                      sa.CheckConstraint("unit_price >= 0 AND amount >= 0", name="amounts_not_negative"),
+                      choice_check("basis", [b.value for b in ClaimPartBasis]))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(sa.ForeignKey("fee_claim.id", ondelete="CASCADE"), index=True)
@@ -113,6 +117,8 @@ class FeeClaimPart(db.Model):
     qty: Mapped[int] = mapped_column()
     unit_price: Mapped[Decimal] = mapped_column(Money)
     amount: Mapped[Decimal] = mapped_column(Money)
+    basis: Mapped[str] = mapped_column(sa.String(16), default=ClaimPartBasis.PURCHASE.value,
+                                       server_default=ClaimPartBasis.PURCHASE.value)
 
     claim = relationship("FeeClaim", back_populates="parts")
     part = relationship("Part")

@@ -1,12 +1,13 @@
 """The dealer service network: outlets in two tiers."""
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Audited, Money, TimestampMixin, db
+from .base import Audited, Money, TimestampMixin, UTCDateTime, db
 
 
 class Outlet(Audited, TimestampMixin, db.Model):
@@ -32,10 +33,19 @@ class Outlet(Audited, TimestampMixin, db.Model):
     # The company's own service center: no parts account, no old-part returns to itself.
     is_service_center: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    # Retired from the network (backoffice.retirement): when, by whom, why, and who took over.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", use_alter=True), index=True)
+    retirement_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    successor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
 
-    parent: Mapped[Outlet | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[Outlet]] = relationship(back_populates="parent")
-    users = relationship("User", back_populates="outlet", order_by="User.username")
+    parent: Mapped[Outlet | None] = relationship(remote_side=[id], back_populates="children",
+                                                 foreign_keys=[parent_id])
+    successor: Mapped[Outlet | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
+    retired_by = relationship("User", foreign_keys=[retired_by_id])
+    children: Mapped[list[Outlet]] = relationship(back_populates="parent", foreign_keys=[parent_id])
+    users = relationship("User", back_populates="outlet", order_by="User.username",
+                         foreign_keys="User.outlet_id")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
-from .choices import LedgerKind, ReconciliationStatus
+from .choices import DisputeOutcome, LedgerKind, ReconciliationStatus
 
 
 class PartsAccount(TimestampMixin, db.Model):
@@ -40,7 +40,8 @@ class LedgerEntry(db.Model):
     __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
     __table_args__ = (
         choice_check("kind", [k.value for k in LedgerKind]),
-        sa.CheckConstraint("cash_amount >= 0", name="cash_not_negative"),
+        # Cash payable by the outlet; only a refund pays cash back (R-PART-10).
+        sa.CheckConstraint(f"cash_amount >= 0 OR kind = '{LedgerKind.CASH_REFUND.value}'", name="cash_not_negative"),
         sa.CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         sa.Index("ix_ledger_entry_account_at", "account_id", "at", "id"),
     )
@@ -50,7 +51,7 @@ class LedgerEntry(db.Model):
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(16), index=True)
     delta: Mapped[Decimal] = mapped_column(Money)  # change of the balance on account
-    cash_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))  # payable in cash
+    cash_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))  # payable in cash (< 0: refunded)
     balance_after: Mapped[Decimal] = mapped_column(Money)
     part_id: Mapped[int | None] = mapped_column(sa.ForeignKey("part.id"), index=True)
     qty: Mapped[int | None] = mapped_column()
@@ -67,7 +68,10 @@ class LedgerEntry(db.Model):
 
 
 class PartsReconciliation(Audited, TimestampMixin, db.Model):
-    """A month of an outlet's account, confirmed by the outlet and closed by the center (R-PART-7)."""
+    """A month of an outlet's account, confirmed by the outlet and closed by the center (R-PART-7).
+
+    `revision` counts the statements issued for the month: each resolved dispute reissues it
+    (the figures then include `corrections`, the sum of the resolutions' correction entries)."""
 
     __tablename__ = "parts_reconciliation"
     __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
@@ -88,6 +92,8 @@ class PartsReconciliation(Audited, TimestampMixin, db.Model):
     dispute_reason: Mapped[str] = mapped_column(sa.Text, default="")
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(default=1)
+    corrections: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}
@@ -95,6 +101,45 @@ class PartsReconciliation(Audited, TimestampMixin, db.Model):
     outlet = relationship("Outlet")
     confirmed_by = relationship("User", foreign_keys=[confirmed_by_id])
     closed_by = relationship("User", foreign_keys=[closed_by_id])
+    disputes = relationship("ReconciliationDispute", back_populates="reconciliation",
+                            order_by="ReconciliationDispute.id")
 
     def __str__(self) -> str:
         return f"{self.outlet} {self.month:%Y-%m}" if self.outlet else f"#{self.id}"
+
+
+class ReconciliationDispute(Audited, TimestampMixin, db.Model):
+    """One dispute of a month's statement and its outcome (R-PART-7): the outlet's reason and the
+    figures of the revision it disputed; the center's outcome (corrections, each a ledger
+    entry with its reason, or no change with the reason), who resolved it and when."""
+
+    __tablename__ = "reconciliation_dispute"
+    __scope__ = "outlet"  # R-ROLE-1: dealers see their outlets' rows, engineers none (backoffice.access)
+    __table_args__ = (
+        sa.UniqueConstraint("reconciliation_id", "revision", name="uq_reconciliation_dispute_revision"),
+        choice_check("outcome", [o.value for o in DisputeOutcome]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(sa.ForeignKey("parts_reconciliation.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
+    revision: Mapped[int] = mapped_column()  # the statement's revision that was disputed
+    opening: Mapped[Decimal] = mapped_column(Money)  # that revision's figures
+    closing: Mapped[Decimal] = mapped_column(Money)
+    cash_total: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    disputed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    disputed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))
+    outcome_note: Mapped[str] = mapped_column(sa.Text, default="")  # why no change (or a note on the corrections)
+    corrections: Mapped[Decimal | None] = mapped_column(Money)  # the sum of this resolution's entries
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reconciliation = relationship("PartsReconciliation", back_populates="disputes")
+    outlet = relationship("Outlet")
+    disputed_by = relationship("User", foreign_keys=[disputed_by_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+
+    def __str__(self) -> str:
+        return f"{self.reconciliation} r{self.revision}" if self.reconciliation else f"#{self.id}"

@@ -41,7 +41,7 @@ class User(Audited, TimestampMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(sa.String(16), default=new_session_nonce)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    outlet = relationship("Outlet", back_populates="users")
+    outlet = relationship("Outlet", back_populates="users", foreign_keys=[outlet_id])
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.username})" if self.full_name else self.username

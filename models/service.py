@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
-from .choices import CodeKind, ComplaintClass, FeeKind, ProductCategory, VisitKind
+from .choices import CodeKind, ComplaintClass, FeeKind, ProductCategory, Settlement, VisitKind
 
 
 class FaultCode(Audited, TimestampMixin, db.Model):
@@ -73,11 +73,14 @@ class ServiceReport(Audited, TimestampMixin, db.Model):
 
 class ReplacedPart(Audited, db.Model):
     """A part fitted during service; it carries its own warranty (R-WAR-2) and, later, the
-    old-part return obligation (R-PART-4)."""
+    old-part return obligation (R-PART-4). `settlement` says where the part came from: issued on
+    the outlet's parts account, or bought by the outlet for cash — it decides which route pays
+    for it, once (R-FEE-3: backoffice.fee_claims, backoffice.old_parts)."""
 
     __tablename__ = "replaced_part"
     __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
-    __table_args__ = (sa.CheckConstraint("qty > 0", name="qty_positive"),)
+    __table_args__ = (sa.CheckConstraint("qty > 0", name="qty_positive"),
+                      choice_check("settlement", [s.value for s in Settlement]))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
@@ -86,6 +89,8 @@ class ReplacedPart(Audited, db.Model):
     qty: Mapped[int] = mapped_column(default=1)
     replaced_on: Mapped[date] = mapped_column(sa.Date, index=True)
     warranty_until: Mapped[date] = mapped_column(sa.Date)
+    settlement: Mapped[str] = mapped_column(sa.String(12), default=Settlement.ON_ACCOUNT.value,
+                                            server_default=Settlement.ON_ACCOUNT.value)
 
     ticket = relationship("Ticket", back_populates="replaced_parts")
     part = relationship("Part")

@@ -40,14 +40,24 @@ def demo_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def app(demo_template, tmp_path):
-    path = tmp_path / "test.db"
-    shutil.copy(demo_template, path)
+@pytest.fixture(scope="session")
+def _shared_app(demo_template, tmp_path_factory):
+    """One app for the session's tests (building one costs a quarter of a second); each test
+    gets a fresh copy of the demo database under it and the configuration it started with."""
+    path = tmp_path_factory.mktemp("shared") / "test.db"
     app = make_app(f"sqlite:///{path}")
+    return app, path, dict(app.config)
+
+
+@pytest.fixture
+def app(_shared_app, demo_template):
+    app, path, config = _shared_app
+    shutil.copy(demo_template, path)
+    app.config.clear()
+    app.config.update(config)  # a test may change a setting: the next one starts from the original
     yield app
     with app.app_context():
-        db.engine.dispose()
+        db.engine.dispose()  # no connection outlives the test: the next one copies the file anew
 
 
 @pytest.fixture

@@ -360,6 +360,18 @@ def _approve_refund(session, ticket, desk) -> Ticket:
     return ticket
 
 
+def bring_back_old_parts(session, *claims_or_tickets) -> None:
+    """The old parts of these claims' (or tickets') repairs are back at the center, inspected and
+    credited: what a claim's approval waits for (R-FEE-3), for tests that are about something
+    else. A shortcut past the return list: no ledger entry is booked."""
+    from models import OldPart
+
+    ids = [getattr(item, "ticket_id", None) or item.id for item in claims_or_tickets]
+    for old in session.scalars(select(OldPart).where(OldPart.ticket_id.in_(ids), OldPart.state != "charged")):
+        old.state = "credited"
+    session.flush()
+
+
 def make_parts_account(session, outlet, *, quota=None, balance=None, actor=None):
     """The outlet's parts account (R-PART-2), booked through the ledger (R-PART-8): the quota is
     granted from the outlet's purchases (set so that the quota is `quota` when given), then one

@@ -71,7 +71,8 @@ EVENT_LABELS = {"registered": _l("Registered"), "edited": _l("Edited"), "status"
                 "approval_ask_info": _l("Manager asked for more information"),
                 "approval_info_given": _l("Information given"),
                 "approval_withdrawn": _l("Withdrawn with its parts request"),
-                "caller_called": _l("Caller called again")}
+                "caller_called": _l("Caller called again"),
+                "handed_over": _l("Handed over: the outlet left the network")}
 
 
 def event_label(action: str) -> str:

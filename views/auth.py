@@ -79,7 +79,7 @@ def _attempt_login(form: LoginForm):
         db.session.commit()
         flash(_("Wrong username or password."), "error")
         return None
-    if not user.active:
+    if not accounts.may_sign_in(user):
         login_guard.record(db.session, login_guard.INACTIVE, username=username, user=user, **_client())
         db.session.commit()
         flash(_("This account is disabled. Ask your administrator."), "error")

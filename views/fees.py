@@ -19,7 +19,7 @@ from backoffice.labels import label
 from backoffice.permissions import ADMINS, CENTER, DESK, why_not
 from backoffice.timezones import format_local, local_today
 from models import FeeBatch, FeeClaim, TravelBand, db, utcnow
-from models.choices import FeeClaimStatus
+from models.choices import ClaimPartBasis, FeeClaimStatus, OldPartState, TicketStatus
 
 from .actions import run_action
 from .base import ScopedOptionsFilter, SecureModelView
@@ -213,7 +213,10 @@ class FeeClaimView(FeeView):
                 badge=BADGES.get(found.status, "light"), yuan=yuan, localtime=format_local,
                 multiple=policy.value(db.session, "fees.overcharge_multiple"), approvals=found.approvals,
                 actions=(actions := fee_claims.actions(db.session, found, user)), why_not=why_not(actions),
-                band=fee_claims.band_label(db.session, found.travel_band_km))
+                band=fee_claims.band_label(db.session, found.travel_band_km),
+                facts=fee_claims.audit_facts(db.session, found), basis_label=lambda v: label(ClaimPartBasis, v),
+                ticket_status_label=lambda v: label(TicketStatus, v),
+                old_part_state_label=lambda v: label(OldPartState, v))
         return super().render(template, **kwargs)
 
 

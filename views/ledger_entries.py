@@ -16,6 +16,7 @@ from backoffice.permissions import DESK
 from backoffice.timezones import to_local
 from models import LedgerEntry, PartsRequest, PartsRequestLine, db
 from models.choices import LedgerKind
+from models.parts_ledger import ReconciliationDispute
 
 from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .exports import csv_text
@@ -42,34 +43,55 @@ def actor_name(entry: LedgerEntry) -> str:
 # A parts-request line links to its request, an old part to the old part, an approval to the
 # approval, a quota to the account's statement of that month. Anything else (an adjustment,
 # a source written by hand) is shown as plain text.
-DETAILS = {ledger_source.OLD_PART: "old_part.details_view", ledger_source.APPROVAL: "approval.details_view"}
+DETAILS = {ledger_source.OLD_PART: "old_part.details_view", ledger_source.APPROVAL: "approval.details_view",
+           ledger_source.PARTS_REQUEST: "parts_request.details_view", ledger_source.RETIREMENT: "outlet.details_view"}
 
 
 def document_links(entries) -> dict[str, tuple[str, str] | None]:
     """{source: (url, title)} for the entries whose source names a document the user can open,
-    {source: None} for the others. One query for all the parts-request lines, whatever the
-    number of entries (no N+1)."""
+    {source: None} for the others. One query per kind of document looked up (request lines,
+    disputes), whatever the number of entries (no N+1)."""
     links: dict[str, tuple[str, str] | None] = {entry.source: None for entry in entries}
-    lines: dict[int, str] = {}
+    lookups: dict[str, dict[int, list[str]]] = {ledger_source.PARTS_REQUEST_LINE: {},
+                                                ledger_source.RECONCILIATION: {}}
     for entry in entries:
         source = ledger_source.parse(entry.source)
         if source is None:
             continue
-        if source.kind == ledger_source.PARTS_REQUEST_LINE:
-            lines[source.record_id] = entry.source
+        if source.kind in lookups:
+            lookups[source.kind].setdefault(source.record_id, []).append(entry.source)
         elif source.kind in DETAILS:
             links[entry.source] = (url_for(DETAILS[source.kind], id=source.record_id), "")
         elif source.kind == ledger_source.QUOTA and source.record_id == entry.account_id:
             month = f"{to_local(entry.at):%Y-%m}"
             links[entry.source] = (url_for("parts_account.details_view", id=entry.account_id, month=month), "")
-    if lines:
-        found = db.session.execute(
-            select(PartsRequestLine.id, PartsRequest.id, PartsRequest.number)
-            .join(PartsRequest, PartsRequestLine.request_id == PartsRequest.id)
-            .where(PartsRequestLine.id.in_(sorted(lines)))).all()
-        for line_id, request_id, number in found:
-            links[lines[line_id]] = (url_for("parts_request.details_view", id=request_id), number)
+    _link_request_lines(lookups[ledger_source.PARTS_REQUEST_LINE], links)
+    _link_disputes(lookups[ledger_source.RECONCILIATION], links)
     return links
+
+
+def _link_request_lines(lines: dict[int, list[str]], links: dict) -> None:
+    """A parts-request line links to its request, titled with the request's number."""
+    if not lines:
+        return
+    found = db.session.execute(
+        select(PartsRequestLine.id, PartsRequest.id, PartsRequest.number)
+        .join(PartsRequest, PartsRequestLine.request_id == PartsRequest.id)
+        .where(PartsRequestLine.id.in_(sorted(lines)))).all()
+    for line_id, request_id, number in found:
+        for text in lines[line_id]:
+            links[text] = (url_for("parts_request.details_view", id=request_id), number)
+
+
+def _link_disputes(disputes: dict[int, list[str]], links: dict) -> None:
+    """A correction links to the monthly statement whose dispute it resolved (R-PART-7)."""
+    if not disputes:
+        return
+    found = db.session.execute(select(ReconciliationDispute.id, ReconciliationDispute.reconciliation_id)
+                               .where(ReconciliationDispute.id.in_(sorted(disputes)))).all()
+    for dispute_id, record_id in found:
+        for text in disputes[dispute_id]:
+            links[text] = (url_for("parts_month.details_view", id=record_id), "")
 
 
 def source_link(view, context, model, name):

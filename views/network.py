@@ -1,22 +1,26 @@
-"""The dealer network: outlets and their users; user management for admins."""
-from flask import g
+"""The dealer network: outlets and their users; user management for admins; retiring an
+outlet (backoffice.retirement)."""
+from flask import g, request
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
-from backoffice import accounts, network, outlet_awards
+from backoffice import accounts, network, outlet_awards, retirement
 from backoffice.errors import ValidationFailed
 from backoffice.i18n import SUPPORTED
 from backoffice.labels import choices
-from backoffice.permissions import ADMINS, DESK, MANAGERS
+from backoffice.permissions import ADMINS, DESK, MANAGERS, why_not
 from backoffice.timezones import DEFAULT_TZ, local_today
-from models import User, db
+from models import Outlet, User, db
 from models.choices import Role
 
-from .base import ScopedOptionsFilter, SecureModelView
+from .actions import run_action
+from .base import ScopedOptionsFilter, SecureModelView, parse_id
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
 
@@ -52,17 +56,38 @@ class OutletView(SecureModelView):
     column_formatters = {"total_purchase_amount": money_formatter, "created_at": time_formatter,
                          "award": award_badge}
     column_filters = ("region", "active")
+    # An outlet leaves the network through "Retire" on its page, never by a checkbox: its tickets,
+    # customers, staff and account must go somewhere (backoffice.retirement).
     form_columns = ("code", "name", "parent", "region", "address", "service_phone", "duty_phone",
-                    "total_purchase_amount", "timezone", "is_service_center", "active")
+                    "total_purchase_amount", "timezone", "is_service_center")
 
     def on_model_change(self, form, model, is_created):
         model.timezone = (model.timezone or "").strip() or DEFAULT_TZ
         network.validate_outlet(model)  # code pattern, time zone, two tiers: marked on the form
 
+    @expose("/retire/", methods=("POST",))
+    def retire_view(self):
+        def retire(found):
+            successor_id = parse_id(request.form.get("successor_id", ""))
+            successor = db.session.get(Outlet, successor_id) if successor_id else None
+            retirement.retire(db.session, found, current_user._get_current_object(), successor,
+                              request.form.get("reason", ""))
+        return run_action(self, retire, _("The outlet is retired: its open tickets and customers are handed over, "
+                                          "its staff signed out, its account settled."), "retire")
+
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
+            found = kwargs["model"]
             kwargs["award_year"] = local_today().year
-            kwargs["penalties"] = year_penalties().get(kwargs["model"].id, [])
+            kwargs["penalties"] = year_penalties().get(found.id, [])
+            actions = retirement.actions(db.session, found, current_user)
+            kwargs.update(retire_actions=actions, retire_why_not=why_not(actions),
+                          failure=g.get("action_failure") or {})
+            if actions["retire"]:
+                kwargs["retirement"] = retirement.preview(db.session, found)
+                kwargs["successors"] = [o for o in db.session.scalars(
+                    select(Outlet).where(Outlet.active.is_(True), Outlet.id != found.id).order_by(Outlet.code))
+                    if o.parent_id != found.id]
         return super().render(template, **kwargs)
 
 

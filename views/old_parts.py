@@ -1,4 +1,5 @@
-"""Old parts owed from warranty repairs and the return lists that bring them back (R-PART-4…6)."""
+"""Old parts owed from warranty repairs, their return applications and the return lists that bring
+them back (R-PART-4…6, R-PART-9)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,10 +19,10 @@ from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
 from backoffice.ledger_source import CREDIT, OUTCOMES, Source
 from backoffice.money import ZERO
-from backoffice.permissions import DESK
+from backoffice.permissions import DESK, why_not
 from backoffice.timezones import local_today
 from models import LedgerEntry, OldPart, PartsAccount, PartsReturn, db
-from models.choices import NonCreditable, OldPartState, PartsReturnStatus
+from models.choices import NonCreditable, OldPartDisposal, OldPartState, PartsReturnStatus
 
 from .actions import run_action
 from .base import ChoiceFilter, ScopedOptionsFilter, SecureModelView, parse_id
@@ -29,7 +30,10 @@ from .fields import LABELS, enum_formatter, time_formatter
 from .parts_accounts import dealer_outlet_options
 
 OPS, RS = OldPartState, PartsReturnStatus
-RETURN_BADGES = {"shipped": "warning", "received": "info", "inspected": "success"}
+RETURN_BADGES = {"requested": "secondary", "authorised": "primary", "shipped": "warning", "received": "info",
+                 "inspected": "success", "refused": "danger", "withdrawn": "light"}
+# The statuses in the order an application walks them (filters list them so).
+RETURN_STEPS = (RS.REQUESTED, RS.AUTHORISED, RS.SHIPPED, RS.RECEIVED, RS.INSPECTED, RS.REFUSED, RS.WITHDRAWN)
 EXEMPTIONS = {"consumable": _l("Consumable"), "fragile": _l("Fragile panel")}
 
 
@@ -66,6 +70,15 @@ def return_link(view, context, model, name):
     return Markup(f'<a href="{escape(href)}">RT{model.return_id:06d}</a>')
 
 
+def returned_badge(view, context, model, name):
+    """The day the part was shipped back; flagged when after the return cycle (R-PART-9)."""
+    if model.returned_on is None:
+        return ""
+    late = (f' <span class="badge badge-danger" data-testid="late-{model.id}">{escape(_("Late"))}</span>'
+            if model.returned_late else "")
+    return Markup(f"{model.returned_on.isoformat()}{late}")
+
+
 def overdue_condition():
     """Still owed after the return cycle (policy parts.return_cycle_days), as old_parts.overdue()."""
     days = int(policy.value(db.session, "parts.return_cycle_days"))
@@ -77,32 +90,43 @@ class OldPartView(SecureModelView):
     export_roles = DESK
     list_template = "admin/old_part_list.html"
     details_template = "admin/old_part_details.html"
-    column_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "age", "state", "exemption",
-                   "parts_return")
-    column_labels = dict(LABELS, ticket=_l("Ticket no."), part=_l("Part"), qty=_l("Qty"), value=_l("Amount"),
-                         replaced_on=_l("Replaced on"), age=_l("Days"), state=LABELS["status"],
-                         exemption=_l("No return needed"), parts_return=_l("Return list"))
+    column_list = ("tag", "ticket", "outlet", "part", "qty", "value", "replaced_on", "age", "state", "exemption",
+                   "parts_return", "returned_on")
+    column_labels = dict(LABELS, tag=_l("Tag no."), ticket=_l("Ticket no."), part=_l("Part"), qty=_l("Qty"),
+                         value=_l("Amount"), replaced_on=_l("Replaced on"), age=_l("Days"), state=LABELS["status"],
+                         exemption=_l("No return needed"), parts_return=_l("Return list"),
+                         returned_on=_l("Shipped back"))
     column_formatters = {"ticket": ticket_link, "value": lambda v, c, m, n: f"¥{m.value:,.2f}", "age": age_badge,
                          "state": enum_formatter(OPS), "exemption": exemption_label,
-                         "parts_return": return_link}
-    column_sortable_list = ("replaced_on",)
+                         "parts_return": return_link, "returned_on": returned_badge,
+                         "disposal": enum_formatter(OldPartDisposal), "non_creditable": enum_formatter(NonCreditable)}
+    column_searchable_list = ("tag",)
+    column_sortable_list = ("replaced_on", "tag")
     column_default_sort = [("replaced_on", False), ("id", False)]
-    column_export_list = ("ticket", "outlet", "part", "qty", "value", "replaced_on", "state")
+    column_export_list = ("tag", "ticket", "outlet", "part", "qty", "value", "replaced_on", "state", "returned_on",
+                          "returned_late")
     column_formatters_export = {"ticket": lambda v, c, m, n: m.ticket.number, "state": enum_formatter(OPS),
-                                "value": lambda v, c, m, n: f"{m.value:.2f}"}
+                                "value": lambda v, c, m, n: f"{m.value:.2f}",
+                                "returned_late": lambda v, c, m, n: _("yes") if m.returned_late else ""}
 
     def __init__(self, *args, **kwargs):
         self.column_filters = (
             ScopedOptionsFilter(OldPart.state, LABELS["status"],
                                 lambda: [(s.value, str(label(OPS, s.value))) for s in OPS]),
             ScopedOptionsFilter(OldPart.outlet_id, LABELS["outlet"], dealer_outlet_options),
-            ChoiceFilter(OldPart.replaced_on, _l("Overdue now"), {"yes": overdue_condition}, {"yes": _l("yes")}))
+            ChoiceFilter(OldPart.replaced_on, _l("Overdue now"), {"yes": overdue_condition}, {"yes": _l("yes")}),
+            ChoiceFilter(OldPart.returned_late, _l("Returned late"), {"yes": lambda: OldPart.returned_late.is_(True)},
+                         {"yes": _l("yes")}))
         super().__init__(*args, **kwargs)
 
     @expose("/return/", methods=("GET", "POST"))
     def return_view(self):
-        """The outlet packs owed old parts into a parcel and lists them (R-PART-4)."""
-        owed = db.session.scalars(select(OldPart).where(OldPart.state == OPS.OWED.value)
+        """The outlet's return application (退货申请, R-PART-9): owed old parts it wants to send,
+        on no other application. The center may file an outlet's faxed application for it."""
+        user = current_user._get_current_object()
+        if not old_parts.actions(db.session, None, user)["apply"]:
+            return self._refuse()
+        owed = db.session.scalars(select(OldPart).where(OldPart.state == OPS.OWED.value, OldPart.return_id.is_(None))
                                   .order_by(OldPart.outlet_id, OldPart.replaced_on, OldPart.id)).all()
         errors = {}
         if request.method == "POST":
@@ -112,17 +136,24 @@ class OldPartView(SecureModelView):
             try:
                 if len(outlets) > 1:
                     raise FieldErrors({"old_parts": _l("One return list per outlet: choose parts of one outlet.")})
-                parcel = old_parts.create_return(
-                    db.session, outlets.pop() if outlets else None, current_user._get_current_object(), picked,
-                    request.form.get("courier", ""), request.form.get("tracking_no", ""))
+                parcel = old_parts.apply(db.session, outlets.pop() if outlets else None, user, picked,
+                                         request.form.get("note", ""))
                 db.session.commit()
-                flash(_("Return list %(number)s sent.", number=str(parcel)), "success")
+                flash(_("Return application %(number)s sent: the service center authorises it before the "
+                        "parcel ships.", number=str(parcel)), "success")
                 return redirect(self.get_url("parts_return.details_view", id=parcel.id))
             except FieldErrors as exc:
                 db.session.rollback()
                 errors = exc.errors
         return self.render("admin/old_part_return_form.html", owed=owed, errors=errors, typed=request.form,
                            chosen=set(request.form.getlist("old_part")))
+
+    @expose("/dispose/", methods=("POST",))
+    def dispose_view(self):
+        """R-PART-9: the center sends a non-creditable part back (courier, tracking no.) or scraps it."""
+        return run_action(self, lambda found: old_parts.dispose(
+            db.session, found, current_user._get_current_object(), request.form.get("courier", ""),
+            request.form.get("tracking_no", "")), _("Recorded."), "dispose")
 
     @expose("/verify/", methods=("POST",))
     def verify_view(self):
@@ -133,8 +164,12 @@ class OldPartView(SecureModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
+            found = kwargs["model"]
+            verdicts = old_parts.actions(db.session, found, current_user._get_current_object())
             kwargs.update(failure=g.get("action_failure") or {}, state_label=lambda v: label(OPS, v),
-                          actions=old_parts.actions(db.session, kwargs["model"], current_user._get_current_object()))
+                          reason_label=lambda v: label(NonCreditable, v),
+                          disposal_label=lambda v: label(OldPartDisposal, v),
+                          awaits_choice=old_parts.awaits_choice(found), actions=verdicts, why_not=why_not(verdicts))
         return super().render(template, **kwargs)
 
 
@@ -147,18 +182,21 @@ class PartsReturnView(SecureModelView):
     roles = DESK
     export_roles = DESK
     details_template = "admin/parts_return_details.html"
-    column_list = ("id", "outlet", "status", "lines", "courier", "tracking_no", "created_at", "received_at",
-                   "inspected_at")
+    column_list = ("id", "outlet", "status", "lines", "created_at", "decided_at", "courier", "tracking_no",
+                   "shipped_at", "received_at", "freight", "inspected_at")
     column_labels = dict(LABELS, id=_l("Return list"), lines=_l("Lines"), courier=_l("Courier"),
-                         tracking_no=_l("Tracking no."), created_at=_l("Sent"), received_at=_l("Counted"),
+                         tracking_no=_l("Tracking no."), created_at=_l("Applied"), decided_at=_l("Decided"),
+                         shipped_at=_l("Sent"), received_at=_l("Counted"), freight=_l("Freight"),
                          inspected_at=_l("Inspected"))
     column_formatters = {"id": lambda v, c, m, n: str(m), "status": return_badge, "created_at": time_formatter,
-                         "lines": lambda v, c, m, n: len(m.old_parts),
-                         "received_at": time_formatter, "inspected_at": time_formatter}
+                         "lines": lambda v, c, m, n: len(m.old_parts), "decided_at": time_formatter,
+                         "shipped_at": time_formatter, "received_at": time_formatter, "inspected_at": time_formatter,
+                         "freight": lambda v, c, m, n: "" if m.freight is None else f"¥{m.freight:,.2f}"}
     column_default_sort = [("created_at", True), ("id", True)]
-    column_export_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at")
+    column_export_list = ("id", "outlet", "status", "courier", "tracking_no", "created_at", "shipped_at", "freight")
     column_formatters_export = {"id": lambda v, c, m, n: str(m), "status": enum_formatter(RS),
-                                "created_at": time_formatter}
+                                "created_at": time_formatter, "shipped_at": time_formatter,
+                                "freight": lambda v, c, m, n: "" if m.freight is None else f"{m.freight:.2f}"}
 
     def get_query(self):
         return super().get_query().options(selectinload(PartsReturn.old_parts))
@@ -166,15 +204,51 @@ class PartsReturnView(SecureModelView):
     def __init__(self, *args, **kwargs):
         self.column_filters = (
             ScopedOptionsFilter(PartsReturn.status, LABELS["status"],
-                                lambda: [(s.value, str(label(RS, s.value))) for s in RS]),
+                                lambda: [(s.value, str(label(RS, s.value))) for s in RETURN_STEPS]),
             ScopedOptionsFilter(PartsReturn.outlet_id, LABELS["outlet"], dealer_outlet_options))
         super().__init__(*args, **kwargs)
+
+    @expose("/authorise/", methods=("POST",))
+    def authorise_view(self):
+        """R-PART-9 (核准): the center authorises the list; ticked lines are struck, each with a reason."""
+        def authorise(found):
+            struck = {o.id: request.form.get(f"strike_reason-{o.id}", "") for o in found.old_parts
+                      if request.form.get(f"strike-{o.id}") == "yes"}
+            old_parts.authorise(db.session, found, current_user._get_current_object(), struck)
+        return run_action(self, authorise, _("Return authorised: the outlet may ship the parcel."), "authorise")
+
+    @expose("/refuse/", methods=("POST",))
+    def refuse_view(self):
+        return run_action(self, lambda found: old_parts.refuse_application(
+            db.session, found, current_user._get_current_object(), request.form.get("refusal_reason", "")),
+            _("Return application refused."), "refuse")
+
+    @expose("/withdraw/", methods=("POST",))
+    def withdraw_view(self):
+        return run_action(self, lambda found: old_parts.withdraw(
+            db.session, found, current_user._get_current_object()), _("Return application withdrawn."), "withdraw")
+
+    @expose("/ship/", methods=("POST",))
+    def ship_view(self):
+        return run_action(self, lambda found: old_parts.ship(
+            db.session, found, current_user._get_current_object(), request.form.get("courier", ""),
+            request.form.get("tracking_no", "")), _("Parcel shipped."), "ship")
+
+    @expose("/print/")
+    def print_view(self):
+        """The printable return list that travels with the parcel: tags, parts, quantities."""
+        found = self.get_one(request.args.get("id", ""))
+        if not old_parts.actions(db.session, found, current_user._get_current_object())["print"]:
+            flash(_("The return list is printed once the service center has authorised the application."), "error")
+            return redirect(self.get_url(".details_view", id=found.id))
+        return self.render("admin/parts_return_print.html", model=found, status_label=lambda v: label(RS, v))
 
     @expose("/receive/", methods=("POST",))
     def receive_view(self):
         def receive(found):
             counts = {o.id: _count(request.form.get(f"received-{o.id}", "")) for o in found.old_parts}
-            old_parts.receive(db.session, found, current_user._get_current_object(), counts)
+            old_parts.receive(db.session, found, current_user._get_current_object(), counts,
+                              request.form.get("freight", ""))
         return run_action(self, receive, _("Parcel counted."), "receive")
 
     @expose("/inspect/", methods=("POST",))
@@ -186,20 +260,42 @@ class PartsReturnView(SecureModelView):
         return run_action(self, inspect, _("Inspection recorded: credits and charges are on the account."),
                           "inspect")
 
+    @expose("/choose/", methods=("POST",))
+    def choose_view(self):
+        """R-PART-9: the outlet chooses, per non-creditable part, send back or scrap."""
+        def choose(found):
+            chosen = {o.id: request.form.get(f"disposal-{o.id}", "") for o in found.old_parts}
+            old_parts.choose_disposal(db.session, found, current_user._get_current_object(), chosen)
+        return run_action(self, choose, _("Choice recorded: the service center sends back or scraps the parts."),
+                          "choose")
+
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
+            user = current_user._get_current_object()
             booked = outcomes(found) if found.status == RS.INSPECTED else {}
+            verdicts = old_parts.actions(db.session, found, user)
             kwargs.update(failure=g.get("action_failure") or {}, status_label=lambda v: label(RS, v),
                           state_label=lambda v: label(OPS, v), reason_label=lambda v: label(NonCreditable, v),
+                          disposal_label=lambda v: label(OldPartDisposal, v), disposals=choices(OldPartDisposal),
                           verdicts=[(old_parts.QUALITY, _("Quality failure: credit in full"))] + [
                               (v, str(t)) for v, t in choices(NonCreditable)],
+                          listed=listed_lines(found), awaits_choice=old_parts.awaits_choice,
+                          part_actions={o.id: old_parts.actions(db.session, o, user) for o in found.old_parts},
                           outcomes=booked, outcome_totals={kind: sum((b.get(kind, ZERO) for b in booked.values()), ZERO)
                                                            for kind in ("credit", "charge")},
                           account_id=db.session.scalar(select(PartsAccount.id).where(
                               PartsAccount.outlet_id == found.outlet_id)),
-                          actions=old_parts.actions(db.session, found, current_user._get_current_object()))
+                          actions=verdicts, why_not=why_not(verdicts))
         return super().render(template, **kwargs)
+
+
+def listed_lines(parcel: PartsReturn) -> list[tuple[object, OldPart]]:
+    """Every line the application listed, with its old part: struck lines kept (with the reason),
+    parts of a return made before applications existed included."""
+    rows = [(line, line.old_part) for line in parcel.lines]
+    seen = {old.id for _, old in rows}
+    return rows + [(None, old) for old in parcel.old_parts if old.id not in seen]
 
 
 def _count(text: str) -> int | None:

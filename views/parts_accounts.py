@@ -18,12 +18,13 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from backoffice import fee_claims, ledger, money, network_approvals, reconciliation
-from backoffice.labels import label
+from backoffice.errors import FieldErrors
+from backoffice.labels import choices, label
 from backoffice.months import first_day, month_end, parse_day, parse_month, previous_month
 from backoffice.permissions import DESK, why_not
 from backoffice.timezones import format_local, local_day_bounds, local_today
 from models import ApprovalRequest, Outlet, PartsAccount, PartsReconciliation, db
-from models.choices import LedgerKind, ReconciliationStatus
+from models.choices import DisputeOutcome, LedgerKind, ReconciliationStatus
 
 from . import exports
 from .actions import run_action
@@ -194,8 +195,26 @@ class PartsAccountView(SecureModelView):
 
 
 def month_badge(view, context, model, name):
-    css = {"open": "warning", "confirmed": "info", "disputed": "danger", "closed": "success"}[model.status]
-    return Markup(f'<span class="badge badge-{css}">{escape(label(R, model.status))}</span>')
+    css = {"open": "warning", "confirmed": "info", "disputed": "danger", "closed": "success"}.get(model.status, "light")
+    badge = Markup(f'<span class="badge badge-{css}">{escape(label(R, model.status))}</span>')
+    if model.revision > 1:  # R-PART-7: reissued after a resolved dispute
+        badge += Markup(f' <span class="badge badge-light" data-testid="revision">'
+                        f'{escape(_("Reissued, revision %(n)d", n=model.revision))}</span>')
+    return badge
+
+
+def read_corrections(form) -> list[reconciliation.CorrectionDraft]:
+    """The resolve form's correction rows (empty rows kept, so error keys match row numbers)."""
+    drafts, errors = [], {}
+    for n in range(reconciliation.CORRECTION_LINES):
+        try:
+            amount = money.parse(form.get(f"correction-{n}-amount", ""), signed=True)
+        except ValueError as exc:
+            errors[f"correction-{n}-amount"], amount = exc.args[0], None
+        drafts.append(reconciliation.CorrectionDraft(amount, form.get(f"correction-{n}-reason", "")))
+    if errors:
+        raise FieldErrors(errors)
+    return drafts
 
 
 class ReconciliationView(SecureModelView):
@@ -203,13 +222,14 @@ class ReconciliationView(SecureModelView):
     list_template = "admin/parts_month_list.html"
     details_template = "admin/parts_month_details.html"
     column_list = ("outlet", "month", "opening", "closing", "cash_total", "status", "confirmed_at", "closed_at")
-    column_labels = dict(LABELS, month=_l("Month"), opening=_l("Opening balance"), closing=_l("Closing balance"),
-                         cash_total=_l("Cash"), confirmed_at=_l("Confirmed"), closed_at=_l("Closed"))
+    column_labels = dict(LABELS, month=_l("Period"), opening=_l("Opening balance"), closing=_l("Closing balance"),
+                         cash_total=_l("Cash"), confirmed_at=_l("Confirmed"), closed_at=_l("Closed"),
+                         revision=_l("Revision"), corrections=_l("Corrections"))
     column_formatters = {"opening": money_formatter, "closing": money_formatter, "cash_total": money_formatter,
                          "status": month_badge, "confirmed_at": time_formatter, "closed_at": time_formatter,
                          "month": lambda v, c, m, n: f"{m.month:%Y-%m}"}
     column_default_sort = [("month", True), ("id", True)]
-    column_export_list = ("outlet", "month", "opening", "closing", "cash_total", "status")
+    column_export_list = ("outlet", "month", "opening", "corrections", "closing", "cash_total", "status", "revision")
     column_formatters_export = {"month": lambda v, c, m, n: f"{m.month:%Y-%m}",
                                 "status": lambda v, c, m, n: label(R, m.status)}
 
@@ -237,6 +257,18 @@ class ReconciliationView(SecureModelView):
     def dispute_view(self):
         return details_post(self, reconciliation.dispute, _("Dispute recorded."), "dispute", "dispute_reason")
 
+    @expose("/resolve/", methods=("POST",))
+    def resolve_view(self):
+        """R-PART-7: the center resolves the outlet's dispute (corrections or no change, with the
+        reasons) and the statement is reissued for the outlet to confirm; a credit (+) is a
+        manager's (R-PART-8), the service refuses it on the amount line for a clerk."""
+        def resolve(found):
+            return reconciliation.resolve(
+                db.session, found, current_user._get_current_object(), request.form.get("outcome", ""),
+                read_corrections(request.form), request.form.get("resolution_note", ""))
+        return run_action(self, resolve, lambda done: _("Dispute resolved: revision %(n)d issued to the outlet.",
+                                                         n=done.reconciliation.revision), "resolve")
+
     @expose("/close/", methods=("POST",))
     def close_view(self):
         return details_post(self, reconciliation.close, _("Month closed."), "close")
@@ -244,9 +276,13 @@ class ReconciliationView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and "model" in kwargs:
             found = kwargs["model"]
-            figures = reconciliation.month_statement(db.session, found.outlet_id, found.month)
+            month = reconciliation.month_figures(db.session, found)
+            figures = month.statement
             actions = reconciliation.actions(db.session, found, current_user)
-            kwargs.update(figures=figures, totals=kind_totals(figures),
+            kwargs.update(figures=figures, totals=kind_totals(figures), month=month,
+                          corrections=reconciliation.corrections_of(db.session, found),
+                          outcome_label=lambda v: label(DisputeOutcome, v), outcomes=choices(DisputeOutcome),
+                          correction_rows=range(reconciliation.CORRECTION_LINES),
                           kind_label=lambda v: label(LedgerKind, v), failure=_failure(),
                           status_label=lambda v: label(R, v),
                           actions=actions, why_not=why_not(actions),

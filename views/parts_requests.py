@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backoffice import ledger, network_approvals, parts_requests, policy
+from backoffice import ledger, money, network_approvals, parts_requests, policy
 from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.months import parse_day
@@ -127,14 +127,19 @@ class PartsRequestView(SecureModelView):
     details_template = "admin/parts_request_details.html"
     column_list = ("number", "outlet", "status", "ship_by", "needed_by", "lines", "requested_by", "created_at")
     column_labels = dict(LABELS, number=_l("Request no."), ship_by=_l("Ship by"), lines=_l("Lines"),
-                         requested_by=_l("Requested by"), created_at=_l("Requested"), needed_by=_l("Needed by"))
+                         requested_by=_l("Requested by"), created_at=_l("Requested"), needed_by=_l("Needed by"),
+                         courier=_l("Courier"), tracking_no=_l("Tracking no."), freight=_l("Freight"),
+                         rejection_reason=_l("Reason for rejection"))
     column_formatters = {"status": status_badge, "ship_by": ship_by, "created_at": time_formatter,
                          "lines": lambda v, c, m, n: len(m.lines)}
     column_searchable_list = ("number",)
     column_sortable_list = ("number", "needed_by", "created_at")
     column_default_sort = [("created_at", True), ("id", True)]
-    column_export_list = ("number", "outlet", "status", "created_at", "courier", "tracking_no")
-    column_formatters_export = {"status": enum_formatter(S), "created_at": time_formatter}
+    column_export_list = ("number", "outlet", "status", "created_at", "needed_by", "courier", "tracking_no",
+                          "freight", "rejection_reason")
+    column_formatters_export = {"status": enum_formatter(S), "created_at": time_formatter,
+                                "needed_by": lambda v, c, m, n: m.needed_by.isoformat() if m.needed_by else "",
+                                "freight": lambda v, c, m, n: f"{m.freight:.2f}" if m.freight is not None else ""}
 
     def get_query(self):
         return super().get_query().options(selectinload(PartsRequest.lines))
@@ -238,9 +243,16 @@ class PartsRequestView(SecureModelView):
 
     @expose("/ship/", methods=("POST",))
     def ship_view(self):
-        return run_action(self, lambda found: parts_requests.ship(
-            db.session, found, current_user._get_current_object(), request.form.get("courier", ""),
-            request.form.get("tracking_no", "")), _("Shipped."), "ship")
+        """R-PART-3: the parcel with its courier and tracking number, and its freight, paid by
+        the receiver (manual 004)."""
+        def ship(found):
+            try:
+                freight = money.parse(request.form.get("freight", ""))
+            except ValueError as exc:
+                raise FieldErrors({"freight": exc.args[0]}) from None
+            parts_requests.ship(db.session, found, current_user._get_current_object(), request.form.get("courier", ""),
+                                request.form.get("tracking_no", ""), freight=freight)
+        return run_action(self, ship, _("Shipped."), "ship")
 
     @expose("/delivery/", methods=("POST",))
     def delivery_view(self):
@@ -259,7 +271,8 @@ class PartsRequestView(SecureModelView):
                 settlement_choices=choices(Settlement), ship_state=ship_state(found, due),
                 approval=network_approvals.open_request(found), approvals=found.approvals,
                 actions=actions, why_not=why_not(actions), resolutions=choices(DisputeResolution),
-                resolution_label=lambda v: label(DisputeResolution, v), ship_due=due, total=parts_requests.total(found))
+                resolution_label=lambda v: label(DisputeResolution, v), ship_due=due, total=parts_requests.total(found),
+                credited=parts_requests.credited_lines(db.session, found))
             if actions["review"]:
                 kwargs["suggested"] = parts_requests.suggested_settlements(db.session, found)
                 kwargs["balance"] = ledger.balance_of(db.session, found.outlet_id)

@@ -28,6 +28,7 @@ from models.choices import (
     Queue,
     Role,
     ServiceMode,
+    Settlement,
     Severity,
     TicketKind,
     TicketStatus,
@@ -101,7 +102,10 @@ def step_form_data(step_name, form) -> dict:
     data = {key: form.get(key) for key in form}
     # strict=False: a hand-made post with a line missing its amount or quantity loses that line.
     data["fees"] = list(zip(form.getlist("fee_item"), form.getlist("fee_amount"), strict=False))
-    data["parts"] = list(zip(form.getlist("part_id"), form.getlist("part_qty"), strict=False))
+    # A line without its source is on account (R-FEE-3), as before the source was asked.
+    ids, sources = form.getlist("part_id"), form.getlist("part_settlement")
+    sources += [""] * (len(ids) - len(sources))
+    data["parts"] = list(zip(ids, form.getlist("part_qty"), sources, strict=False))
     return data
 
 
@@ -111,6 +115,8 @@ def step_choices(ticket) -> dict:
     options = {name: choices(enum) for name, enum in (
         ("service_mode", ServiceMode), ("severity", Severity), ("exclusion", WarrantyExclusion),
         ("complaint_class", ComplaintClass), ("window", WarrantyWindow))}
+    options["settlement"] = [(Settlement.ON_ACCOUNT.value, _("From the parts account")),
+                             (Settlement.PURCHASE.value, _("Bought for cash"))]  # R-FEE-3
     options["old_unit_how"] = [(value, str(text)) for value, text in return_path.OLD_UNIT_HOW.items()]
     options["engineer"] = [(e.id, dispatching.engineer_label(e))
                            for e in dispatching.eligible_engineers(db.session, ticket.outlet_id)]

@@ -29,7 +29,8 @@ def test_dealer_requests_parts_confirms_delivery_returns_an_old_part_and_sees_th
     part_id, price = live_server.query("SELECT id, unit_price FROM part WHERE active AND unit_price >= 20 "
                                        "ORDER BY id LIMIT 1")[0]
     old_id, old_value = live_server.query(
-        "SELECT o.id, o.unit_price * o.qty FROM old_part o WHERE o.state = 'owed' AND o.outlet_id = ? "
+        "SELECT o.id, o.unit_price * o.qty FROM old_part o WHERE o.state = 'owed' AND o.return_id IS NULL "
+        "AND o.outlet_id = ? "
         "ORDER BY o.id LIMIT 1", outlet_id)[0]
     contexts = []
     try:
@@ -64,15 +65,22 @@ def test_dealer_requests_parts_confirms_delivery_returns_an_old_part_and_sees_th
             dealer.get_by_test_id("confirm-delivery").locator("button[value=yes]").click()
         assert live_server.query("SELECT status FROM parts_request WHERE number = ?", number) == [("delivered",)]
 
-        dealer.goto("/admin/old_part/")  # an old part goes back with the next parcel
+        dealer.goto("/admin/old_part/")  # the dealer applies to return an old part (R-PART-9)
         with dealer.expect_navigation():
             dealer.get_by_test_id("new-return-list").click()
         form = dealer.get_by_test_id("return-form")
         form.locator(f"#old-{old_id}").check()
-        form.locator("input[name=courier]").fill("德邦物流")
-        form.locator("input[name=tracking_no]").fill("DB7788990011")
         submit(dealer, form)
         return_url = dealer.url
+
+        clerk.goto(return_url)  # the center authorises the list (核准)
+        submit(clerk, clerk.get_by_test_id("authorise"))
+
+        dealer.goto(return_url)  # only then the parcel ships
+        ship = dealer.get_by_test_id("ship")
+        ship.locator("input[name=courier]").fill("德邦物流")
+        ship.locator("input[name=tracking_no]").fill("DB7788990011")
+        submit(dealer, ship)
 
         clerk.goto(return_url)  # counted, then inspected: a quality failure, credited in full
         submit(clerk, clerk.get_by_test_id("return-lines"))

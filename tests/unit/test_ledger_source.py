@@ -20,6 +20,10 @@ BUILT = [
     (Source.old_part(301, ledger_source.CHARGE), "old_part:301:charge"),
     (Source.parts_request_line(88), "parts_request_line:88"),
     (Source.approval(5), "approval:5"),
+    (Source.parts_request_line(88, ledger_source.MISSING), "parts_request_line:88:missing"),
+    (Source.freight(41), "parts_request:41:freight"),
+    (Source.correction(9, 2), "reconciliation:9:2"),
+    (Source.retirement(17), "retirement:17"),
 ]
 
 

@@ -205,6 +205,7 @@ def test_an_approved_incident_posts_once(session):  # R-PART-8, R-RET-4
 def audited_claim(session, auditor="manager") -> FeeClaim:
     claim = session.scalars(select(FeeClaim).where(FeeClaim.outlet_id == f.outlet(session, "DG-NC").id,
                                                    FeeClaim.status == "claimed").order_by(FeeClaim.id)).first()
+    f.bring_back_old_parts(session, claim)
     fee_claims.audit(session, claim, f.user(session, auditor), "approve")
     return claim
 

@@ -15,6 +15,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def approved_claim(session, code="DG-NC") -> FeeClaim:
     claim = session.scalars(select(FeeClaim).where(FeeClaim.outlet_id == f.outlet(session, code).id,
                                                    FeeClaim.status == "claimed").order_by(FeeClaim.id)).first()
+    f.bring_back_old_parts(session, claim)
     fee_claims.audit(session, claim, f.make_user(session, "clerk"), "approve")
     return claim
 

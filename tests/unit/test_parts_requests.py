@@ -270,9 +270,12 @@ def test_requests_blocked_while_last_month_unconfirmed(session):  # R-PART-7
 
     record = session.scalar(select(reconciliation.PartsReconciliation).where(
         reconciliation.PartsReconciliation.outlet_id == dg.id))
-    reconciliation.dispute(session, record, clerk, "炉头数量不符")
+    dealer = f.make_user(session, "dealer", outlet=dg)
+    reconciliation.dispute(session, record, dealer, "炉头数量不符")
     assert reconciliation.supply_blocked(session, dg.id, today)  # a dispute does not release supply
-    reconciliation.confirm(session, record, clerk)  # the written confirmation, received on paper
+    reconciliation.resolve(session, record, clerk, "no_change", [], "签收单数量一致")
+    assert reconciliation.supply_blocked(session, dg.id, today)  # reissued: the outlet's turn
+    reconciliation.confirm(session, record, dealer)  # only the outlet signs (R-PART-7)
     assert not reconciliation.supply_blocked(session, dg.id, today)
     request = parts_requests.submit(session, dg.id, clerk, lines(session, ("P-BRN-01", 1)))
     assert request.status == S.SUBMITTED.value
@@ -286,7 +289,7 @@ def test_a_new_month_holds_supply_until_the_last_is_confirmed(session):  # R-PAR
     record = reconciliation.issue(session, outlet.id, date(2031, 2, 1))
     with pytest.raises(DomainError):  # issued, not confirmed
         submit(session, outlet, at=T0)
-    reconciliation.confirm(session, record, f.user(session, "clerk"))
+    reconciliation.confirm(session, record, f.make_user(session, "dealer", outlet=outlet))
     assert submit(session, outlet, at=T0).status == S.SUBMITTED.value
     reconciliation.close(session, record, f.user(session, "clerk"))
     assert submit(session, outlet, at=T0 + timedelta(hours=1)).status == S.SUBMITTED.value
@@ -715,3 +718,108 @@ def test_a_settlement_needs_the_missing_quantities_and_the_reason(session):  # R
                                        {sensor.id: 1}, "自己冲账")
     assert by_outlet.value.message == parts_requests.ONLY_CENTER
     assert request.status == S.DISPUTED.value and sensor.missing_qty is None
+
+
+# --- freight paid by the receiver (manual 004, R-PART-7) ------------------------------------------
+
+def reviewed(session, outlet, settlement="on_account"):
+    request = submit(session, outlet)
+    parts_requests.review(session, request, f.user(session, "clerk"), {line.id: settlement for line in request.lines},
+                          at=T0 + timedelta(hours=1))
+    return request
+
+
+def test_the_outlet_pays_the_freight_of_its_shipment_in_cash(session):  # R-PART-7, manual 004
+    outlet = outlet_with_quota(session)
+    request = reviewed(session, outlet)
+    before = balance(session, outlet)
+    parts_requests.ship(session, request, f.user(session, "clerk"), "顺丰速运", "SF900", at=T0 + timedelta(hours=2),
+                        freight=Decimal("18.50"))
+    assert request.freight == Decimal("18.50")
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.source == f"parts_request:{request.id}:freight"))
+    assert (entry.kind, entry.delta, entry.cash_amount, entry.at) == (
+        K.FREIGHT.value, Decimal("0.00"), Decimal("18.50"), T0 + timedelta(hours=2))
+    assert request.number in entry.reason
+    session.expire_all()
+    assert balance(session, outlet) == before  # cash, not the account
+    march = reconciliation.month_statement(session, outlet.id, date(2031, 3, 1))
+    assert march.total(K.FREIGHT.value) == 0
+    assert sum(e.cash_amount for e in march.entries if e.kind == K.FREIGHT.value) == Decimal("18.50")
+    assert march.cash_total == Decimal("18.50")  # the statement's cash total includes it
+
+
+def test_no_freight_books_nothing_and_a_bad_freight_is_a_field_error(session):  # R-PART-7
+    outlet = outlet_with_quota(session)
+    request = reviewed(session, outlet)
+    clerk = f.user(session, "clerk")
+    with pytest.raises(FieldErrors) as negative:
+        parts_requests.ship(session, request, clerk, "顺丰速运", "SF901", freight=Decimal("-1.00"))
+    assert set(negative.value.errors) == {"freight"} and request.status == S.REVIEWED.value
+    parts_requests.ship(session, request, clerk, "顺丰速运", "SF901", at=T0 + timedelta(hours=2))
+    assert request.freight == Decimal("0.00")
+    assert session.scalar(select(LedgerEntry).where(LedgerEntry.kind == K.FREIGHT.value,
+                                                    LedgerEntry.outlet_id == outlet.id)) is None
+
+
+# --- a credited line is paid back the way it was paid, once (R-PART-10) ----------------------------
+
+def test_a_missing_line_bought_for_cash_is_refunded_in_cash_not_credited_to_the_account(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = disputed(session, outlet, settlement="purchase")
+    sensor = request.lines[0]
+    before = balance(session, outlet)
+    parts_requests.resolve_dispute(session, request, f.user(session, "clerk"), "credit", {sensor.id: 2}, "丢件退款",
+                                   at=T0 + timedelta(days=2))
+    session.expire_all()
+    assert balance(session, outlet) == before  # not added to the parts account
+    refund = session.scalar(select(LedgerEntry).where(LedgerEntry.source == f"parts_request_line:{sensor.id}:missing"))
+    assert (refund.kind, refund.delta, refund.cash_amount, refund.qty) == (
+        K.CASH_REFUND.value, Decimal("0.00"), -sensor.unit_price * 2, 2)
+    march = reconciliation.month_statement(session, outlet.id, date(2031, 3, 1))
+    bought = sum(line.amount for line in request.lines)
+    assert march.cash_total == bought - sensor.unit_price * 2  # paid, less what came back
+
+
+def test_each_settlement_is_paid_back_in_its_own_kind(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = submit(session, outlet, specs=(("P-NTC-01", 3), ("P-HEX-01", 1)))
+    clerk = f.user(session, "clerk")
+    sensor, exchanger = request.lines
+    parts_requests.review(session, request, clerk, {sensor.id: "on_account", exchanger.id: "purchase"},
+                          at=T0 + timedelta(hours=1))
+    parts_requests.ship(session, request, clerk, "顺丰速运", "SF100", at=T0 + timedelta(hours=2))
+    parts_requests.confirm_delivery(session, request, someone(session, "dealer", outlet), False, "都少了",
+                                    at=T0 + timedelta(days=1))
+    before = balance(session, outlet)
+    parts_requests.resolve_dispute(session, request, clerk, "credit", {sensor.id: 1, exchanger.id: 1}, "丢件")
+    found = parts_requests.credited_lines(session, request)
+    assert (found[sensor.id].kind, found[sensor.id].delta) == (K.ADJUSTMENT.value, sensor.unit_price)
+    assert (found[exchanger.id].kind, found[exchanger.id].cash_amount) == (K.CASH_REFUND.value, -exchanger.unit_price)
+    session.expire_all()
+    assert balance(session, outlet) == before + sensor.unit_price
+
+
+def test_a_line_credited_already_is_refused_not_silently_skipped(session):  # R-PART-10
+    outlet = outlet_with_quota(session)
+    request = disputed(session, outlet)
+    sensor, exchanger = request.lines
+    clerk = f.user(session, "clerk")
+    parts_requests.resolve_dispute(session, request, clerk, "credit", {sensor.id: 2}, "丢件", at=T0 + timedelta(days=2))
+    after = balance(session, outlet)
+    request.status = S.DISPUTED.value  # the delivery questioned again (say, a second report of the same parcel)
+    with pytest.raises(FieldErrors) as twice:
+        parts_requests.resolve_dispute(session, request, clerk, "credit", {sensor.id: 2, exchanger.id: 1}, "再冲一次")
+    assert twice.value.errors == {f"missing-{sensor.id}": parts_requests.ALREADY_CREDITED}
+    session.expire_all()
+    assert balance(session, outlet) == after  # nothing credited twice, nothing half-done
+    assert set(parts_requests.credited_lines(session, request)) == {sensor.id}
+
+
+def test_only_a_refund_pays_cash_back(session):  # R-PART-8: the database's own wall
+    from sqlalchemy.exc import IntegrityError
+
+    outlet = outlet_with_quota(session)
+    with pytest.raises(IntegrityError):  # post() rolls its savepoint back
+        ledger.post(session, outlet.id, K.PURCHASE, Decimal("0"), cash=Decimal("-1.00"), source="test:neg-cash")
+    refund = ledger.post(session, outlet.id, K.CASH_REFUND, Decimal("0"), cash=Decimal("-1.00"), source="test:refund")
+    assert refund.cash_amount == Decimal("-1.00")

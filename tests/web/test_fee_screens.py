@@ -32,8 +32,13 @@ def post_action(client, action, claim_id, version=None, **data):
 
 
 def claim_of(session, code, status="claimed"):
-    return session.scalars(select(FeeClaim).where(FeeClaim.outlet_id == f.outlet(session, code).id,
-                                                  FeeClaim.status == status).order_by(FeeClaim.id)).first()
+    """The outlet's first claim in `status`, its old parts back (what approval waits for)."""
+    claim = session.scalars(select(FeeClaim).where(FeeClaim.outlet_id == f.outlet(session, code).id,
+                                                   FeeClaim.status == status).order_by(FeeClaim.id)).first()
+    if claim is not None:
+        f.bring_back_old_parts(session, claim)
+        session.commit()
+    return claim
 
 
 def reload(session, claim):

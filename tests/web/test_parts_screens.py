@@ -102,12 +102,27 @@ def make_dealer(app, session, username, code):
 def owed_pair(session):
     """Two owed old parts of one outlet of dealer1 (GZ-TH or GZ-TH-01)."""
     for code in ("GZ-TH-01", "GZ-TH"):
-        owed = session.scalars(select(OldPart).where(OldPart.state == "owed",
+        owed = session.scalars(select(OldPart).where(OldPart.state == "owed", OldPart.return_id.is_(None),
                                                      OldPart.outlet_id == f.outlet(session, code).id)
                                .order_by(OldPart.id)).all()
         if len(owed) >= 2:
             return code, owed[:2]
     pytest.fail("the demo data has no outlet of dealer1 with two owed old parts")
+
+
+def send_back(dealer, clerk, session, *olds, tracking_no="DB20261123"):
+    """The dealer applies to return `olds`, the center authorises, the dealer ships (R-PART-9);
+    the parcel."""
+    response = dealer.post("/admin/old_part/return/", data={
+        "csrf_token": dealer.csrf, "old_part": [str(o.id) for o in olds]})
+    assert response.status_code == 302, text(response)[:1000]
+    session.expire_all()
+    parcel = session.get(OldPart, olds[0].id).parts_return
+    assert post_action(clerk, "parts_return", "authorise", parcel.id).status_code == 302
+    assert post_action(dealer, "parts_return", "ship", parcel.id, courier="德邦物流",
+                       tracking_no=tracking_no).status_code == 302
+    session.expire_all()
+    return session.get(PartsReturn, parcel.id)
 
 
 # --- scope (R-ROLE-1) ----------------------------------------------------------------------------
@@ -395,11 +410,7 @@ def _movements_this_month(dealer, clerk, session):
     first, second = created.lines
     assert post_action(clerk, "parts_request", "review", created.id, **{
         f"settlement-{first.id}": "on_account", f"settlement-{second.id}": "purchase"}).status_code == 302
-    assert dealer.post("/admin/old_part/return/", data={
-        "csrf_token": dealer.csrf, "old_part": [str(kept.id), str(broken.id)], "courier": "德邦物流",
-        "tracking_no": "DB20261123"}).status_code == 302
-    session.expire_all()
-    parcel = session.get(OldPart, kept.id).parts_return
+    parcel = send_back(dealer, clerk, session, kept, broken)
     assert post_action(clerk, "parts_return", "receive", parcel.id, **{
         f"received-{kept.id}": str(kept.qty), f"received-{broken.id}": str(broken.qty)}).status_code == 302
     assert post_action(clerk, "parts_return", "inspect", parcel.id, **{
@@ -536,6 +547,9 @@ def test_dealer_disputes_with_a_reason_and_the_center_closes_only_a_confirmed_mo
     disputed = text(clerk.get(f"/admin/parts_month/details/?id={month.id}"))
     assert "10月3日的主控板没有收到" in disputed
     assert 'action="/admin/parts_month/close/' not in disputed and 'data-testid="close-why-not"' in disputed
+    assert 'action="/admin/parts_month/confirm/' not in disputed  # the center never confirms for the outlet
+    assert post_action(clerk, "parts_month", "resolve", month.id, outcome="no_change",
+                       resolution_note="主控板随10月5日的包裹发出").status_code == 302
     assert post_action(dealer, "parts_month", "confirm", month.id).status_code == 302
     assert 'action="/admin/parts_month/close/' not in text(dealer.get(f"/admin/parts_month/details/?id={month.id}"))
     post_action(dealer, "parts_month", "close", month.id)  # an outlet never closes
@@ -576,12 +590,7 @@ def test_return_list_receive_inspect_credits_and_charges(login_as, session):  # 
     before = account(session, code).balance
     form = text(dealer.get("/admin/old_part/return/"))
     assert f'value="{kept.id}"' in form and f'value="{broken.id}"' in form
-    response = dealer.post("/admin/old_part/return/", data={
-        "csrf_token": dealer.csrf, "old_part": [str(kept.id), str(broken.id)], "courier": "德邦物流",
-        "tracking_no": "DB20261123"})
-    assert response.status_code == 302, text(response)[:1000]
-    session.expire_all()
-    parcel = session.get(OldPart, kept.id).parts_return
+    parcel = send_back(dealer, clerk, session, kept, broken)
     assert parcel.status == "shipped" and {o.id for o in parcel.old_parts} == {kept.id, broken.id}
     assert 'data-testid="return-lines"' in text(dealer.get(f"/admin/parts_return/details/?id={parcel.id}"))
     assert f'name="received-{kept.id}"' not in text(dealer.get(f"/admin/parts_return/details/?id={parcel.id}"))
@@ -615,16 +624,26 @@ def test_return_list_receive_inspect_credits_and_charges(login_as, session):  # 
     assert 'data-kind="return_credit"' in statement and 'data-kind="charge"' in statement
 
 
-def test_return_list_without_courier_keeps_the_choice(login_as, session):
+def test_return_application_without_parts_keeps_the_note(login_as, session):  # R-PART-9
     dealer = login_as("dealer1")
-    owed = session.scalar(select(OldPart).where(OldPart.state == "owed",
+    response = dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf, "note": "月底旧件"})
+    assert response.status_code == 200 and "invalid-feedback" in text(response)
+    assert 'value="月底旧件"' in text(response)
+
+
+def test_shipping_without_courier_keeps_the_tracking_number(login_as, session):  # R-PART-9
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    owed = session.scalar(select(OldPart).where(OldPart.state == "owed", OldPart.return_id.is_(None),
                                                 OldPart.outlet_id == f.outlet(session, "GZ-TH").id))
-    response = dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf, "old_part": str(owed.id),
-                                                            "tracking_no": "DB1"})
-    assert response.status_code == 200 and "is-invalid" in text(response)
-    assert f'value="{owed.id}" id="old-{owed.id}" checked' in text(response) and 'value="DB1"' in text(response)
+    assert dealer.post("/admin/old_part/return/", data={"csrf_token": dealer.csrf,
+                                                        "old_part": str(owed.id)}).status_code == 302
     session.expire_all()
-    assert session.get(OldPart, owed.id).state == "owed"
+    parcel = session.get(OldPart, owed.id).parts_return
+    assert post_action(clerk, "parts_return", "authorise", parcel.id).status_code == 302
+    response = post_action(dealer, "parts_return", "ship", parcel.id, tracking_no="DB1")
+    assert response.status_code == 200 and "is-invalid" in text(response) and 'value="DB1"' in text(response)
+    session.expire_all()
+    assert session.get(OldPart, owed.id).state == "owed" and session.get(PartsReturn, parcel.id).status == "authorised"
 
 
 def test_return_list_of_another_outlets_old_parts_is_refused(login_as, session):
@@ -822,7 +841,7 @@ def test_bad_input_never_500(login_as, session):
         assert clerk.post(f"/admin/parts_request/ship/?id={record_id}",
                           data={"csrf_token": clerk.csrf}).status_code == 404
 
-    parcel = session.scalar(select(PartsReturn))
+    parcel = session.scalar(select(PartsReturn).where(PartsReturn.status == "shipped"))
     for value in ("abc", "-1", "99", HUGE, "²", ""):
         response = post_action(clerk, "parts_return", "receive", parcel.id,
                                **{f"received-{o.id}": value for o in parcel.old_parts})
@@ -1029,3 +1048,74 @@ def test_clerk_credits_the_missing_parts_of_a_disputed_delivery_and_the_dealer_r
     page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
     assert 'data-testid="resolution"' in page and "Missing parts credited" in page and "快递丢件，冲账" in page
     assert f"¥{chosen.unit_price * 2:,.2f}" in page and 'data-testid="missing-qty"' in page
+
+
+# --- freight paid by the receiver; the request export (R-PART-3, R-PART-7, R-PART-10) -------------
+
+def reviewed_request(dealer, clerk, session, chosen, qty=2):
+    assert request_parts(dealer, session, "GZ-TH", (chosen, qty)).status_code == 302
+    created = newest_request(session)
+    line = created.lines[0]
+    assert post_action(clerk, "parts_request", "review", created.id,
+                       **{f"settlement-{line.id}": "on_account"}).status_code == 302
+    return created
+
+
+def test_clerk_records_the_freight_and_the_dealer_reads_it_on_the_request_and_statement(login_as, session):  # R-PART-7
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    created = reviewed_request(dealer, clerk, session, part(session))
+    assert 'name="freight"' in text(clerk.get(f"/admin/parts_request/details/?id={created.id}"))
+    bad = post_action(clerk, "parts_request", "ship", created.id, courier="顺丰速运", tracking_no="SF7788",
+                      freight="十八块")
+    page = text(bad)
+    assert bad.status_code == 200 and re.search(r'name="freight"[^>]*is-invalid', page)
+    assert 'value="SF7788"' in page and newest_request(session).status == "reviewed"  # typed kept, not shipped
+    assert post_action(clerk, "parts_request", "ship", created.id, courier="顺丰速运", tracking_no="SF7788",
+                       freight="18.50").status_code == 302
+    shipped = newest_request(session)
+    assert (shipped.status, shipped.freight) == ("shipped", Decimal("18.50"))
+    request_page = text(dealer.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert 'data-testid="freight"' in request_page and "¥18.50" in request_page
+    statement = text(dealer.get(f"/admin/parts_account/details/?id={account(session, 'GZ-TH').id}", headers=EN))
+    assert 'data-kind="freight"' in statement and "Freight (cash)" in statement
+    figures = statement_figures(statement)
+    assert Decimal("18.50") in figures["cash"] and figures["cash_total"] == sum(figures["cash"])
+
+
+def test_the_request_export_has_the_needed_by_day_and_the_rejection_reason(login_as, session):  # R-PART-3, R-PART-10
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    assert request_parts(dealer, session, "GZ-TH", (part(session), 1), needed_by="2031-06-30").status_code == 302
+    created = newest_request(session)
+    assert post_action(clerk, "parts_request", "reject", created.id,
+                       rejection_reason="本周库存不足，请下周再报").status_code == 302
+    rows = list(csv.reader(io.StringIO(text(clerk.get("/admin/parts_request/export/csv/",
+                                                       headers=EN)).lstrip("\ufeff"))))
+    header = rows[0]
+    assert {"Needed by", "Reason for rejection", "Freight"} <= set(header)
+    row = next(r for r in rows if r and r[0] == created.number)
+    assert row[header.index("Needed by")] == "2031-06-30"
+    assert row[header.index("Reason for rejection")] == "本周库存不足，请下周再报"
+
+
+def test_a_line_already_credited_is_shown_and_not_credited_again(login_as, session):  # R-PART-10
+    dealer, clerk = login_as("dealer1"), login_as("clerk")
+    chosen = part(session)
+    created = reviewed_request(dealer, clerk, session, chosen, qty=3)
+    line = created.lines[0]
+    assert post_action(clerk, "parts_request", "ship", created.id, courier="顺丰速运",
+                       tracking_no="SF5567").status_code == 302
+    assert post_action(dealer, "parts_request", "delivery", created.id, complete="no",
+                       delivery_note="少了一个").status_code == 302
+    assert post_action(clerk, "parts_request", "resolve", created.id, **{f"missing-{line.id}": "1"},
+                       resolution="credit", resolution_note="丢件冲账").status_code == 302
+    balance = account(session, "GZ-TH").balance
+    session.execute(update(PartsRequest).where(PartsRequest.id == created.id).values(status="disputed"))
+    session.commit()  # questioned again (a second report of the same parcel)
+    page = text(clerk.get(f"/admin/parts_request/details/?id={created.id}", headers=EN))
+    assert 'data-testid="already-credited"' in page and "Already credited" in page
+    url = f"/admin/parts_request/details/?id={created.id}"
+    again = clerk.post(f"/admin/parts_request/resolve/?id={created.id}", headers=EN, data={
+        "csrf_token": clerk.csrf, "loaded_version": version(clerk, url), f"missing-{line.id}": "1",
+        "resolution": "credit", "resolution_note": "再冲一次"})
+    assert again.status_code == 200 and "credited already" in text(again)
+    assert account(session, "GZ-TH").balance == balance

@@ -223,6 +223,7 @@ def test_decision_on_a_request_decided_meanwhile_says_so(login_as, session):
 def test_manager_who_audited_the_claim_is_told_why_not_the_charge_back(login_as, session):  # R-ROLE-2
     claim = session.scalars(select(FeeClaim).where(FeeClaim.status == "claimed").order_by(FeeClaim.id)).first()
     manager = f.user(session, "manager")
+    f.bring_back_old_parts(session, claim)
     fee_claims.audit(session, claim, manager, "approve", "单据齐全")
     asked = network_approvals.ask_chargeback(session, claim, f.user(session, "clerk"), Decimal("10.00"),
                                              "回访核实：多报差旅费")
