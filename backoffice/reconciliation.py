@@ -112,7 +112,11 @@ def actions(session: Session, record: PartsReconciliation | None, user) -> dict[
 
 def _the_outlet(session: Session, record: PartsReconciliation, user) -> Verdict:
     """R-PART-7: the outlet signs its own statement; a dealer's outlets are its outlet and the
-    outlet's sub-outlets (as the row scope)."""
+    outlet's sub-outlets (as the row scope). A retired outlet has no one left who can sign in
+    (backoffice.retirement): its final statement is signed on paper, and the center records
+    that signature."""
+    if not record.outlet.active and role_in(user, CENTER):
+        return ALLOWED
     if getattr(user, "role", None) != Role.DEALER or user.outlet_id is None \
             or record.outlet_id not in outlet_subtree(session, user.outlet_id):
         return Verdict(False, ANSWER_ROLE, for_role=True, hint=False)

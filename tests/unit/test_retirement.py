@@ -95,3 +95,12 @@ def test_an_outlet_with_active_sub_outlets_is_not_retired_before_them(session, w
 
 def test_the_service_center_is_not_retired(session, world):
     assert not retirement.actions(session, world["center"], world["manager"])["retire"]
+
+
+def test_the_center_records_the_retired_outlets_paper_signature_of_its_final_statement(session, world):
+    record = retirement.retire(session, world["a"], world["manager"], world["b"], "合作终止")
+    assert reconciliation.actions(session, record, world["clerk"])["confirm"]
+    reconciliation.confirm(session, record, world["clerk"])
+    assert record.status == "confirmed"
+    live = reconciliation.issue(session, world["b"].id, record.month)  # an outlet still in the network
+    assert not reconciliation.actions(session, live, world["clerk"])["confirm"]
