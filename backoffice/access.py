@@ -15,6 +15,7 @@ from sqlalchemy import and_, event, false, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from models import (
+    AppraisalDeduction,
     AppraisalRecord,
     ApprovalEvent,
     ApprovalRequest,
@@ -26,6 +27,7 @@ from models import (
     PartsRequest,
     PartsRequestLine,
     Ticket,
+    TrainingAttendee,
     Unit,
     User,
     db,
@@ -47,7 +49,8 @@ UNSCOPED = {"unscoped": True}
 #   "own_rule" a rule of its own, written out in `criteria` below (OWN_RULES lists them).
 SCOPE_KINDS = ("outlet", "ticket", "own_rule")
 OWN_RULES = (Outlet, Customer, Unit, Ticket, User, FinishedGoodsStock, ApprovalRequest, ApprovalEvent,
-             PartsRequestLine, FeeClaimPart, AppraisalRecord)
+             PartsRequestLine, FeeClaimPart, AppraisalRecord, AppraisalDeduction,
+             TrainingAttendee)
 
 
 def declared(kind: str) -> tuple:
@@ -130,8 +133,23 @@ def _engineer_archive(scope: Scope) -> list:
             with_loader_criteria(Unit, Unit.id.in_(select(tickets.c.unit_id)))]
 
 
-def _own_appraisals(scope: Scope):
-    return with_loader_criteria(AppraisalRecord, AppraisalRecord.staff_id == scope.user_id)
+def _own_appraisals(scope: Scope) -> list:
+    """R-APR-1: staff read their own appraisal records and deductions, nothing of colleagues'."""
+    own = select(AppraisalRecord.id).where(AppraisalRecord.staff_id == scope.user_id).scalar_subquery()
+    return [with_loader_criteria(AppraisalRecord, AppraisalRecord.staff_id == scope.user_id),
+            with_loader_criteria(AppraisalDeduction, AppraisalDeduction.record_id.in_(own))]
+
+
+def _own_training(scope: Scope):
+    """R-APR-6: an engineer reads their own training records; the center's staff read all."""
+    return with_loader_criteria(TrainingAttendee, TrainingAttendee.person_id == scope.user_id)
+
+
+def _outlet_training(ids: frozenset[int]):
+    """R-APR-6: a dealer reads the training records of its outlets' people (their engineers are
+    trained by the center too), by the person's outlet today: a certificate goes with its holder."""
+    people = select(User.id).where(_in(User.outlet_id, ids)).scalar_subquery()
+    return with_loader_criteria(TrainingAttendee, TrainingAttendee.person_id.in_(people))
 
 
 def _ticket_predicate(scope: Scope):
@@ -157,10 +175,10 @@ def criteria(scope: Scope) -> list:
     if scope.role in MANAGERS or scope.role == SYSTEM.role:
         return []
     if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records
-        return [_own_appraisals(scope)]
+        return _own_appraisals(scope)
     if scope.role == Role.ENGINEER:  # accounts are the outlets' and the center's business
         return [with_loader_criteria(Ticket, _engineer_tickets(scope)), *_engineer_archive(scope),
-                _own_appraisals(scope), *_ticket_owned(scope), *_parts_owned(frozenset())]
+                *_own_appraisals(scope), _own_training(scope), *_ticket_owned(scope), *_parts_owned(frozenset())]
     ids = scope.outlet_ids or frozenset()
     rules = [
         with_loader_criteria(Outlet, _in(Outlet.id, ids)),
@@ -171,6 +189,8 @@ def criteria(scope: Scope) -> list:
         with_loader_criteria(FinishedGoodsStock, _in(FinishedGoodsStock.outlet_id, ids)),
         # Dealers keep no appraisal records here; staff appraisals are the center's.
         with_loader_criteria(AppraisalRecord, false()),
+        with_loader_criteria(AppraisalDeduction, false()),
+        _outlet_training(ids),
         *_ticket_owned(scope),
         *_parts_owned(ids),
     ]

@@ -1,4 +1,5 @@
-"""Command-line tools: flask --app app seed-demo | create-user | create-api-token | issue-statements."""
+"""Command-line tools: flask --app app seed-demo | create-user | create-api-token | issue-statements |
+purge-appraisals."""
 from __future__ import annotations
 
 import click
@@ -17,6 +18,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(create_api_token)
     app.cli.add_command(issue_statements)
+    app.cli.add_command(purge_appraisals)
 
 
 @click.command("seed-demo")
@@ -103,3 +105,22 @@ def issue_statements(month):
     label = f"{chosen:%Y-%m}" if chosen else "last month"
     click.echo(f"Statements of {label} issued: {len(issued)}"
                + (" (" + ", ".join(str(record.outlet) for record in issued) + ")" if issued else "."))
+
+
+@click.command("purge-appraisals")
+@with_appcontext
+def purge_appraisals():
+    """Delete appraisal and training records older than the retention period (R-APR-4,
+    policy appraisal.retention_years); each delete and a summary go to the audit trail. A
+    scheduler runs it daily. Idempotent: a second run removes nothing."""
+    from .retention import purge_expired
+    from .timezones import local_today
+
+    g.actor_name = "purge-appraisals"
+    try:
+        purged = purge_expired(db.session, local_today())
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    counts = ", ".join(f"{table} {len(ids)}" for table, ids in purged.removed.items())
+    click.echo(f"Records with a period ended before {purged.cutoff:%Y-%m-%d} removed: {purged.total} ({counts}).")

@@ -167,8 +167,10 @@ def seed(session: Session) -> bool:
     _shoes(session, outlets, users, customers)
     _parts_accounts(session, rng, outlets, users)
     _appraisals(session, rng, users)
+    _training(session, users)
     _fee_claims(session, users)
     _approvals(session, rng, outlets, users)
+    _outlet_evaluation(session, users)
     return True
 
 
@@ -611,17 +613,140 @@ def _install(session, rng, ticket, steps, engineer, users, codes, mode):
 
 
 def _appraisals(session, rng, users):
+    """R-APR-1..3: the center's staff report to the manager; last year complete (monthly checks,
+    monthly appraisals, a year-end) with 李晓敏 (clerk) over 100 — the 先进员工; this year weekly
+    checks of the recent weeks and the monthly checks and appraisals of the months gone by (no
+    year-end yet: provisional composites)."""
+    from sqlalchemy import update
+
+    from models import AppraisalDeduction
+
+    from .appraisal import period_of
+
+    for _ in range(18):  # the draws the earlier demo made here, so later seeds stay as they were
+        rng.randint(16, 20), rng.randint(15, 20), rng.randint(22, 30), rng.randint(20, 30), rng.choice([0, 0, 0, 2, 5])
+    rng = random.Random(f"appraisals {local_today().year}")
+    manager = users["manager"]
+    # The reporting line is part of the seeded accounts, not an edit of them (no audit entry).
+    lines = {"clerk": manager, "engineer": manager, "engineer2": manager, "manager": users["admin"]}
+    for username, boss in lines.items():
+        session.execute(update(User).where(User.id == users[username].id).values(reports_to_id=boss.id))
+        session.expire(users[username], ["reports_to_id", "reports_to"])
     today = local_today()
-    for username in ("clerk", "engineer", "engineer2"):
-        for months_back in range(1, 7):
-            index = today.year * 12 + today.month - 1 - months_back
-            month = date(index // 12, index % 12 + 1, 1)
-            session.add(AppraisalRecord(
-                staff=users[username], period_kind=AppraisalPeriod.MONTHLY.value, period_start=month,
-                conduct=Decimal(rng.randint(16, 20)), diligence=Decimal(rng.randint(15, 20)),
-                ability=Decimal(rng.randint(22, 30)), results=Decimal(rng.randint(20, 30)),
-                commendation=Decimal(rng.choice([0, 0, 0, 2, 5])), penalty=Decimal(0),
-                note="月度考核", scored_by=users["manager"]))
+    last_year = today.year - 1
+    months_last_year = [date(last_year, m, 1) for m in range(1, 13)]
+    months_this_year = [date(today.year, m, 1) for m in range(1, today.month)]
+    this_monday = period_of(AppraisalPeriod.WEEKLY, today)[0]
+    weeks = [this_monday - timedelta(weeks=n) for n in range(8, 0, -1)
+             if (this_monday - timedelta(weeks=n)).year == today.year]
+    plan = [(AppraisalPeriod.MONTHLY_CHECK, months_last_year + months_this_year),
+            (AppraisalPeriod.MONTHLY, months_last_year + months_this_year),
+            (AppraisalPeriod.WEEKLY, weeks), (AppraisalPeriod.YEAR_END, [date(last_year, 1, 1)])]
+    for username in ("clerk", "engineer", "engineer2", "manager"):
+        scorer = users["admin"] if username == "manager" else manager
+        for kind, starts in plan:
+            for start in starts:
+                _appraisal(session, rng, users[username], scorer, kind, start, AppraisalDeduction,
+                           advanced=username == "clerk" and start.year == last_year)
+
+
+DEDUCTION_REASONS = {"conduct": "服务用语不规范，用户反映态度生硬", "diligence": "上门迟到超过约定时间",
+                     "ability": "一次未能判明故障，需二次上门", "results": "回访满意度未达标"}
+MAXIMA = {"conduct": 20, "diligence": 20, "ability": 30, "results": 30}
+
+
+def _appraisal(session, rng, staff, scorer, kind, start, deduction_model, *, advanced=False):
+    """One record: each dimension loses 0-3 points (in half points), each loss itemised."""
+    record = AppraisalRecord(staff=staff, period_kind=kind.value, period_start=start, scored_by=scorer,
+                             penalty=Decimal(0), note={"weekly": "周检", "monthly_check": "月检", "monthly": "月度考核",
+                                                       "year_end": "年终考核"}[kind.value])
+    for name, maximum in MAXIMA.items():
+        lost = Decimal(rng.choice([0, 0, 1, 2]) if advanced else rng.choice([0, 1, 1.5, 2, 3, 4]))
+        setattr(record, name, Decimal(maximum) - lost)
+        if lost:
+            record.deductions.append(deduction_model(dimension=name, points=lost, reason=DEDUCTION_REASONS[name]))
+    # R-APR-3: a commendation after normal scoring (the 先进员工 earns several).
+    record.commendation = Decimal(rng.choice([5, 6, 8]) if advanced else rng.choice([0, 0, 0, 0, 2]))
+    if record.commendation:
+        record.note += "；用户来信表扬，嘉奖加分"
+    if start.year < local_today().year or kind != AppraisalPeriod.WEEKLY:
+        record.acknowledged_at = datetime.combine(start, time(9), tzinfo=SHANGHAI).astimezone(UTC) + timedelta(days=35)
+    session.add(record)
+
+
+# R-APR-6: courses with the product category they qualify for (None: general) and the validity in months.
+TRAINING_COURSES = (("GWH-01", "燃气热水器维修上岗培训", "gas_water_heater", 24),
+                    ("RH-01", "吸油烟机安装与维修培训", "range_hood", 24),
+                    ("DC-01", "消毒柜安全规范", "disinfection_cabinet", 12),
+                    ("GEN-01", "售后服务礼仪与沟通技巧", None, 12))
+
+
+def _training(session, users):
+    """Sessions through backoffice.training as the manager would record them: 赵振华 fails the gas
+    water heater exam and retrains at the next session; 孙立新's certificate runs out within three
+    weeks; 何志勇 holds none (flagged when dispatched to a gas water heater)."""
+    from models import TrainingCourse, TrainingSession
+
+    from . import training
+
+    today, manager = local_today(), users["manager"]
+    courses = {code: TrainingCourse(code=code, name=name, category=category, validity_months=months)
+               for code, name, category, months in TRAINING_COURSES}
+    session.add_all(courses.values())
+    plan = (  # course, held on, place, trainer, {username: score}
+        ("GWH-01", training.add_months(today + timedelta(days=20), -24), "广州售后服务中心培训室", "周国栋",
+         {"engineer4": "82"}),
+        ("RH-01", today - timedelta(days=200), "广州售后服务中心培训室", "吴海峰",
+         {"engineer": "80", "engineer2": "74", "engineer3": "69"}),
+        ("DC-01", today - timedelta(days=120), "佛山顺德服务部会议室", "吴海峰", {"engineer": "88", "engineer2": "66"}),
+        ("GWH-01", today - timedelta(days=60), "广州售后服务中心培训室", "周国栋",
+         {"engineer": "91.5", "engineer2": "78", "engineer3": "52"}),
+        ("GEN-01", today - timedelta(days=30), "广州售后服务中心会议室", "林雪梅",
+         {"clerk": "95", "engineer": "85", "engineer5": "73"}),
+    )
+    sittings = []
+    for code, held_on, place, trainer, scores in plan:
+        sitting = TrainingSession(course=courses[code], held_on=held_on, place=place, trainer=trainer)
+        session.add(sitting)
+        session.flush()
+        typed = {training.enrol(session, sitting, manager, str(users[name].id)).id: score
+                 for name, score in scores.items()}
+        training.record_results(session, sitting, manager, typed)
+        sittings.append(sitting)
+    retake = TrainingSession(course=courses["GWH-01"], held_on=today + timedelta(days=14),
+                             place="广州售后服务中心培训室", trainer="周国栋", note="补考")
+    session.add(retake)
+    session.flush()
+    failed = next(a for s in sittings for a in s.attendees if a.passed is False)
+    training.schedule_retraining(session, failed, manager, str(retake.id))
+
+
+# R-APR-5 (004 年度检查考核): licences on file, last year's inspections, last year's awards.
+LICENCES = {"GZ-TH": ("91440106MA59C3K21Q", 3), "GZ-TH-01": ("92440106MA5A1T8N0R", 1),
+            "FS-SD": ("91440606MA4UM7QX8B", 2), "DG-NC": ("91441900MA4WEB2K5D", 0)}
+INSPECTIONS = {"GZ-TH": ("pass", "工具、备件、服务记录齐全"),
+               "GZ-TH-01": ("rectify", "备件库房未分区存放，限一个月内整改"),
+               "FS-SD": ("pass", "全年无有效投诉，回访满意度高"), "DG-NC": ("pass", "")}
+
+
+def _outlet_evaluation(session, users):
+    """Every dealer outlet's licence (DG-NC's ran out at the start of this month) and last year's inspection (合格,
+    GZ-TH-01 整改); last year's awards: FS-SD the best outlet, its engineer 刘师傅 the best engineer."""
+    from . import outlet_evaluation
+
+    today, manager = local_today(), users["manager"]
+    last_year = today.year - 1
+    outlets = {o.code: o for o in session.scalars(select(Outlet).where(Outlet.code.in_(LICENCES)))}
+    for code, (number, years_left) in LICENCES.items():
+        valid_until = date(today.year + years_left, 12, 31) if years_left else date(today.year, today.month, 1)
+        outlet_evaluation.record_licence(session, outlets[code], manager, number, valid_until.isoformat())
+        result, note = INSPECTIONS[code]
+        outlet_evaluation.record_inspection(session, outlets[code], manager, str(last_year), result, note)
+    outlet_evaluation.record_award(session, manager, outlet_evaluation.AwardDraft(
+        str(last_year), outlets["FS-SD"].id, None, "年度先进服务网点", "全年服务及时、零有效投诉"))
+    outlet_evaluation.record_award(session, manager, outlet_evaluation.AwardDraft(
+        str(last_year), None, users["engineer2"].id, "年度优秀服务工程师", "上门及时，一次修复率高"))
+    session.flush()
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from models.choices import (
+    AppraisalDimension,
     AppraisalPeriod,
     ApprovalGrounds,
     ApprovalKind,
@@ -26,6 +27,7 @@ from models.choices import (
     FeeClaimStatus,
     FeeKind,
     GasType,
+    InspectionResult,
     IssueCategory,
     LedgerKind,
     NonCreditable,
@@ -113,7 +115,12 @@ LABELS = {
         TicketStatus.CLOSED: _l("Closed"),
     },
     AppraisalPeriod: {AppraisalPeriod.WEEKLY: _l("Weekly check"), AppraisalPeriod.MONTHLY: _l("Monthly appraisal"),
-                      AppraisalPeriod.YEAR_END: _l("Year-end appraisal")},
+                      AppraisalPeriod.YEAR_END: _l("Year-end appraisal"),
+                      AppraisalPeriod.MONTHLY_CHECK: _l("Monthly check")},
+    AppraisalDimension: {AppraisalDimension.CONDUCT: _l("Conduct (德)"),
+                         AppraisalDimension.DILIGENCE: _l("Diligence (勤)"),
+                         AppraisalDimension.ABILITY: _l("Ability (能)"),
+                         AppraisalDimension.RESULTS: _l("Results (绩)")},
     Clock: {Clock.RESPONSE: _l("First response"), Clock.DISPATCH: _l("Technician dispatched"),
             Clock.ONSITE: _l("On site"), Clock.RESOLVE: _l("Resolution"), Clock.ANSWER: _l("Complaint answered")},
     WarrantyWindow: {WarrantyWindow.RETURN: PolicyLabel(_l("%(days)s-day return window"),
@@ -222,6 +229,11 @@ LABELS = {
         ClaimPartBasis.PURCHASE: _l("Bought for cash: paid here once, its old part credits nothing"),
         ClaimPartBasis.NOT_CREDITABLE: _l("Bought for cash, old part not creditable: not paid")},
 }
+
+# R-APR-5 (004 年度检查考核): an outlet's annual inspection.
+LABELS[InspectionResult] = {InspectionResult.PASS: _l("Inspection passed"),
+                            InspectionResult.RECTIFY: _l("Rectification required"),
+                            InspectionResult.FAIL: _l("Inspection failed")}
 
 
 def choices(enum) -> list[tuple[str, object]]:

@@ -3,8 +3,9 @@ overcharging loses its eligibility for the annual award (R-CMP-3). The charge-ba
 confirmed overcharge (backoffice.network_approvals) is the penalty; the year is the service
 time zone's calendar year of its approval.
 
-The rest of the annual evaluation of outlets (SLA, complaints, satisfaction, parts discipline)
-belongs to the appraisal work; this module only answers the bar. Reads go through the row
+The rest of the annual evaluation of outlets (SLA, complaints, satisfaction, parts discipline),
+the ranking and the awards are in backoffice.outlet_evaluation, which asks this module for the
+bar: an outlet with penalties in the year is shown as not eligible and refused an award. Reads go through the row
 scope like every other query: a dealer sees its own outlets' penalties only.
 """
 from __future__ import annotations

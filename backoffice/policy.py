@@ -23,6 +23,8 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "appraisal.max.results": (Decimal("30"), "R-APR-1 results (绩) maximum"),
     # R-APR-3: a commendation adds 1-10 points after normal scoring.
     "appraisal.max.commendation": (Decimal("10"), "R-APR-3 commendation maximum"),
+    # R-APR-1: scores (and deductions, commendations, penalties) are given in steps of this size.
+    "appraisal.score_step": (Decimal("0.5"), "R-APR-1 scores are given in steps of"),
     # R-APR-2: annual composite weights.
     "appraisal.weight.checks": (Decimal("0.20"), "R-APR-2 weekly/monthly checks weight"),
     "appraisal.weight.monthly": (Decimal("0.30"), "R-APR-2 monthly appraisals weight"),
@@ -75,6 +77,18 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
                            "its due time (hours)"),
     # R-TKT-9: window in which a new ticket on the same serial is a repeat repair.
     "tickets.repeat_repair_days": (Decimal("90"), "R-TKT-9 repeat repair window (days)"),
+    # R-APR-1, §8 "suggested from the data" (backoffice.appraisal_suggestions): how the person's service
+    # record in the period suggests 勤 and 绩.
+    "appraisal.suggest.diligence.per_overdue": (Decimal("0.5"), "R-APR-1 suggested diligence: points lost per "
+                                                "clock or approval decision not on time"),
+    "appraisal.suggest.results.weight_first_time_fix": (Decimal("0.5"), "R-APR-1 suggested results: weight of the "
+                                                        "first-time-fix rate"),
+    "appraisal.suggest.results.weight_satisfaction": (Decimal("0.5"), "R-APR-1 suggested results: weight of the "
+                                                      "return-visit satisfaction (average / 5)"),
+    "appraisal.suggest.results.per_repeat_repair": (Decimal("1"), "R-APR-1 suggested results: points lost per repair "
+                                                    "that came back"),
+    "appraisal.suggest.results.per_complaint": (Decimal("5"), "R-APR-1, R-CMP-3 suggested results: points lost per "
+                                                "complaint confirmed against the person"),
     # R-INST-1/2 (004 第五章二): free installation except special-price models; beyond 20 km the
     # user pays the travel fee (上门路费) of the visit; a repeat installation is charged.
     "installation.fee": (Decimal("100"), "R-INST-1/2 installation fee when not free: special-price or "
@@ -82,6 +96,32 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     "installation.free_distance_km": (Decimal("20"), "R-INST-2 no travel fee up to this distance (km)"),
     "installation.travel_fee_per_km": (Decimal("2"), "R-INST-2 travel fee beyond the free distance: yuan per km "
                                        "of the customer's whole distance"),
+    # R-APR-4: appraisal and training records are kept this long, then purged (flask purge-appraisals).
+    "appraisal.retention_years": (Decimal("2"), "R-APR-4 appraisal and training records kept (years)"),
+    # R-APR-5 (004 年度检查考核): the dealer outlets' annual evaluation (backoffice.outlet_evaluation).
+    # The weights are each component's points (100 in all); the rest say how a figure costs points.
+    "outlet_eval.weight.sla": (Decimal("30"), "R-APR-5 points for SLA compliance (x share of clocks met on time)"),
+    "outlet_eval.weight.complaints": (Decimal("15"), "R-APR-5 points for complaints (less a deduction each)"),
+    "outlet_eval.weight.satisfaction": (Decimal("20"), "R-APR-5 points for return-visit satisfaction "
+                                        "(x average / 5)"),
+    "outlet_eval.weight.repeat_repairs": (Decimal("15"), "R-APR-5 points for repeat repairs (fewer is better)"),
+    "outlet_eval.weight.parts": (Decimal("10"), "R-APR-5 points for parts-account discipline "
+                                 "(less a deduction per late part or statement)"),
+    "outlet_eval.weight.fee_claims": (Decimal("10"), "R-APR-5 points for service-fee claims "
+                                      "(fewer adjusted is better)"),
+    "outlet_eval.complaint_deduction": (Decimal("5"), "R-APR-5 points lost per confirmed complaint"),
+    "outlet_eval.repeat_share_zero": (Decimal("0.20"), "R-APR-5 share of repeat repairs at which that component "
+                                      "scores nothing"),
+    "outlet_eval.late_part_deduction": (Decimal("1"), "R-APR-5 points lost per old part returned late or overdue"),
+    "outlet_eval.late_statement_deduction": (Decimal("2"), "R-APR-5 points lost per statement not confirmed in time"),
+    "outlet_eval.statement_confirm_days": (Decimal("10"), "R-APR-5 a month's statement is confirmed in time within "
+                                           "(days after the month)"),
+    "outlet_eval.claim_adjusted_share_zero": (Decimal("0.50"), "R-APR-5 share of claims adjusted or rejected at "
+                                              "which that component scores nothing"),
+    # R-APR-6 (manual 003 §八.4): an exam at or above the pass mark passes and earns the certificate;
+    # the list of certificates to renew looks this far ahead.
+    "training.pass_mark": (Decimal("60"), "R-APR-6 training exam pass mark (of 100)"),
+    "training.expiring_within_days": (Decimal("30"), "R-APR-6 certificates listed as expiring this many days ahead"),
 }
 
 

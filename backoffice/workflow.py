@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import (
     Complaint,
     FaultCode,
     MailIn,
+    Outlet,
     Part,
     ReplacedPart,
     ReturnVisit,
@@ -45,11 +46,13 @@ from . import (
 )
 from .errors import DomainError, FieldErrors
 from .labels import label
-from .permissions import CENTER, DESK, MANAGERS, WORKERS
+from .permissions import ADMINS, CENTER, DESK, EMPLOYEES, MANAGERS, WORKERS
 from .step_data import Field, parse
 from .timezones import zone_of
 
 OPEN = tuple(s for s in S if s not in (S.RESOLVED, S.RETURN_VISIT, S.CLOSED))
+# R-CMP-3: a complaint may name one of the company's working staff (not an administrator's account).
+NAMED_IN_COMPLAINTS = EMPLOYEES - ADMINS
 
 
 class TransitionNotAllowed(DomainError):
@@ -120,12 +123,40 @@ def _diagnose(session, ticket, values, actor, at):
                                                 ticket.causal_part))
 
 
+def complaint_staff(session: Session, ticket: Ticket) -> list[User]:
+    """R-CMP-3: whom a complaint on `ticket` may name: the active staff (managers, clerks,
+    engineers) of the serving outlet (or the dealer it is a sub-outlet of) and of the service
+    center, as far as the user's row scope shows them."""
+    parent = select(Outlet.parent_id).where(Outlet.id == ticket.outlet_id).scalar_subquery()
+    center = or_(User.outlet_id.is_(None),
+                 User.outlet_id.in_(select(Outlet.id).where(Outlet.is_service_center.is_(True))))
+    stmt = (select(User).where(User.role.in_([r.value for r in NAMED_IN_COMPLAINTS]), User.active.is_(True),
+                               or_(User.outlet_id == ticket.outlet_id, User.outlet_id == parent, center))
+            .order_by(User.role, User.full_name, User.id))
+    return list(session.scalars(stmt))
+
+
+def _named_staff(session, ticket, values) -> User | None:
+    """R-CMP-3: the staff member the investigation names, if any; confirmed needs a name."""
+    staff_id = values["against_staff"]
+    if staff_id is None:
+        if values["substantiated"]:
+            raise FieldErrors({"against_staff": _l("Name the staff member the complaint is confirmed against.")})
+        return None
+    staff = next((u for u in complaint_staff(session, ticket) if u.id == staff_id), None)
+    if staff is None:
+        raise FieldErrors({"against_staff": _l("Choose a staff member of the serving outlet or the service center.")})
+    return staff
+
+
 def _investigate(session, ticket, values, actor, at):  # R-CMP-2
+    staff = _named_staff(session, ticket, values)
     complaint = ticket.complaint or Complaint(ticket=ticket)
     complaint.complaint_class = values["complaint_class"]
     complaint.promised_result = values["promised_result"]
     complaint.promised_at = values["promised_at"]
     complaint.investigation = values["investigation"]
+    complaint.against_staff, complaint.substantiated = staff, bool(values["substantiated"])  # R-CMP-3
     session.add(complaint)
 
 
@@ -292,7 +323,10 @@ TRANSITIONS = (
         Field("complaint_class", "choice", _l("Complaint class"), True, "complaint_class"),
         Field("investigation", "textarea", _l("Facts found"), True),
         Field("promised_result", "textarea", _l("Result promised to the customer"), True),
-        Field("promised_at", "datetime", _l("Promised by"), True), OPTIONAL_NOTE),
+        Field("promised_at", "datetime", _l("Promised by"), True),
+        # R-CMP-3: whom it is against, if a person; an id chosen from the "staff" list.
+        Field("against_staff", "engineer", _l("Against staff member (optional)"), choices="staff"),
+        Field("substantiated", "check", _l("Confirmed against that staff member")), OPTIONAL_NOTE),
         guard=_kind(TicketKind.COMPLAINT), effect=_investigate),
     Transition("answer_at_intake", (S.REGISTERED,), S.RESOLVED, DESK, _l("Answered at intake"),
                (NOTE,), guard=_kind(TicketKind.CONSULTATION), effect=_resolved_without_visit_on_site),

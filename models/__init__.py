@@ -1,5 +1,5 @@
 """SQLAlchemy models, one module per domain. Import from here."""
-from .appraisal import AppraisalRecord
+from .appraisal import AppraisalDeduction, AppraisalRecord
 from .approvals import ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ReturnHandling
 from .audit import AuditEntry, AuthEvent, RateEvent
 from .base import Audited, Base, db, utcnow
@@ -24,9 +24,11 @@ from .service import (
 from .service_levels import SlaPolicy, TicketClock
 from .settings import PolicySetting
 from .tickets import Ticket, TicketCounter, TicketEvent
+from .training import TrainingAttendee, TrainingCourse, TrainingSession
 
 __all__ = [
                       "ApiToken",
+                      "AppraisalDeduction",
                       "AppraisalRecord",
                       "ApprovalEvent",
                       "ApprovalRequest",
@@ -66,9 +68,17 @@ __all__ = [
                       "TicketCounter",
                       "TicketEvent",
                       "TicketFee",
+                      "TrainingAttendee",
+                      "TrainingCourse",
+                      "TrainingSession",
                       "TravelBand",
                       "Unit",
                       "User",
                       "db",
                       "utcnow",
 ]
+
+# R-APR-5: the outlets' annual evaluation (issue 14, point 5).
+from .evaluation import OutletAward, OutletInspection, OutletQualification
+
+__all__ += ["OutletAward", "OutletInspection", "OutletQualification"]

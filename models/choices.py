@@ -69,10 +69,18 @@ class TicketStatus(StrEnum):  # R-TKT-4
     CLOSED = "closed"
 
 
-class AppraisalPeriod(StrEnum):  # R-APR-1, R-APR-2
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    YEAR_END = "year_end"
+class AppraisalPeriod(StrEnum):  # R-APR-1, R-APR-2: the kind of record, which fixes its period
+    WEEKLY = "weekly"  # weekly check (周检)
+    MONTHLY_CHECK = "monthly_check"  # monthly check (月检)
+    MONTHLY = "monthly"  # monthly appraisal (月考核)
+    YEAR_END = "year_end"  # year-end appraisal (年终考核)
+
+
+class AppraisalDimension(StrEnum):  # R-APR-1: 德 勤 能 绩
+    CONDUCT = "conduct"
+    DILIGENCE = "diligence"
+    ABILITY = "ability"
+    RESULTS = "results"
 
 
 class GasType(StrEnum):
@@ -282,3 +290,9 @@ class ClaimPartBasis(StrEnum):  # R-FEE-3: how a fitted part is paid for, once
 class DisputeOutcome(StrEnum):  # R-PART-7: how the center resolves a disputed statement
     CORRECTIONS = "corrections"  # correction entries, each with its reason; the statement is reissued
     NO_CHANGE = "no_change"  # the figures stand, with the reason; the statement is reissued as it was
+
+
+class InspectionResult(StrEnum):  # R-APR-5 (004 年度检查考核): an outlet's annual inspection
+    PASS = "pass"  # 合格
+    RECTIFY = "rectify"  # 整改: passes once the listed defects are put right
+    FAIL = "fail"  # 不合格

@@ -41,7 +41,11 @@ class User(Audited, TimestampMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(sa.String(16), default=new_session_nonce)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # R-APR-1: whom this person reports to; nobody scores the person they report to.
+    reports_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+
     outlet = relationship("Outlet", back_populates="users", foreign_keys=[outlet_id])
+    reports_to = relationship("User", remote_side=[id], foreign_keys=[reports_to_id])
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.username})" if self.full_name else self.username

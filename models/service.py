@@ -158,8 +158,13 @@ class Complaint(Audited, TimestampMixin, db.Model):
     resolution: Mapped[str] = mapped_column(sa.Text, default="")
     rehandled_count: Mapped[int] = mapped_column(default=0)
     escalated: Mapped[bool] = mapped_column(default=False)
+    # R-CMP-3: the investigation may name the staff member the complaint is against, and find it
+    # confirmed against them (staff misconduct feeds the appraisal, backoffice.appraisal_suggestions).
+    against_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    substantiated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     ticket = relationship("Ticket", back_populates="complaint")
+    against_staff = relationship("User", foreign_keys=[against_staff_id])
 
 
 class Attachment(db.Model):

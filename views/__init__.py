@@ -38,8 +38,8 @@ from models import (
     choices,
 )
 
-from . import fees
-from .appraisal import AppraisalView
+from . import fees, training
+from .appraisal import AppraisalRankingView, AppraisalView
 from .approvals import ApprovalView
 from .auth import bp as auth_bp
 from .base import role_in
@@ -53,6 +53,7 @@ from .ledger_entries import LedgerEntryView
 from .money_postings import MoneyPostingView
 from .network import OutletView, UserView
 from .old_parts import OldPartView, PartsReturnView
+from .outlet_evaluation import OutletEvaluationView
 from .parts_accounts import PartsAccountView, ReconciliationView
 from .parts_requests import PartsRequestView
 from .public_pages import bp as public_bp
@@ -142,6 +143,8 @@ def init_views(app: Flask) -> None:
     admin.add_view(PartView(Part, _l("Parts price list"), category=network, endpoint="part"))
     admin.add_view(FaultCodeView(FaultCode, _l("Fault codes"), category=archive, endpoint="fault_code"))
     admin.add_view(StockView(FinishedGoodsStock, _l("Finished-goods stock"), category=network, endpoint="stock"))
+    admin.add_view(OutletEvaluationView(_l("Outlet evaluation"), category=network, endpoint="outlet_evaluation",
+                                        url="/admin/outlet_evaluation"))  # R-APR-5
     parts = _l("Spare parts")
     admin.add_view(PartsRequestView(PartsRequest, _l("Parts requests"), category=parts, endpoint="parts_request"))
     admin.add_view(PartsAccountView(PartsAccount, _l("Parts accounts"), category=parts, endpoint="parts_account"))
@@ -152,6 +155,9 @@ def init_views(app: Flask) -> None:
                                       endpoint="parts_month"))
     fees.register(admin)
     admin.add_view(AppraisalView(AppraisalRecord, _l("Appraisals"), category=staff, endpoint="appraisal"))
+    admin.add_view(AppraisalRankingView(_l("Annual appraisal ranking"), category=staff, endpoint="appraisal_ranking",
+                                        url="/admin/appraisal_ranking"))
+    training.register(admin, staff)  # R-APR-6: courses, sessions, records, due for retraining
     admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
     admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))
     admin.add_view(SlaPolicyView(SlaPolicy, _l("SLA policies"), category=system, endpoint="sla_policy"))

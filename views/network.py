@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
-from backoffice import accounts, network, outlet_awards, retirement
+from backoffice import accounts, appraisal, network, outlet_awards, retirement
 from backoffice.errors import ValidationFailed
 from backoffice.i18n import SUPPORTED
 from backoffice.labels import choices
@@ -23,6 +23,7 @@ from .actions import run_action
 from .base import ScopedOptionsFilter, SecureModelView, parse_id
 from .customers import outlet_options
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+from .outlet_evaluation import outlet_section
 
 
 def year_penalties() -> dict:
@@ -83,6 +84,7 @@ class OutletView(SecureModelView):
             actions = retirement.actions(db.session, found, current_user)
             kwargs.update(retire_actions=actions, retire_why_not=why_not(actions),
                           failure=g.get("action_failure") or {})
+            kwargs.update(outlet_section(found, current_user))  # R-APR-5: awards, licence, inspections
             if actions["retire"]:
                 kwargs["retirement"] = retirement.preview(db.session, found)
                 kwargs["successors"] = [o for o in db.session.scalars(
@@ -99,11 +101,14 @@ class UserView(SecureModelView):
                            "last_login_at", "created_at")
     column_searchable_list = ("username", "full_name", "phone")
     column_default_sort = "username"
-    column_labels = LABELS
+    column_labels = dict(LABELS, reports_to=_l("Reports to"))
     column_formatters = {"role": enum_formatter(Role), "last_login_at": time_formatter,
                          "created_at": time_formatter}
-    form_columns = ("username", "full_name", "phone", "role", "outlet", "active", "locale",
+    form_columns = ("username", "full_name", "phone", "role", "outlet", "reports_to", "active", "locale",
                     "new_password")
+    # R-APR-1: the reporting line (a manager never scores the person he reports to).
+    form_args = {"reports_to": {"query_factory": appraisal.line_managers,
+                                "description": _l("Whom this person reports to (appraisal).")}}
     form_choices = {"role": choices(Role),
                     "locale": [("zh_Hans_CN", "中文"), ("en", "English")]}
     form_extra_fields = {"new_password": PasswordField(
@@ -125,6 +130,7 @@ class UserView(SecureModelView):
         if model.locale not in SUPPORTED:
             model.locale = None
         accounts.validate_user(model)
+        appraisal.check_reporting_line(db.session, model)
         if not is_created:
             # deactivated, another role or outlet: every session of the user ends at once
             accounts.end_sessions_if_access_changed(model)

@@ -118,8 +118,10 @@ def step_choices(ticket) -> dict:
     options["settlement"] = [(Settlement.ON_ACCOUNT.value, _("From the parts account")),
                              (Settlement.PURCHASE.value, _("Bought for cash"))]  # R-FEE-3
     options["old_unit_how"] = [(value, str(text)) for value, text in return_path.OLD_UNIT_HOW.items()]
-    options["engineer"] = [(e.id, dispatching.engineer_label(e))
-                           for e in dispatching.eligible_engineers(db.session, ticket.outlet_id)]
+    options["engineer"] = dispatching.engineer_choices(db.session, ticket)  # R-APR-6: uncertified flagged
+    if ticket.kind == TicketKind.COMPLAINT:  # R-CMP-3: whom the investigation may name
+        options["staff"] = [(u.id, f"{dispatching.engineer_label(u)} · {label(Role, u.role)}")
+                            for u in workflow.complaint_staff(db.session, ticket)]
     for kind in ("fault", "cause", "remedy"):
         options[kind] = [(c.id, str(c)) for c in workflow.codes(db.session, kind, category)]
     parts = select(Part.id, Part.code, Part.name).where(Part.active.is_(True)).order_by(Part.code)
@@ -347,6 +349,7 @@ class TicketView(OutletOwnedView):
             kwargs["step_failure"] = g.get("step_failure") or {}
             kwargs["repeat_repair"] = workflow.is_repeat_repair(ticket)
             kwargs["fee_claim"] = fee_claim_of(ticket)
+            kwargs["certificate_warning"] = dispatching.certificate_warning(db.session, ticket)  # R-APR-6
             kwargs.update(request_form_context(ticket))
             kwargs["can_request_approval"] = approvals.actions(db.session, None, current_user)["request"]
             kwargs["models"] = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))

@@ -45,6 +45,7 @@ from models import (
     User,
 )
 from models.choices import Role
+from models.training import TrainingCourse, TrainingSession
 from tests import factories as f
 from tests.conftest import csrf_token, login, make_app
 from views.base import SecureModelView
@@ -406,6 +407,47 @@ def appraisal_edit(w: World) -> Case:
                 search=record.staff.username, shows=record.staff.username, check=_scored_by_me)
 
 
+def training_course_create(w: World) -> Case:
+    code = f"PX-{n():04d}"
+    return Case(data={"code": code, "name": "燃气热水器维修上岗培训", "category": "gas_water_heater",
+                      "validity_months": "24", "note": "理论加实操，考试合格发上岗证"},
+                find=select(TrainingCourse).where(TrainingCourse.code == code),
+                expect={"category": "gas_water_heater", "validity_months": 24}, search=code, shows=code)
+
+
+def training_course_edit(w: World) -> Case:
+    course = TrainingCourse(code=f"PX-{n():04d}", name="消毒柜安全规范", validity_months=12)
+    w.session.add(course)
+    w.session.commit()
+    return Case(data={"validity_months": "36", "note": "延长证书有效期"}, record_id=course.id,
+                find=select(TrainingCourse).where(TrainingCourse.id == course.id),
+                expect={"validity_months": 36, "note": "延长证书有效期"}, search=course.code, shows=course.code)
+
+
+def _course(w: World) -> TrainingCourse:
+    course = TrainingCourse(code=f"PX-{n():04d}", name="吸油烟机安装培训", validity_months=24)
+    w.session.add(course)
+    w.session.commit()
+    return course
+
+
+def training_session_create(w: World) -> Case:
+    course = _course(w)
+    place = f"广州培训中心{n()}室"
+    return Case(data={"course": str(course.id), "held_on": day(3), "place": place, "trainer": "李建国"},
+                find=select(TrainingSession).where(TrainingSession.place == place),
+                expect={"course_id": course.id, "trainer": "李建国"}, search=place, shows=course.name)
+
+
+def training_session_edit(w: World) -> Case:
+    held = TrainingSession(course=_course(w), held_on=local_today(), place=f"佛山分部{n()}室", trainer="王强")
+    w.session.add(held)
+    w.session.commit()
+    return Case(data={"trainer": "陈志明"}, record_id=held.id,
+                find=select(TrainingSession).where(TrainingSession.id == held.id),
+                expect={"trainer": "陈志明"}, search=held.place, shows=held.course.name)
+
+
 def _signs_in(password: str):
     def check(w: World, account: User) -> None:
         assert check_password_hash(account.password_hash, password)
@@ -492,6 +534,8 @@ RECIPES: dict[str, dict[str, Callable[[World], Case]]] = {
     "policy": {"create": policy_create, "edit": policy_edit},
     "sla_policy": {"create": sla_policy_create, "edit": sla_policy_edit},
     "api_token": {"edit": api_token_edit},
+    "training_course": {"create": training_course_create, "edit": training_course_edit},
+    "training_session": {"create": training_session_create, "edit": training_session_edit},
 }
 
 

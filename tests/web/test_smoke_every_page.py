@@ -7,7 +7,8 @@ ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "a
              "policy", "audit", "auth_event", "return_visit", "fault_code", "sla_policy", "approval", "stock",
              "api_token",
              "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return", "parts_month",
-             "fee_claim", "fee_batch", "travel_band", "money_posting"]
+             "fee_claim", "fee_batch", "travel_band", "money_posting",
+             "training_course", "training_session", "training_record"]
 PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/parts_request/picking/?id=5", "/admin/parts_account/statement.csv?id=1",
          "/admin/parts_account/statement.csv?id=2&from=2026-01-01&to=2026-12-31",
@@ -15,6 +16,12 @@ PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/parts_account/details/?id=2&from=2026-01-01&to=2026-12-31",
          "/admin/parts_account/details/?id=1&from=2026-02-30&to=x", "/admin/old_part/return/",
          "/admin/old_part/?flt0_2=yes", "/admin/parts_request/?flt0_2=2026-10-01+to+2026-10-31",
+         "/admin/appraisal_ranking/", "/admin/appraisal_ranking/?year=2025", "/admin/appraisal_ranking/?year=x",
+         "/admin/appraisal_ranking/export/csv/", "/admin/appraisal_ranking/export/xlsx/",
+         "/admin/appraisal_ranking/print/?staff=2&year=2025", "/admin/outlet_evaluation/",
+         "/admin/outlet_evaluation/?year=2025", "/admin/outlet_evaluation/?year=99999",
+         "/admin/outlet_evaluation/export.csv", "/admin/outlet_evaluation/outlet/2/",
+         "/admin/outlet_evaluation/outlet/2/?year=abc", "/admin/training_due/",
          *(f"/admin/{endpoint}/details/?id={record_id}"
            for endpoint in ("parts_request", "parts_account", "old_part", "parts_return", "parts_month")
            for record_id in (2, 3, 4, 5))]
