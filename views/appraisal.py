@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import abort, current_app, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import abort, current_app, flash, redirect, request
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,7 +26,7 @@ from models.choices import AppraisalDimension, AppraisalPeriod, Role
 
 from . import exports
 from .actions import run_action
-from .base import SecureModelView, parse_id, role_in
+from .base import RolePage, SecureModelView, parse_id, role_in
 from .fields import LABELS, enum_formatter, time_formatter
 
 SCORE_FIELDS = (*appraisal.DIMENSIONS, "commendation", "penalty")
@@ -209,17 +209,10 @@ def part_cell(part) -> str:
     return "" if part.average is None else f"{part.average:.2f}"
 
 
-class AppraisalRankingView(BaseView):
+class AppraisalRankingView(RolePage):
     """Per year and team: each person's parts, composite, rank and 先进员工; a person's
     月/年绩效考核登记表 to print; CSV and XLSX."""
-
-    def is_accessible(self):
-        return role_in(EMPLOYEES)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+    roles = EMPLOYEES
 
     def _ranking(self):
         user = current_user._get_current_object()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import expose
+from flask_admin import BaseView, expose
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
@@ -50,6 +50,26 @@ def parse_id(value) -> int | None:
 
 def role_in(roles) -> bool:
     return current_user.is_authenticated and current_user.role in roles
+
+
+def refuse_page():
+    """A page the user may not open: sign in first, or 403 for a role that may not."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path))
+    abort(403)
+
+
+class RolePage(BaseView):
+    """A page of the back office that is not a model screen (intake, rankings, evaluations):
+    open to `roles`; anyone else is sent to sign in, or refused."""
+
+    roles: frozenset = frozenset()
+
+    def is_accessible(self):
+        return role_in(self.roles)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse_page()
 
 
 class ScopedOptionsFilter(FilterEqual):
@@ -220,9 +240,7 @@ class SecureModelView(ModelView):
             raise
 
     def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+        return refuse_page()
 
     # --- scope ---------------------------------------------------------------------------
     def get_one(self, id):

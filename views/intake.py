@@ -3,7 +3,7 @@ hand out the receipt (R-TKT-1, R-TKT-2). Rules live in backoffice.intake."""
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,7 +17,7 @@ from backoffice.timezones import local_to_utc, zone_of
 from models import Outlet, ProductModel, Ticket, db
 from models.choices import Area, Channel, Clock, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 
-from .base import parse_id, role_in
+from .base import RolePage, parse_id
 
 # Error keys shown next to a field of the intake form; others are flashed on top.
 FORM_KEYS = {"customer.phone", "customer.name", "customer.area", "customer_id", "unit_id", "unit.model_code",
@@ -48,14 +48,8 @@ def _report_from(form) -> intake.Report:
     return report
 
 
-class IntakeView(BaseView):
-    def is_accessible(self):
-        return role_in(DESK)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+class IntakeView(RolePage):
+    roles = DESK
 
     def _options(self):
         outlets = db.session.scalars(select(Outlet).where(Outlet.active.is_(True)).order_by(Outlet.code)).all()

@@ -8,7 +8,7 @@ import csv
 import io
 
 from flask import Response, abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from models.choices import InspectionResult, Role
 from models.evaluation import OutletAward
 
 from . import exports
-from .base import parse_id, role_in
+from .base import RolePage, parse_id
 
 
 def chosen_year() -> int:
@@ -53,14 +53,8 @@ def outlet_section(outlet: Outlet, user) -> dict:
             "inspection_label": lambda value: label(InspectionResult, value)}
 
 
-class OutletEvaluationView(BaseView):
-    def is_accessible(self):
-        return role_in(DESK)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+class OutletEvaluationView(RolePage):
+    roles = DESK
 
     def _user(self):
         return current_user._get_current_object()
