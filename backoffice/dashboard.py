@@ -4,15 +4,26 @@ The SLA figures use the predicates of `sla` (R-SLA-1), as the ticket list's filt
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import ReturnVisit, Ticket, TicketClock, utcnow
-from models.choices import TicketStatus
+from models import ApprovalRequest, FeeClaim, OldPart, PartsReconciliation, ReturnVisit, Ticket, TicketClock, utcnow
+from models.choices import (
+    ApprovalStatus,
+    Clock,
+    FeeClaimStatus,
+    OldPartState,
+    ReconciliationStatus,
+    TicketKind,
+    TicketStatus,
+)
 
-from . import sla
+from . import ledger, sla
+from .money import money
 from .timezones import local_day_bounds, local_today
 
 OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
@@ -61,3 +72,132 @@ def newest_tickets(session: Session, limit: int = 10) -> list[Ticket]:
     stmt = (select(Ticket).options(joinedload(Ticket.customer), joinedload(Ticket.outlet))
             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
     return list(session.scalars(stmt))
+
+
+# --- figures per role (issue 15): each one the count of a list's filter, under the row scope ---
+
+# The desk's queue: open tickets nobody is assigned to yet (the ticket list's "Unassigned" queue).
+UNASSIGNED = [TicketStatus.REGISTERED.value, TicketStatus.DIAGNOSED.value,
+              TicketStatus.SOLUTION_PROPOSED.value, TicketStatus.AGREED.value]
+
+
+def _count(session: Session, stmt) -> int:
+    return session.scalar(stmt) or 0
+
+
+def unassigned_tickets(session: Session) -> int:
+    return _count(session, select(func.count()).select_from(Ticket).where(
+        Ticket.assigned_engineer_id.is_(None), Ticket.status.in_(UNASSIGNED)))
+
+
+def complaints_awaiting_answer(session: Session) -> int:
+    """Complaints whose answer clock is still ticking (R-CMP-1, R-SLA-1)."""
+    answer_open = select(TicketClock.id).where(TicketClock.ticket_id == Ticket.id, sla.open_sql(),
+                                               TicketClock.clock == Clock.ANSWER.value).exists()
+    return _count(session, select(func.count()).select_from(Ticket).where(
+        Ticket.kind == TicketKind.COMPLAINT.value, answer_open))
+
+
+def my_tickets_in(session: Session, user_id: int, status: str) -> int:
+    return _count(session, select(func.count()).select_from(Ticket).where(
+        Ticket.assigned_engineer_id == user_id, Ticket.status == status))
+
+
+def appointments_today(session: Session, user_id: int) -> list[Ticket]:
+    """The engineer's open tickets with an appointment today (local day), in time order."""
+    start, end = local_day_bounds(local_today(), local_today())
+    stmt = (select(Ticket).options(joinedload(Ticket.customer))
+            .where(Ticket.assigned_engineer_id == user_id, Ticket.status.in_(OPEN),
+                   Ticket.appointment_at >= start, Ticket.appointment_at < end)
+            .order_by(Ticket.appointment_at, Ticket.id))
+    return list(session.scalars(stmt))
+
+
+def pending_approvals(session: Session) -> int:
+    return _count(session, select(func.count()).select_from(ApprovalRequest)
+                  .where(ApprovalRequest.status == ApprovalStatus.PENDING.value))
+
+
+def breached_tickets(session: Session) -> int:
+    """Tickets with a clock overdue now or met late (the list's "Breached (ever)", R-SLA-1)."""
+    breached = or_(sla.overdue_sql(utcnow()), sla.met_late_sql())
+    return _count(session, select(func.count(func.distinct(TicketClock.ticket_id)))
+                  .join(Ticket, Ticket.id == TicketClock.ticket_id).where(breached))
+
+
+@dataclass(frozen=True)
+class Compliance:
+    clock: str
+    due: int  # clocks of the current round that fell due this month, up to now
+    met: int  # of those, met by their due time
+    rate: Decimal | None  # percent, None when nothing fell due
+
+
+def sla_compliance(session: Session, on: date | None = None) -> list[Compliance]:
+    """Per clock, this month (local) so far: clocks that fell due, and those met in time (R-SLA-1).
+    A paused clock that fell due is counted as due; met late or still open is a miss."""
+    today = on or local_today()
+    start, end = local_day_bounds(today.replace(day=1), today)
+    end = min(end, utcnow())
+    in_time = and_(TicketClock.met_at.is_not(None), TicketClock.met_at <= TicketClock.due_at)
+    rows = session.execute(
+        select(TicketClock.clock, func.count(), func.count().filter(in_time))
+        .join(Ticket, Ticket.id == TicketClock.ticket_id)
+        .where(TicketClock.superseded_at.is_(None), TicketClock.due_at >= start, TicketClock.due_at < end)
+        .group_by(TicketClock.clock)).all()
+    found = {clock: (due, met) for clock, due, met in rows}
+    result = []
+    for clock in Clock:
+        due, met = found.get(clock.value, (0, 0))
+        rate = (Decimal(met * 100) / due).quantize(Decimal("0.1")) if due else None
+        result.append(Compliance(clock.value, due, met, rate))
+    return result
+
+
+def satisfaction(session: Session, on: date | None = None) -> tuple[int, Decimal | None]:
+    """Return visits made this month (local) with a score, and their mean score (1–5)."""
+    today = on or local_today()
+    start, end = local_day_bounds(today.replace(day=1), today)
+    made, mean = session.execute(
+        select(func.count(ReturnVisit.satisfaction), func.avg(ReturnVisit.satisfaction))
+        .where(ReturnVisit.done_at >= start, ReturnVisit.done_at < end)).one()
+    return made or 0, (Decimal(str(mean)).quantize(Decimal("0.01")) if mean is not None else None)
+
+
+def complaints_registered(session: Session, on: date | None = None) -> int:
+    today = on or local_today()
+    start, end = local_day_bounds(today.replace(day=1), today)
+    return _count(session, select(func.count()).select_from(Ticket).where(
+        Ticket.kind == TicketKind.COMPLAINT.value, Ticket.created_at >= start, Ticket.created_at < end))
+
+
+def fee_claims_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(FeeClaim.status, func.count()).group_by(FeeClaim.status)).all()
+    counts = {status.value: 0 for status in FeeClaimStatus}
+    counts.update(dict(rows))
+    return counts
+
+
+def statements_to_confirm(session: Session) -> int:
+    """Monthly statements issued and not yet confirmed or disputed by the outlet (R-PART-7)."""
+    return _count(session, select(func.count()).select_from(PartsReconciliation)
+                  .where(PartsReconciliation.status == ReconciliationStatus.OPEN.value))
+
+
+def old_parts_owed(session: Session) -> tuple[int, Decimal]:
+    """Old parts the outlet still owes the center, and their value (R-PART-4)."""
+    n, value = session.execute(select(func.count(), func.coalesce(func.sum(OldPart.unit_price * OldPart.qty), 0))
+                               .where(OldPart.state == OldPartState.OWED.value)).one()
+    return n or 0, money(value)
+
+
+@dataclass(frozen=True)
+class PartsPosition:
+    balance: Decimal
+    held: Decimal
+
+
+def parts_position(session: Session, outlet_id: int) -> PartsPosition:
+    """The outlet's parts account: what it may still draw, and the value it holds (R-PART-2)."""
+    return PartsPosition(ledger.balance_of(session, outlet_id),
+                         ledger.held_on_account(session, [outlet_id])[outlet_id])

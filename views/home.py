@@ -1,4 +1,7 @@
 """Home dashboard and the user's own account page."""
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from flask import flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
@@ -12,36 +15,127 @@ from backoffice import accounts, dashboard
 from backoffice.errors import DomainError
 from backoffice.labels import label
 from backoffice.permissions import EVERYONE
+from backoffice.timezones import local_today
 from models import db
-from models.choices import Role, TicketStatus
+from models.choices import Clock, FeeClaimStatus, OldPartState, ReconciliationStatus, Role, TicketKind, TicketStatus
 
 from .base import role_in
 from .tickets import SLA_LABELS
 
 
+def filter_url(view, *filters) -> str:
+    """The view's list URL with its filters set: each (name, value) picks the filter whose named
+    conditions include `value` (a ChoiceFilter) or, failing that, whose column is `name`."""
+    args = []
+    for position, (name, value) in enumerate(filters):
+        index = next(i for i, flt in enumerate(view.column_filters)
+                     if (value in flt._conditions if hasattr(flt, "_conditions")
+                         else getattr(flt.column, "key", None) == name))
+        args.append((f"flt{position}_{index}", value))
+    return f"{view.url}/?{urlencode(args)}" if args else f"{view.url}/"
+
+
 class HomeView(AdminIndexView):
+    """One home page per role (issue 15): each figure an SQL count under the row scope, linked
+    to the list that shows exactly its rows."""
+
     def is_accessible(self):
         return current_user.is_authenticated
 
     def inaccessible_callback(self, name, **kwargs):
         return redirect(url_for("auth.login", next=request.full_path))
 
+    def _view(self, endpoint):
+        return next(v for v in self.admin._views if v.endpoint == endpoint)
+
+    def _url(self, endpoint, *filters):
+        return filter_url(self._view(endpoint), *filters)
+
     @expose("/")
     def index(self):
+        role = current_user.role
+        figures = {Role.CLERK: self._clerk, Role.ENGINEER: self._engineer, Role.DEALER: self._dealer}.get(
+            role, self._manager)()
         counts = dashboard.status_counts(db.session)
         return self.render(
-            "admin/home.html",
-            counts=[(status, label(TicketStatus, status), n) for status, n in counts.items()],
+            "admin/home.html", role=str(role if role in (Role.CLERK, Role.ENGINEER, Role.DEALER) else Role.MANAGER),
+            counts=[(status, label(TicketStatus, status), n, self._url("ticket", ("status", status)))
+                    for status, n in counts.items()],
             open_total=sum(n for s, n in counts.items() if s in dashboard.OPEN),
-            today=dashboard.registered_between(db.session, 1),
-            recent_days=dashboard.RECENT_DAYS,
-            recent=dashboard.registered_between(db.session, dashboard.RECENT_DAYS),
-            mine=dashboard.my_open_tickets(db.session, current_user.id)
-            if current_user.role == Role.ENGINEER else None,
-            newest=dashboard.newest_tickets(db.session),
-            sla=dashboard.sla_counts(db.session),
-            due_soon_label=SLA_LABELS["due_soon"],  # its number is the policy's (R-SLA-1)
-        )
+            tickets_url=self._url("ticket"),
+            newest=dashboard.newest_tickets(db.session), due_soon_label=SLA_LABELS["due_soon"],
+            **figures)
+
+    def _clocks(self):
+        return {"sla": dashboard.sla_counts(db.session),
+                "overdue_url": self._url("ticket", ("sla", "overdue")),
+                "due_soon_url": self._url("ticket", ("sla", "due_soon"))}
+
+    def _clerk(self):
+        return dict(self._clocks(),
+                    intake_url=url_for("intake.index"),
+                    unassigned=dashboard.unassigned_tickets(db.session),
+                    unassigned_url=self._url("ticket", ("queue", "unassigned")),
+                    visits_url=self._url("return_visit", ("state", "due")),
+                    complaints=dashboard.complaints_awaiting_answer(db.session),
+                    complaints_url=self._url("ticket", ("queue", "complaints_awaiting_answer")),
+                    **self._registered())
+
+    def _registered(self):
+        """Tickets registered today and in the last days, linked to the list between those local days."""
+        today, days = local_today(), dashboard.RECENT_DAYS
+
+        def since(start):
+            return self._url("ticket", ("created_at", f"{start:%Y-%m-%d} to {today:%Y-%m-%d}"))
+
+        return dict(today=dashboard.registered_between(db.session, 1), today_url=since(today),
+                    recent_days=days, recent=dashboard.registered_between(db.session, days),
+                    recent_url=since(today - timedelta(days=days - 1)))
+
+    def _engineer(self):
+        me = current_user.id
+        mine = ("assigned_engineer_id", me)
+
+        def status_figure(status):
+            return (dashboard.my_tickets_in(db.session, me, status),
+                    self._url("ticket", ("status", status), mine))
+
+        return dict(appointments=dashboard.appointments_today(db.session, me),
+                    mine=dashboard.my_open_tickets(db.session, me),
+                    mine_url=self._url("ticket", ("queue", "mine")),
+                    to_diagnose=status_figure(TicketStatus.REGISTERED.value),
+                    awaiting_parts=status_figure(TicketStatus.AGREED.value))
+
+    def _manager(self):
+        return dict(self._clocks(),
+                    approvals=dashboard.pending_approvals(db.session),
+                    approvals_url=self._url("approval", ("queue", "mine_to_decide")),
+                    compliance=[(c, label(Clock, c.clock)) for c in dashboard.sla_compliance(db.session)],
+                    breached=dashboard.breached_tickets(db.session),
+                    breached_url=self._url("ticket", ("sla", "breached")),
+                    satisfaction=dashboard.satisfaction(db.session),
+                    visits_done_url=self._url("return_visit", ("state", "done")),
+                    complaints=dashboard.complaints_awaiting_answer(db.session),
+                    complaints_url=self._url("ticket", ("queue", "complaints_awaiting_answer")),
+                    complaints_month=dashboard.complaints_registered(db.session),
+                    complaints_all_url=self._url("ticket", ("kind", TicketKind.COMPLAINT.value)),
+                    claims_to_audit=dashboard.fee_claims_by_status(db.session)[FeeClaimStatus.CLAIMED.value],
+                    claims_to_audit_url=self._url("fee_claim", ("status", FeeClaimStatus.CLAIMED.value)),
+                    evaluation_url=url_for("outlet_evaluation.index"))
+
+    def _dealer(self):
+        outlet_id = current_user.outlet_id
+        owed, owed_value = dashboard.old_parts_owed(db.session)
+        claims = dashboard.fee_claims_by_status(db.session)
+        return dict(self._clocks(),
+                    parts=dashboard.parts_position(db.session, outlet_id) if outlet_id else None,
+                    parts_url=self._url("parts_account"),
+                    statements=dashboard.statements_to_confirm(db.session),
+                    statements_url=self._url("parts_month", ("status", ReconciliationStatus.OPEN.value)),
+                    claims=[(status, label(FeeClaimStatus, status), n, self._url("fee_claim", ("status", status)))
+                            for status, n in claims.items()],
+                    owed=owed, owed_value=owed_value,
+                    owed_url=self._url("old_part", ("state", OldPartState.OWED.value)))
 
 
 class PasswordForm(FlaskForm):

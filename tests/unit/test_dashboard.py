@@ -59,3 +59,37 @@ def test_a_ticket_registered_today_counts_today_and_in_the_recent_days(session):
     before = counts()
     ticket_due_in(session, 5000)
     assert [b - a for a, b in zip(before, counts(), strict=True)] == [1, 1]
+
+
+def compliance_of(session, clock: str):
+    return next(c for c in dashboard.sla_compliance(session) if c.clock == clock)
+
+
+def test_sla_compliance_counts_clocks_due_this_month_and_those_met_in_time(session):  # R-SLA-1
+    before = compliance_of(session, "response")
+    in_time, late = ticket_due_in(session, 5000), ticket_due_in(session, 5000)
+    now = utcnow()
+    for ticket, met in ((in_time, now - timedelta(minutes=5)), (late, now - timedelta(seconds=30))):
+        clock = next(c for c in ticket.clocks if c.clock == "response")
+        clock.due_at, clock.met_at = now - timedelta(minutes=1), met
+    session.flush()
+    after = compliance_of(session, "response")
+    assert (after.due - before.due, after.met - before.met) == (2, 1)
+
+
+def test_a_complaint_with_its_answer_clock_running_awaits_an_answer(session):  # R-CMP-1
+    before = dashboard.complaints_awaiting_answer(session)
+    customer = f.make_customer(session, f.make_outlet(session))
+    f.make_ticket(session, customer, kind="complaint")
+    f.make_ticket(session, customer)  # a repair: no answer clock
+    assert dashboard.complaints_awaiting_answer(session) == before + 1
+
+
+def test_an_outlets_parts_position_is_its_balance_and_the_value_it_holds(session):  # R-PART-2
+    from decimal import Decimal
+
+    outlet = f.make_outlet(session)
+    f.make_parts_account(session, outlet, balance=Decimal("500.00"))
+    position = dashboard.parts_position(session, outlet.id)
+    assert position.balance == Decimal("500.00")
+    assert position.held == Decimal("0.00")
