@@ -62,8 +62,7 @@ def sla_counts(session: Session) -> dict[str, int]:
     tickets = select(func.count(func.distinct(TicketClock.ticket_id))).join(Ticket, Ticket.id == TicketClock.ticket_id)
     overdue = tickets.where(sla.overdue_sql(now))
     soon = tickets.where(sla.due_soon_sql(now, sla.due_soon_within(session)))
-    visits = select(func.count()).select_from(ReturnVisit).where(
-        ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= now + VISITS_AHEAD)
+    visits = select(func.count()).select_from(ReturnVisit).where(visits_due_sql(now))
     return {"overdue": session.scalar(overdue) or 0, "due_soon": session.scalar(soon) or 0,
             "visits_due": session.scalar(visits) or 0}
 
@@ -85,17 +84,29 @@ def _count(session: Session, stmt) -> int:
     return session.scalar(stmt) or 0
 
 
-def unassigned_tickets(session: Session) -> int:
-    return _count(session, select(func.count()).select_from(Ticket).where(
-        Ticket.assigned_engineer_id.is_(None), Ticket.status.in_(UNASSIGNED)))
+# The queues' rules, one place for the home page's counts and the lists' filters (views).
+def unassigned_sql():
+    return and_(Ticket.assigned_engineer_id.is_(None), Ticket.status.in_(UNASSIGNED))
 
 
-def complaints_awaiting_answer(session: Session) -> int:
+def complaints_awaiting_answer_sql():
     """Complaints whose answer clock is still ticking (R-CMP-1, R-SLA-1)."""
     answer_open = select(TicketClock.id).where(TicketClock.ticket_id == Ticket.id, sla.open_sql(),
                                                TicketClock.clock == Clock.ANSWER.value).exists()
-    return _count(session, select(func.count()).select_from(Ticket).where(
-        Ticket.kind == TicketKind.COMPLAINT.value, answer_open))
+    return and_(Ticket.kind == TicketKind.COMPLAINT.value, answer_open)
+
+
+def visits_due_sql(now):
+    """Return visits still to make that are due by this time tomorrow."""
+    return and_(ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= now + VISITS_AHEAD)
+
+
+def unassigned_tickets(session: Session) -> int:
+    return _count(session, select(func.count()).select_from(Ticket).where(unassigned_sql()))
+
+
+def complaints_awaiting_answer(session: Session) -> int:
+    return _count(session, select(func.count()).select_from(Ticket).where(complaints_awaiting_answer_sql()))
 
 
 def my_tickets_in(session: Session, user_id: int, status: str) -> int:

@@ -91,6 +91,17 @@ def login_as(app):
 
 
 @pytest.fixture
+def as_user(app):
+    """as_user(user) -> a test client signed in as that user (made by the factories)."""
+    def _login(user):
+        client = app.test_client()
+        assert login(client, user.username).status_code == 302
+        client.csrf = csrf_token(client, "/admin/")
+        return client
+    return _login
+
+
+@pytest.fixture
 def session(app):
     """A plain ORM session outside any request or app context: unrestricted, like a job.
 

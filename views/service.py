@@ -3,11 +3,10 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import and_
 from wtforms import SelectField
 from wtforms.validators import NumberRange, Optional
 
-from backoffice import reference_checks, return_visits
+from backoffice import dashboard, reference_checks, return_visits
 from backoffice.labels import choices, label
 from backoffice.permissions import ADMINS, DESK, EVERYONE, MANAGERS
 from backoffice.timezones import local_day_bounds, local_today
@@ -24,7 +23,7 @@ def ticket_link(view, context, model, name):
 
 
 VISIT_STATES = {
-    "due": lambda: and_(ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= utcnow() + timedelta(days=1)),
+    "due": lambda: dashboard.visits_due_sql(utcnow()),  # as the home page counts them
     "open": lambda: ReturnVisit.done_at.is_(None),
     "done": lambda: ReturnVisit.done_at.is_not(None),
 }

@@ -12,7 +12,18 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
-from backoffice import approvals, attachments, dispatching, policy, return_path, sla, step_data, warranty, workflow
+from backoffice import (
+    approvals,
+    attachments,
+    dashboard,
+    dispatching,
+    policy,
+    return_path,
+    sla,
+    step_data,
+    warranty,
+    workflow,
+)
 from backoffice import tickets as ticket_service
 from backoffice.errors import DomainError, FieldErrors, StaleEdit
 from backoffice.labels import CLOCK_STATES, PolicyLabel, choices, label
@@ -77,14 +88,10 @@ SLA_LABELS = {"overdue": _l("Overdue now"),
               "due_soon": PolicyLabel(_l("Due within %(hours)s h"), hours="sla.due_soon_hours"),
               "breached": _l("Breached (ever)")}
 
-OPEN_STATUSES = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
-WORK_QUEUES = {
-    "mine": lambda: and_(Ticket.assigned_engineer_id == current_user.id, Ticket.status.in_(OPEN_STATUSES)),
-    "unassigned": lambda: and_(Ticket.assigned_engineer_id.is_(None),
-                               Ticket.status.in_([TicketStatus.REGISTERED.value, TicketStatus.DIAGNOSED.value,
-                                                  TicketStatus.SOLUTION_PROPOSED.value, TicketStatus.AGREED.value])),
-    "complaints_awaiting_answer": lambda: and_(Ticket.kind == TicketKind.COMPLAINT.value,
-                                               _clock_exists(sla.open_sql(), TicketClock.clock == Clock.ANSWER.value)),
+WORK_QUEUES = {  # the rules are backoffice.dashboard's: the home page counts the same rows
+    "mine": lambda: and_(Ticket.assigned_engineer_id == current_user.id, Ticket.status.in_(dashboard.OPEN)),
+    "unassigned": dashboard.unassigned_sql,
+    "complaints_awaiting_answer": dashboard.complaints_awaiting_answer_sql,
 }
 WORK_QUEUE_LABELS = {"mine": _l("My tickets"), "unassigned": _l("Unassigned"),
                      "complaints_awaiting_answer": _l("Complaints awaiting answer")}

@@ -5,7 +5,6 @@ import pytest
 from models import Complaint, Ticket
 from models.choices import Role
 from tests import factories as f
-from tests.conftest import csrf_token, login
 
 
 def text(response):
@@ -21,16 +20,6 @@ def world(session):
         person.locale = "en"  # English pages: the assertions read as the rule
     session.commit()
     return w
-
-
-@pytest.fixture
-def as_user(app):
-    def _login(user):
-        client = app.test_client()
-        assert login(client, user.username).status_code == 302
-        client.csrf = csrf_token(client, "/admin/")
-        return client
-    return _login
 
 
 def investigate(client, ticket, **fields):

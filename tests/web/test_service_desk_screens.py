@@ -13,7 +13,6 @@ from backoffice.timezones import local_today
 from models import Customer, MoneyPosting, Ticket, TicketEvent
 from models.choices import Role
 from tests import factories as f
-from tests.conftest import csrf_token, login
 
 
 def text(response):
@@ -32,16 +31,6 @@ def world(session):
     w["unit"] = f.make_unit(session, w["customer"], invoice_date=local_today() - timedelta(days=3))
     session.commit()
     return w
-
-
-@pytest.fixture
-def as_user(app):
-    def _login(user):
-        client = app.test_client()
-        assert login(client, user.username).status_code == 302
-        client.csrf = csrf_token(client, "/admin/")
-        return client
-    return _login
 
 
 def intake_form(client, outlet=None, **fields):
