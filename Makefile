@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz venv migrate seed translations clean
+.PHONY: run test lint fuzz venv migrate seed translations clean vendor-echarts
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ translations: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o backoffice/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i backoffice/translations/messages.pot -d backoffice/translations --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d backoffice/translations
+
+# The chart library is vendored (pages work offline, no CDN): refetch it from the npm registry.
+ECHARTS_VERSION ?= 6.1.0
+vendor-echarts:
+	rm -rf /tmp/echarts-pack && mkdir -p /tmp/echarts-pack
+	cd /tmp/echarts-pack && npm pack --silent echarts@$(ECHARTS_VERSION) && tar xzf echarts-$(ECHARTS_VERSION).tgz
+	cp /tmp/echarts-pack/package/dist/echarts.common.min.js /tmp/echarts-pack/package/LICENSE \
+	   /tmp/echarts-pack/package/NOTICE /tmp/echarts-pack/package/licenses/LICENSE-d3 static/vendor/echarts/
 
 clean:
 	rm -rf $(VENV) .pytest_cache

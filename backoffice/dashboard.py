@@ -24,6 +24,7 @@ from models.choices import (
 
 from . import ledger, sla
 from .money import money
+from .service_kpis import Compliance, clock_compliance
 from .timezones import local_day_bounds, local_today
 
 OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
@@ -136,33 +137,10 @@ def breached_tickets(session: Session) -> int:
                   .join(Ticket, Ticket.id == TicketClock.ticket_id).where(breached))
 
 
-@dataclass(frozen=True)
-class Compliance:
-    clock: str
-    due: int  # clocks of the current round that fell due this month, up to now
-    met: int  # of those, met by their due time
-    rate: Decimal | None  # percent, None when nothing fell due
-
-
 def sla_compliance(session: Session, on: date | None = None) -> list[Compliance]:
-    """Per clock, this month (local) so far: clocks that fell due, and those met in time (R-SLA-1).
-    A paused clock that fell due is counted as due; met late or still open is a miss."""
+    """Per clock, this month (local) so far: clocks that fell due, and those met in time (R-SLA-1)."""
     today = on or local_today()
-    start, end = local_day_bounds(today.replace(day=1), today)
-    end = min(end, utcnow())
-    in_time = and_(TicketClock.met_at.is_not(None), TicketClock.met_at <= TicketClock.due_at)
-    rows = session.execute(
-        select(TicketClock.clock, func.count(), func.count().filter(in_time))
-        .join(Ticket, Ticket.id == TicketClock.ticket_id)
-        .where(TicketClock.superseded_at.is_(None), TicketClock.due_at >= start, TicketClock.due_at < end)
-        .group_by(TicketClock.clock)).all()
-    found = {clock: (due, met) for clock, due, met in rows}
-    result = []
-    for clock in Clock:
-        due, met = found.get(clock.value, (0, 0))
-        rate = (Decimal(met * 100) / due).quantize(Decimal("0.1")) if due else None
-        result.append(Compliance(clock.value, due, met, rate))
-    return result
+    return clock_compliance(session, *local_day_bounds(today.replace(day=1), today))
 
 
 def satisfaction(session: Session, on: date | None = None) -> tuple[int, Decimal | None]:

@@ -158,6 +158,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(AppraisalRankingView(_l("Annual appraisal ranking"), category=staff, endpoint="appraisal_ranking",
                                         url="/admin/appraisal_ranking"))
     training.register(admin, staff)  # R-APR-6: courses, sessions, records, due for retraining
+    reports = _l("Reports")  # issue 15: each report module registers its pages here (R-RPT-*)
     admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
     admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))
     admin.add_view(SlaPolicyView(SlaPolicy, _l("SLA policies"), category=system, endpoint="sla_policy"))

@@ -62,3 +62,78 @@ def attachment(filename: str, fallback: str | None = None) -> str:
     filename = CONTROL_CHARS.sub("", filename).replace("\r", "").replace("\n", "")
     plain = ascii_name(fallback or filename)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# --- reports: several titled tables in one file --------------------------------------------------
+
+class Table:
+    """One table of a report as exported: a title, a header row and rows of cells. Numbers
+    (int, Decimal) stay numbers in XLSX so a column can be summed; text goes through safe_cell."""
+
+    def __init__(self, title, header, rows):
+        self.title, self.header, self.rows = str(title), [str(h) for h in header], [list(r) for r in rows]
+
+
+def _xlsx_cell(value):
+    if isinstance(value, bool) or value is None:
+        return safe_cell(value)
+    if isinstance(value, (int, Decimal)):
+        return value
+    return safe_cell(value)
+
+
+def report_csv(tables: list[Table]) -> bytes:
+    """CSV with a UTF-8 BOM: each table under its title, a blank line between tables."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for index, table in enumerate(tables):
+        if index:
+            writer.writerow([])
+        writer.writerow([safe_cell(table.title)])
+        writer.writerow([safe_cell(h) for h in table.header])
+        writer.writerows([safe_cell(c) for c in row] for row in table.rows)
+    return (BOM + buffer.getvalue()).encode()
+
+
+def report_xlsx(tables: list[Table]) -> bytes:
+    """XLSX with one sheet per table (sheet names unique, at most 31 characters)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    used: set[str] = set()
+    for index, table in enumerate(tables, start=1):
+        name = re.sub(r"[\[\]:*?/\\]", " ", table.title)[:28] or f"Sheet{index}"
+        while name in used:
+            name = f"{name[:25]}_{index}"
+        used.add(name)
+        sheet = book.create_sheet(name)
+        sheet.append([safe_cell(h) for h in table.header])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            sheet.append([_xlsx_cell(c) for c in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def report_response(tables: list[Table], export_type: str, name: str):
+    """The report as a download named `name`_<local time>.<csv|xlsx>; None for another type."""
+    from flask import Response
+
+    if export_type == "csv":
+        body, mimetype = report_csv(tables), "text/csv"
+    elif export_type == "xlsx":
+        body, mimetype = report_xlsx(tables), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        return None
+    now = stamp()
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": attachment(f"{name}_{now}.{export_type}", f"report_{now}.{export_type}")})
