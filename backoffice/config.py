@@ -136,7 +136,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (werkzeug ProxyFix):
         # 0 = none, the client address is the connection's; never more than there really are.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),
+        # List exports (views/base.py): XLSX is built in memory, so it keeps the smaller cap; CSV
+        # streams in batches of EXPORT_BATCH_ROWS. A file a cap cuts short says so in its last row.
         "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", "10000")),
+        "EXPORT_STREAM_MAX_ROWS": _int("EXPORT_STREAM_MAX_ROWS", 1_000_000, minimum=1),
+        "EXPORT_BATCH_ROWS": _int("EXPORT_BATCH_ROWS", 500, minimum=1),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Public doors: (uses, minutes) per client address.
         "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10)},

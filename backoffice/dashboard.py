@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import ApprovalRequest, FeeClaim, OldPart, PartsReconciliation, ReturnVisit, Ticket, TicketClock, utcnow
@@ -24,7 +24,9 @@ from models.choices import (
 
 from . import ledger, sla
 from .money import money
-from .service_kpis import Compliance, clock_compliance
+from .months import recent
+from .outlet_evaluation import Evaluation, ranking
+from .service_kpis import Compliance, clock_compliance, percent
 from .timezones import local_day_bounds, local_today
 
 OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
@@ -49,11 +51,13 @@ def registered_between(session: Session, days: int) -> int:
     ) or 0
 
 
+def mine_sql(user_id: int):
+    """The user's open tickets: the ticket list's "My tickets" queue."""
+    return and_(Ticket.assigned_engineer_id == user_id, Ticket.status.in_(OPEN))
+
+
 def my_open_tickets(session: Session, user_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Ticket)
-        .where(Ticket.assigned_engineer_id == user_id, Ticket.status.in_(OPEN))
-    ) or 0
+    return session.scalar(select(func.count()).select_from(Ticket).where(mine_sql(user_id))) or 0
 
 
 def sla_counts(session: Session) -> dict[str, int]:
@@ -92,9 +96,13 @@ def unassigned_sql():
 
 def complaints_awaiting_answer_sql():
     """Complaints whose answer clock is still ticking (R-CMP-1, R-SLA-1)."""
-    answer_open = select(TicketClock.id).where(TicketClock.ticket_id == Ticket.id, sla.open_sql(),
-                                               TicketClock.clock == Clock.ANSWER.value).exists()
-    return and_(Ticket.kind == TicketKind.COMPLAINT.value, answer_open)
+    answer_open = sla.ticket_has_clock(sla.ticking_sql(), TicketClock.clock == Clock.ANSWER.value)
+    return and_(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.status.not_in(sla.FINISHED), answer_open)
+
+
+def overdue_ticket_sql(now):
+    """A ticket with a clock overdue now: the ticket list's "Overdue now" (R-SLA-1)."""
+    return sla.ticket_overdue_sql(now)
 
 
 def visits_due_sql(now):
@@ -190,3 +198,73 @@ def parts_position(session: Session, outlet_id: int) -> PartsPosition:
     """The outlet's parts account: what it may still draw, and the value it holds (R-PART-2)."""
     return PartsPosition(ledger.balance_of(session, outlet_id),
                          ledger.held_on_account(session, [outlet_id])[outlet_id])
+
+
+# --- the menu's queue counts -------------------------------------------------------------------
+
+QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
+          "overdue": lambda _user_id: overdue_ticket_sql(utcnow()),
+          "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
+
+
+def queue_counts(session: Session, user_id: int, keys) -> dict[str, int]:
+    """{queue: tickets in it} for the user, each by the rule of the list's queue (`QUEUES`), in
+    one query. No queue holds a closed ticket ("mine" and "unassigned" name open statuses, a
+    ticking clock needs an unfinished ticket), so the count reads the open tickets alone."""
+    keys = [key for key in keys if key in QUEUES]
+    if not keys:
+        return {}
+    row = session.execute(select(*(func.count().filter(QUEUES[key](user_id)) for key in keys))
+                          .select_from(Ticket).where(Ticket.status.in_(OPEN))).one()
+    return dict(zip(keys, row, strict=True))
+
+
+# --- the manager's SLA trend and the outlets' ranking --------------------------------------------
+
+# The manager's trend: this month so far and the five before (a choice of the page, not a rule).
+TREND_MONTHS = 6
+RANKING_ENDS = 3  # outlets shown from each end of the year's ranking
+
+
+@dataclass(frozen=True)
+class MonthCompliance:
+    month: date  # the local calendar month's first day
+    clocks: list[Compliance]  # one per Clock, in Clock's order
+
+    def of(self, clock: str) -> Compliance:
+        return next(c for c in self.clocks if c.clock == clock)
+
+
+def compliance_trend(session: Session, today: date | None = None, months: int = TREND_MONTHS,
+                     outlet_id: int | None = None) -> list[MonthCompliance]:
+    """`clock_compliance` for each of the last `months` local calendar months, oldest first, this
+    month so far last (R-SLA-1): one GROUP BY over a month bucket the database computes from the
+    months' UTC bounds (a CASE over timestamps, the same SQL on SQLite and PostgreSQL)."""
+    today = today or local_today()
+    firsts = sorted(recent(today, months))
+    edges = [local_day_bounds(first, first)[0] for first in firsts]
+    end = min(local_day_bounds(today, today)[1], utcnow())  # as clock_compliance: nothing due later
+    due = TicketClock.due_at
+    bucket = case(*((due < edge, literal(index)) for index, edge in enumerate(edges[1:])),
+                  else_=literal(len(edges) - 1)).label("bucket")
+    in_time = and_(TicketClock.met_at.is_not(None), TicketClock.met_at <= due)
+    stmt = (select(bucket, TicketClock.clock, func.count(), func.count().filter(in_time))
+            .join(Ticket, Ticket.id == TicketClock.ticket_id)
+            .where(TicketClock.superseded_at.is_(None), due >= edges[0], due < end)
+            .group_by(bucket, TicketClock.clock))
+    if outlet_id is not None:  # an outlet the caller chose; the row scope applies regardless
+        stmt = stmt.where(Ticket.outlet_id == outlet_id)
+    found = {(index, clock): (n, met) for index, clock, n, met in session.execute(stmt)}
+
+    def figures(index: int, clock: str) -> Compliance:
+        n, met = found.get((index, clock), (0, 0))
+        return Compliance(clock, n, met, percent(met, n))
+
+    return [MonthCompliance(first, [figures(index, c.value) for c in Clock]) for index, first in enumerate(firsts)]
+
+
+def ranking_ends(session: Session, year: int, n: int = RANKING_ENDS) -> tuple[list[Evaluation], list[Evaluation]]:
+    """The year's best `n` and worst `n` rated dealer outlets (R-APR-5), ranking order; an outlet
+    shown among the best is not repeated among the worst. Unrated outlets are neither."""
+    rated = [row for row in ranking(session, year) if row.rank is not None]
+    return rated[:n], rated[max(n, len(rated) - n):]

@@ -17,6 +17,7 @@ from models import (
     FaultCode,
     FeeClaim,
     FinishedGoodsStock,
+    ModelSales,
     OldPart,
     Outlet,
     Part,
@@ -50,6 +51,7 @@ from . import (
     tickets,
     workflow,
 )
+from .months import previous_month, recent
 from .timezones import local_today, service_zone
 
 DEMO_PASSWORD = "demo1234"
@@ -171,6 +173,7 @@ def seed(session: Session) -> bool:
     _fee_claims(session, users)
     _approvals(session, rng, outlets, users)
     _outlet_evaluation(session, users)
+    _quality_history(session, users, models, codes)
     return True
 
 
@@ -747,6 +750,50 @@ def _outlet_evaluation(session, users):
     outlet_evaluation.record_award(session, manager, outlet_evaluation.AwardDraft(
         str(last_year), None, users["engineer2"].id, "年度优秀服务工程师", "上门及时，一次修复率高"))
     session.flush()
+
+
+# R-RPT-1: last month a lot of water-gas valves failed in 16-litre heaters sold in the spring: the
+# quality report flags the model to engineering. Monthly sales per model are the fault rate's base.
+BATCH = {"model": "JSQ30-16B", "fault": "F-WH02", "cause": "C-WH02", "remedy": "R-WH02", "tickets": 7,
+         "description": "洗澡中途熄火，重新打火后几分钟又熄，显示E1"}
+SALES_PER_MONTH = (110, 180)  # units of each model the manufacturer sells a month (demo scale)
+
+
+def _quality_history(session, users, models, codes):
+    rng = random.Random(20261125)  # a stream of its own: the other demo data stays as it was
+    this_month = local_today().replace(day=1)
+    for model in models:
+        for month in recent(this_month, 24):
+            session.add(ModelSales(product_model=model, month=month, units=rng.randint(*SALES_PER_MONTH)))
+    model = next(m for m in models if m.code == BATCH["model"])
+    chosen = {row.code: row for row in codes[("fault", model.category)] + codes[("cause", model.category)]
+              + codes[("remedy", model.category)]}
+    outlets = list(session.scalars(select(Outlet).where(Outlet.is_service_center.is_(False)).order_by(Outlet.code)))
+    last_month = previous_month(this_month)
+    engineers = {None: users["engineer"], "FS-SD": users["engineer2"]}
+    for n in range(BATCH["tickets"]):
+        outlet = outlets[n % len(outlets)]
+        region, pattern, area = rng.choice(STREETS[outlet.code if outlet.code in STREETS else "GZ-TH"])
+        customer = Customer(name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone=_phone(rng), outlet=outlet,
+                            address=region + pattern.format(n=rng.randint(1, 399), b=rng.randint(1, 12),
+                                                            r=rng.randint(101, 2808)),
+                            region=region, area=area.value, distance_km=Decimal(rng.randint(3, 18)))
+        sold = this_month - timedelta(days=rng.randint(150, 240))
+        unit = Unit(product_model=model, customer=customer, outlet=outlet, invoice_date=sold,
+                    serial=f"{model.code[:3]}{sold:%y%m}{rng.randint(100000, 999999)}",
+                    invoice_no=f"FP{sold:%Y}{rng.randint(10000000, 99999999)}", price=Decimal("2899"))
+        created = datetime.combine(last_month + timedelta(days=2 + 3 * n), time(2 + n, 15), tzinfo=UTC)
+        ticket = Ticket(kind=TicketKind.REPAIR.value, channel=Channel.HOTLINE.value,
+                        category=IssueCategory.QUALITY.value, fault_description=BATCH["description"],
+                        customer=customer, unit=unit, outlet=outlet, created_at=created,
+                        occurred_at=created - timedelta(hours=6))
+        session.add_all([customer, unit, ticket])
+        tickets.register_ticket(session, ticket, users["clerk"])
+        _advance(session, rng, ticket, 9, engineers, users, codes)
+        ticket.fault_code_id, ticket.cause_code_id, ticket.remedy_code_id = (
+            chosen[BATCH[kind]].id for kind in ("fault", "cause", "remedy"))
+    session.flush()
+    fee_claims.generate(session, None, users["clerk"])  # the outlets claim these repairs too (R-FEE-1)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

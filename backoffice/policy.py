@@ -118,6 +118,17 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
                                            "(days after the month)"),
     "outlet_eval.claim_adjusted_share_zero": (Decimal("0.50"), "R-APR-5 share of claims adjusted or rejected at "
                                               "which that component scores nothing"),
+    # R-RPT-1 (000, 004): the monthly quality report's batch alerts (backoffice.quality_report).
+    "quality.batch_min_faults": (Decimal("5"), "R-RPT-1 a batch alert needs at least this many fault reports "
+                                 "of a model in the month"),
+    "quality.batch_rate_percent": (Decimal("1.0"), "R-RPT-1 batch alert when a model's faults in the month exceed "
+                                   "this percentage of its units sold"),
+    "quality.sales_months": (Decimal("12"), "R-RPT-1 units sold over this many months (up to the report's month) "
+                             "are the fault rate's base"),
+    "quality.batch_trailing_factor": (Decimal("2.0"), "R-RPT-1 batch alert when a model's faults reach this multiple "
+                                      "of its trailing monthly average"),
+    "quality.trailing_months": (Decimal("3"), "R-RPT-1 the trailing average covers this many months before the "
+                                "month compared"),
     # R-APR-6 (manual 003 §八.4): an exam at or above the pass mark passes and earns the certificate;
     # the list of certificates to renew looks this far ahead.
     "training.pass_mark": (Decimal("60"), "R-APR-6 training exam pass mark (of 100)"),

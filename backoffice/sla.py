@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import SlaPolicy, Ticket, TicketClock, utcnow
 from models.choices import Area, Clock, TicketKind, TicketStatus
@@ -236,10 +236,32 @@ def _within(within: timedelta | None) -> timedelta:
     return within if within is not None else due_soon_within(None)
 
 
+def ticking_sql():
+    """`open_sql`'s clock part: unmet, not paused, of the current round."""
+    return and_(TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
+                TicketClock.superseded_at.is_(None))
+
+
 def open_sql():
     """A clock ticking now: unmet, not paused, of the current round, on a ticket not yet resolved."""
-    return and_(TicketClock.met_at.is_(None), TicketClock.paused_since.is_(None),
-                TicketClock.superseded_at.is_(None), Ticket.status.not_in(FINISHED))
+    return and_(ticking_sql(), Ticket.status.not_in(FINISHED))
+
+
+def ticket_has_clock(*conditions):
+    """Tickets with a clock meeting `conditions` (on the clock alone) — an uncorrelated IN
+    subquery: the set is computed once, where a correlated EXISTS searched the clocks again for
+    every ticket (11 s over 20,000 tickets on SQLite)."""
+    return Ticket.id.in_(select(TicketClock.ticket_id).where(*conditions))
+
+
+def ticket_overdue_sql(now: datetime):
+    """A ticket with an open clock past its due time (the lists' "overdue now")."""
+    return and_(Ticket.status.not_in(FINISHED), ticket_has_clock(ticking_sql(), TicketClock.due_at < now))
+
+
+def ticket_due_soon_sql(now: datetime, within: timedelta):
+    return and_(Ticket.status.not_in(FINISHED), ticket_has_clock(
+        ticking_sql(), TicketClock.due_at >= now, TicketClock.due_at <= now + within))
 
 
 def is_open(found: TicketClock, stopped: datetime | None = None) -> bool:
@@ -264,6 +286,30 @@ def due_soon_sql(now: datetime, within: timedelta):
 
 def is_due_soon(found: TicketClock, now: datetime, within: timedelta, stopped: datetime | None = None) -> bool:
     return is_open(found, stopped) and now <= found.due_at <= now + within
+
+
+def finished_at_sql():
+    """`finished_at` in SQL (correlated with Ticket): when a finished ticket was resolved; NULL
+    while it runs."""
+    resolve = aliased(TicketClock)
+    resolved = (select(resolve.met_at).where(resolve.ticket_id == Ticket.id, resolve.clock == Clock.RESOLVE.value,
+                                             resolve.superseded_at.is_(None))
+                .correlate(Ticket).scalar_subquery())
+    return case((Ticket.status.in_(FINISHED), func.coalesce(resolved, Ticket.closed_at, Ticket.updated_at)),
+                else_=None)
+
+
+def decided_sql(now: datetime):
+    """`state` in SQL for the clocks whose outcome is known, over TicketClock joined with Ticket:
+    (met in time, breached). A clock running, paused, superseded in time or not needed is neither."""
+    stopped = finished_at_sql()
+    met = and_(TicketClock.met_at.is_not(None), TicketClock.met_at <= TicketClock.due_at)
+    breached = or_(
+        TicketClock.met_at > TicketClock.due_at,
+        and_(TicketClock.met_at.is_(None), TicketClock.superseded_at > TicketClock.due_at),
+        and_(TicketClock.met_at.is_(None), TicketClock.superseded_at.is_(None), stopped > TicketClock.due_at),
+        and_(open_sql(), TicketClock.due_at < now))
+    return met, breached
 
 
 def met_late_sql():

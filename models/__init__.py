@@ -3,7 +3,7 @@ from .appraisal import AppraisalDeduction, AppraisalRecord
 from .approvals import ApprovalEvent, ApprovalRequest, FinishedGoodsStock, MoneyPosting, ReturnHandling
 from .audit import AuditEntry, AuthEvent, RateEvent
 from .base import Audited, Base, db, utcnow
-from .customers import Customer, ProductModel, Unit
+from .customers import Customer, ModelSales, ProductModel, Unit
 from .fees import FeeBatch, FeeClaim, FeeClaimPart, TravelBand
 from .network import Outlet
 from .parts import Part
@@ -82,3 +82,4 @@ __all__ = [
 from .evaluation import OutletAward, OutletInspection, OutletQualification
 
 __all__ += ["OutletAward", "OutletInspection", "OutletQualification"]
+__all__ += ["ModelSales"]

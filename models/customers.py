@@ -114,3 +114,25 @@ class Unit(Audited, TimestampMixin, db.Model):
     def __str__(self) -> str:
         model = self.product_model.code if self.product_model else ""
         return f"{model} {self.serial}".strip()
+
+
+class ModelSales(Audited, TimestampMixin, db.Model):
+    """Units of a product model the manufacturer sold in a month, network-wide (from its sales
+    figures): the base of the monthly quality report's fault rate (R-RPT-1). Not an outlet's
+    record, so it has no row scope."""
+
+    __tablename__ = "model_sales"
+    __table_args__ = (
+        sa.UniqueConstraint("product_model_id", "month", name="uq_model_sales_model_month"),
+        sa.CheckConstraint("units >= 0", name="units_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_model_id: Mapped[int] = mapped_column(sa.ForeignKey("product_model.id"), index=True)
+    month: Mapped[date] = mapped_column(sa.Date, index=True)  # the month's first day
+    units: Mapped[int] = mapped_column()
+
+    product_model: Mapped[ProductModel] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.product_model} {self.month:%Y-%m}: {self.units}"

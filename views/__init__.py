@@ -20,6 +20,7 @@ from models import (
     FaultCode,
     FinishedGoodsStock,
     LedgerEntry,
+    ModelSales,
     MoneyPosting,
     OldPart,
     Outlet,
@@ -38,16 +39,16 @@ from models import (
     choices,
 )
 
-from . import fees, training
+from . import fees, kpis, quality_report, training
 from .appraisal import AppraisalRankingView, AppraisalView
 from .approvals import ApprovalView
 from .auth import bp as auth_bp
 from .base import role_in
 from .catalog import PartView
 from .channel_api import bp as api_bp
-from .customers import CustomerView, ProductModelView, UnitView
+from .customers import CustomerView, ModelSalesView, ProductModelView, UnitView
 from .fields import LABELS
-from .home import AccountView, HomeView
+from .home import APPROVALS, AccountView, HomeView, menu_badge
 from .intake import IntakeView
 from .ledger_entries import LedgerEntryView
 from .money_postings import MoneyPostingView
@@ -85,11 +86,21 @@ def event_label(action: str) -> str:
 
 
 class RoleMenuLink(MenuLink):
-    """A menu link only the given roles see."""
+    """A menu link only the given roles see. With `count` (a queue's key), its name carries a
+    badge with the rows behind it for the signed-in user, computed when the menu draws it."""
 
-    def __init__(self, name, roles, **kwargs):
+    def __init__(self, name, roles, count=None, **kwargs):
+        self.count = count
         super().__init__(name, **kwargs)
         self.roles = roles
+
+    @property
+    def name(self):  # Flask-Admin's menu macro prints `name`: the badge rides along, no macro copied
+        return self._name if self.count is None else menu_badge(self._name, self.count, visible_queues)
+
+    @name.setter
+    def name(self, value):
+        self._name = value
 
     def is_accessible(self):
         return role_in(self.roles)
@@ -104,9 +115,31 @@ QUEUE_LINKS = (
      DESK),
 )
 
+
+def visible_queues() -> list[str]:
+    """The work queues whose menu links the signed-in user sees."""
+    return [key for key, _name, roles in QUEUE_LINKS if role_in(roles)]
+
+
+def add_queue_links(app: Flask, admin: Admin, tickets, category) -> None:
+    """The work queues' links under the ticket list, each with its count (RoleMenuLink)."""
+    for key, name, roles in QUEUE_LINKS:
+        admin.add_menu_item(RoleMenuLink(name, roles, count=key, url=tickets.queue_url(key)),
+                            target_category=category)
+    app.jinja_env.globals["queue_urls"] = {key: tickets.queue_url(key) for key, _n, _r in QUEUE_LINKS}
+
+
 ENUMS = {"service_mode": choices.ServiceMode, "severity": choices.Severity,
          "complaint_class": choices.ComplaintClass, "queue": choices.Queue, "visit_kind": choices.VisitKind,
          "fee_kind": choices.FeeKind, "approval_kind": choices.ApprovalKind}
+
+
+def _register_reports(admin) -> None:
+    """The reports menu (issue 15): each report module registers its pages (R-RPT-*)."""
+    reports = _l("Reports")
+    quality_report.register(admin, reports)  # R-RPT-1
+    kpis.register(admin, reports)  # R-RPT-2, R-CMP-4
+    admin.add_view(ModelSalesView(ModelSales, _l("Sales per model"), category=reports, endpoint="model_sales"))
 
 
 def init_views(app: Flask) -> None:
@@ -126,13 +159,11 @@ def init_views(app: Flask) -> None:
     admin.add_view(IntakeView(_l("Register fault"), category=service, endpoint="intake", url="/admin/intake"))
     tickets = TicketView(Ticket, _l("Tickets"), category=service, endpoint="ticket")
     admin.add_view(tickets)
-    for key, name, roles in QUEUE_LINKS:
-        admin.add_menu_item(RoleMenuLink(name, roles, url=tickets.queue_url(key)), target_category=service)
-    app.jinja_env.globals["queue_urls"] = {key: tickets.queue_url(key) for key, _n, _r in QUEUE_LINKS}
+    add_queue_links(app, admin, tickets, service)
     admin.add_view(ReturnVisitView(ReturnVisit, _l("Return visits"), category=service, endpoint="return_visit"))
     approvals_view = ApprovalView(ApprovalRequest, _l("Approvals"), category=service, endpoint="approval")
     admin.add_view(approvals_view)
-    admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), MANAGERS,
+    admin.add_menu_item(RoleMenuLink(_l("Approvals to decide"), MANAGERS, count=APPROVALS,
                                      url=approvals_view.queue_url("mine_to_decide")), target_category=service)
     admin.add_view(MoneyPostingView(MoneyPosting, _l("Money postings"), category=service, endpoint="money_posting"))
     admin.add_view(CustomerView(Customer, _l("Customers"), category=archive, endpoint="customer"))
@@ -158,7 +189,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(AppraisalRankingView(_l("Annual appraisal ranking"), category=staff, endpoint="appraisal_ranking",
                                         url="/admin/appraisal_ranking"))
     training.register(admin, staff)  # R-APR-6: courses, sessions, records, due for retraining
-    reports = _l("Reports")  # issue 15: each report module registers its pages here (R-RPT-*)
+    _register_reports(admin)
     admin.add_view(UserView(User, _l("Users"), category=system, endpoint="user"))
     admin.add_view(PolicySettingView(PolicySetting, _l("Policies"), category=system, endpoint="policy"))
     admin.add_view(SlaPolicyView(SlaPolicy, _l("SLA policies"), category=system, endpoint="sla_policy"))

@@ -1,14 +1,15 @@
 """One secure base for every Flask-Admin screen: roles, row scope, 404s, errors, audit actor.
 
 Row scope itself is applied by backoffice.access for every ORM query; this base only makes
-Flask-Admin's own paths honour it (get_one -> 404, per-request filter options, capped
-exports) and turns domain errors into messages in the user's language.
+Flask-Admin's own paths honour it (get_one -> 404, per-request filter options, exports
+streamed in the request's scope) and turns domain errors into messages in the user's language.
 """
 from __future__ import annotations
 
 import logging
+from itertools import islice
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_admin import BaseView, expose
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -156,12 +157,6 @@ class SecureModelView(ModelView):
     # --- roles: can_create reads create_roles, and so on ------------------------------
     can_create, can_edit, can_delete, can_export = RoleRight(), RoleRight(), RoleRight(), RoleRight()
 
-    @property
-    def export_max_rows(self):
-        from flask import current_app
-
-        return current_app.config["EXPORT_MAX_ROWS"]
-
     def is_accessible(self):
         return role_in(self.roles)
 
@@ -190,24 +185,81 @@ class SecureModelView(ModelView):
             self._refuse(request.form.get("id"))
         return super().delete_view()
 
+    # --- exports ---------------------------------------------------------------------------
+    # CSV streams in batches (up to EXPORT_STREAM_MAX_ROWS), XLSX is written row by row in memory
+    # (up to EXPORT_MAX_ROWS). Both run inside the request (stream_with_context), so the session,
+    # flask.g and the user's row scope (backoffice.access) stay in force while rows are read.
+    # A cap never cuts silently: the file ends with a notice and the response carries
+    # X-Export-Truncated: <rows in the file>; the list page says it too (admin/model/layout.html).
+
+    def export_cap(self, export_type: str) -> int:
+        key = "EXPORT_STREAM_MAX_ROWS" if export_type == "csv" else "EXPORT_MAX_ROWS"
+        return current_app.config[key]
+
     @expose("/export/<export_type>/")
     def export(self, export_type):
-        """Build the (row-capped) file inside the request: streamed later, lazy loads would
-        run after the request's session is gone, outside the user's scope. CSV starts with a
-        UTF-8 BOM (Excel on Chinese Windows); the file is named in the user's language."""
-        response = super().export(export_type)
-        if response.status_code != 200:  # refused: Flask-Admin's redirect with a message
-            return response
-        if response.is_streamed:
-            response.set_data(b"".join(
-                chunk.encode() if isinstance(chunk, str) else chunk for chunk in response.response))
+        """The list as filtered, sorted and searched on screen. The file is named in the user's
+        language and the local time; CSV starts with a UTF-8 BOM (Excel on Chinese Windows)."""
+        if not self.can_export or export_type not in self.export_types:
+            return super().export(export_type)  # Flask-Admin's refusal: a redirect with a message
+        count, query = self._export_query()
+        cap = self.export_cap(export_type)
+        truncated = count > cap
+        notice = exports.truncation_notice(cap) if truncated else None
+        header = [exports.safe_cell(title) for _name, title in self._export_columns]
+        rows = self._export_batches(query, cap, export_type)
+        if isinstance(query, list):  # rows loaded already: their cells too, before the session closes
+            rows = list(rows)
         if export_type == "csv":
-            response.set_data(exports.BOM.encode() + response.get_data())
-            response.mimetype = "text/csv"  # Werkzeug adds "; charset=utf-8"
+            response = Response(stream_with_context(exports.csv_chunks(header, rows, notice)),
+                                mimetype="text/csv")  # Werkzeug adds "; charset=utf-8"
+        else:
+            response = Response(exports.xlsx_bytes(self.name, header, rows, notice),
+                                mimetype=exports.XLSX_MIMETYPE)
+        if truncated:
+            response.headers[exports.TRUNCATED_HEADER] = str(cap)
         stamp = exports.stamp()
         response.headers["Content-Disposition"] = exports.attachment(
             self.get_export_name(export_type, stamp), f"{self.endpoint}_{stamp}.{export_type}")
         return response
+
+    def _export_query(self):
+        """(rows in the list, the unexecuted query) with the list page's filters, search and sort."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        count, query = self.get_list(0, sort[0] if sort else None, args.sort_desc, args.search, args.filters,
+                                     execute=False, page_size=0)
+        if count is None:  # a view with simple_list_pager counts nothing: the cap must still be said
+            count = len(query) if isinstance(query, list) else query.order_by(None).count()
+        return count, self.get_export_query(query)
+
+    def get_export_query(self, query):
+        """The export's query: a view adds the eager loads its export columns need (no N+1)."""
+        return query
+
+    def _export_batches(self, query, cap: int, export_type: str):
+        """Rows of cells, one list per batch: the query runs once, read `EXPORT_BATCH_ROWS` rows at
+        a time (a view whose get_list always executes hands over a list: it is cut the same way).
+
+        The query runs on the session current when the rows are read: a streamed body is read
+        after the view returned and its session was closed; the one opened for the stream is
+        closed when the stream ends (the query would otherwise reopen the closed one, whose
+        connection nobody returns)."""
+        size = current_app.config["EXPORT_BATCH_ROWS"]
+        cell = self.get_export_value if export_type == "csv" else self._xlsx_value
+        if isinstance(query, list):
+            found = iter(query[:cap])
+        else:
+            found = iter(query.with_session(db.session()).limit(cap).yield_per(size))
+        while batch := list(islice(found, size)):
+            self.before_export_batch(batch)
+            yield [[cell(model, name) for name, _title in self._export_columns] for model in batch]
+
+    def before_export_batch(self, models: list) -> None:
+        """Load, in one query per batch, what the export columns need beyond relationships."""
+
+    def _xlsx_value(self, model, name):
+        return exports.xlsx_cell(super().get_export_value(model, name))
 
     def get_export_name(self, export_type="csv", stamp=None):
         """服务单_20261201-1530.csv: the screen's name in the user's language and the local time."""

@@ -1,12 +1,14 @@
-"""Customer archive, product models and units sold."""
+"""Customer archive, product models, units sold and model sales."""
 from flask import flash
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.validators import InputRequired, NumberRange
 
 from backoffice import customers as customer_service
 from backoffice.labels import choices
-from backoffice.permissions import DESK, EVERYONE, MANAGERS
+from backoffice.permissions import CENTER, DESK, EVERYONE, MANAGERS
 from models import Customer, Outlet, ProductModel, Unit, db
 from models.choices import Area, GasType, ProductCategory
 
@@ -87,6 +89,29 @@ class ProductModelView(SecureModelView):
     form_columns = ("code", "name", "category", "warranty_months", "free_installation",
                     "special_price", "gas_type", "active")
     form_choices = {"category": choices(ProductCategory), "gas_type": choices(GasType)}
+
+
+class ModelSalesView(SecureModelView):
+    """Units of each model sold a month (network-wide), the quality report's fault-rate base
+    (R-RPT-1). A date anywhere in the month stands for the month."""
+
+    roles = CENTER
+    create_roles = edit_roles = delete_roles = export_roles = MANAGERS
+    column_list = ("month", "product_model", "units")
+    column_sortable_list = ("month", "units", ("product_model", "product_model.code"))
+    column_default_sort = [("month", True), ("id", False)]
+    column_filters = ("month",)
+    column_searchable_list = ("product_model.code", "product_model.name")
+    column_labels = dict(LABELS, month=_l("Month"), units=_l("Units sold"),
+                         **{"product_model.code": _l("Model code"), "product_model.name": _l("Model name")})
+    column_formatters = {"month": lambda view, context, model, name: f"{model.month:%Y-%m}"}
+    form_columns = ("product_model", "month", "units")
+    form_args = {"units": {"validators": [InputRequired(), NumberRange(min=0, max=10_000_000)]},
+                 "month": {"description": _l("Any day of the month: the month is kept.")}}
+
+    def on_model_change(self, form, model, is_created):
+        model.month = model.month.replace(day=1)
+        super().on_model_change(form, model, is_created)
 
 
 class UnitView(OutletOwnedView):

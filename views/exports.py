@@ -64,6 +64,86 @@ def attachment(filename: str, fallback: str | None = None) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+# --- list exports: rows arrive in batches, the file says when a cap cut it --------------------------
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TRUNCATED_HEADER = "X-Export-Truncated"  # its value: how many rows the file holds
+
+
+def truncation_notice(cap: int) -> str:
+    """The last line of a file a cap cut short, in the user's language."""
+    from flask_babel import gettext
+
+    return gettext("Only the first %(n)d rows were exported; narrow the filter.", n=cap)
+
+
+def csv_chunks(header, batches, notice: str | None = None):
+    """A CSV file as UTF-8 chunks: the BOM and the header first (Excel on Chinese Windows needs
+    the BOM to read UTF-8), then one chunk per batch of rows, then the notice if a cap applied.
+    Cells must already be safe (`safe_cell`)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def take() -> bytes:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode()
+
+    buffer.write(BOM)
+    writer.writerow(header)
+    yield take()
+    for batch in batches:
+        writer.writerows(batch)
+        yield take()
+    if notice:
+        writer.writerow([safe_cell(notice)])
+        yield take()
+
+
+def sheet_title(name: str) -> str:
+    """An XLSX sheet name: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", " ", str(name))[:31].strip() or "Sheet1"
+
+
+def xlsx_bytes(title: str, header, batches, notice: str | None = None) -> bytes:
+    """An XLSX file written row by row (openpyxl write-only: the rows are not kept in memory);
+    a bold header, the notice in the last row if a cap applied. Row cells come ready (`xlsx_cell`)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title(title))
+    bold = Font(bold=True)
+    sheet.append([_bold(sheet, safe_cell(h), bold, WriteOnlyCell) for h in header])
+    for batch in batches:
+        for row in batch:
+            sheet.append(row)
+    if notice:
+        sheet.append([_bold(sheet, safe_cell(notice), bold, WriteOnlyCell)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _bold(sheet, value, font, cell_class):
+    cell = cell_class(sheet, value=value)
+    cell.font = font
+    return cell
+
+
+def xlsx_cell(value):
+    """One XLSX cell: numbers (int, Decimal) stay numbers so a column can be summed; anything
+    else is the text `safe_cell` makes of it."""
+    return _xlsx_cell(value)
+
+
 # --- reports: several titled tables in one file --------------------------------------------------
 
 class Table:

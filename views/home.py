@@ -2,24 +2,27 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from backoffice import accounts, dashboard
 from backoffice.errors import DomainError
 from backoffice.labels import label
+from backoffice.months import month_end
 from backoffice.permissions import EVERYONE
 from backoffice.timezones import local_today
 from models import db
 from models.choices import Clock, FeeClaimStatus, OldPartState, ReconciliationStatus, Role, TicketKind, TicketStatus
 
 from .base import role_in
+from .charts import chart, series
 from .tickets import SLA_LABELS
 
 
@@ -62,7 +65,7 @@ class HomeView(AdminIndexView):
             counts=[(status, label(TicketStatus, status), n, self._url("ticket", ("status", status)))
                     for status, n in counts.items()],
             open_total=sum(n for s, n in counts.items() if s in dashboard.OPEN),
-            tickets_url=self._url("ticket"),
+            open_url=self._url("ticket", ("queue", "open")),
             newest=dashboard.newest_tickets(db.session), due_soon_label=SLA_LABELS["due_soon"],
             **figures)
 
@@ -108,7 +111,7 @@ class HomeView(AdminIndexView):
 
     def _manager(self):
         return dict(self._clocks(),
-                    approvals=dashboard.pending_approvals(db.session),
+                    approvals=menu_count(APPROVALS),  # the menu's badge reuses it
                     approvals_url=self._url("approval", ("queue", "mine_to_decide")),
                     compliance=[(c, label(Clock, c.clock)) for c in dashboard.sla_compliance(db.session)],
                     breached=dashboard.breached_tickets(db.session),
@@ -121,7 +124,34 @@ class HomeView(AdminIndexView):
                     complaints_all_url=self._url("ticket", ("kind", TicketKind.COMPLAINT.value)),
                     claims_to_audit=dashboard.fee_claims_by_status(db.session)[FeeClaimStatus.CLAIMED.value],
                     claims_to_audit_url=self._url("fee_claim", ("status", FeeClaimStatus.CLAIMED.value)),
-                    evaluation_url=url_for("outlet_evaluation.index"))
+                    evaluation_url=url_for("outlet_evaluation.index"),
+                    **self._trend(), **self._ranking())
+
+    def _trend(self):
+        """SLA compliance per clock over the last months: a line per clock and the same figures
+        as a table (R-SLA-1), each month linked to the service KPI report of that month, whose
+        per-clock figures are the same and broken down by outlet."""
+        months = dashboard.compliance_trend(db.session)
+        today = local_today()
+        clocks = [(clock.value, label(Clock, clock.value)) for clock in Clock]
+        spec = chart("line", [f"{m.month:%Y-%m}" for m in months],
+                     *(series(text, [m.of(clock).rate for m in months]) for clock, text in clocks), unit="%")
+        rows = [(m, url_for("kpis.index", **{"from": m.month.isoformat(),
+                                              "to": min(month_end(m.month), today).isoformat()}))
+                for m in months]
+        return {"trend": rows, "trend_clocks": clocks, "trend_chart": spec, "kpis_url": url_for("kpis.index")}
+
+    def _ranking(self):
+        """This year's best and worst rated dealer outlets, each linked to its evaluation (R-APR-5)."""
+        year = local_today().year
+        top, bottom = dashboard.ranking_ends(db.session, year)
+
+        def rows(found):
+            return [(row, url_for("outlet_evaluation.outlet_view", outlet_id=row.outlet.id, year=year))
+                    for row in found]
+
+        return {"ranking_year": year, "ranking_top": rows(top), "ranking_bottom": rows(bottom),
+                "ranking_url": url_for("outlet_evaluation.index", year=year)}
 
     def _dealer(self):
         outlet_id = current_user.outlet_id
@@ -136,6 +166,33 @@ class HomeView(AdminIndexView):
                             for status, n in claims.items()],
                     owed=owed, owed_value=owed_value,
                     owed_url=self._url("old_part", ("state", OldPartState.OWED.value)))
+
+
+# --- queue counts beside the menu's queue links ----------------------------------------------
+
+APPROVALS = "approvals_to_decide"  # the managers' link into the approvals waiting for a decision
+
+
+def menu_count(key: str, ticket_queues=None) -> int:
+    """The rows behind a queue link for the signed-in user, under the row scope, by the rule of
+    the list it opens. Counted once per request and only when asked (the menu drawing such a
+    link, or the home page): the approvals in one query; the ticket queues whose links the user
+    sees (`ticket_queues()`) together in one."""
+    counts = g.setdefault("menu_counts", {})
+    if key not in counts:
+        if key == APPROVALS:
+            counts[key] = dashboard.pending_approvals(db.session)
+        else:
+            counts.update(dashboard.queue_counts(db.session, current_user.id, ticket_queues()))
+    return counts[key]
+
+
+def menu_badge(name, key: str, ticket_queues) -> Markup:
+    """The link's name and its count: the number shown, and said in words to a screen reader."""
+    n = menu_count(key, ticket_queues)
+    return Markup('{} <span class="badge badge-pill badge-secondary ml-1" aria-hidden="true"'
+                  ' data-testid="menu-count-{}">{}</span><span class="sr-only">{}</span>').format(
+        name, key, n, _("(%(n)s in this queue)", n=n))
 
 
 class PasswordForm(FlaskForm):

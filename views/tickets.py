@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import and_, exists, inspect, or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -29,7 +29,7 @@ from backoffice.errors import DomainError, FieldErrors, StaleEdit
 from backoffice.labels import CLOCK_STATES, PolicyLabel, choices, label
 from backoffice.permissions import ADMINS, DESK, EVERYONE
 from backoffice.timezones import format_local
-from models import Attachment, FeeClaim, Part, ProductModel, Ticket, TicketClock, User, db, utcnow
+from models import Attachment, FeeClaim, Part, ProductModel, Ticket, User, db, utcnow
 from models.choices import (
     Channel,
     Clock,
@@ -47,10 +47,12 @@ from models.choices import (
     WarrantyWindow,
 )
 
+from . import ticket_export
 from .approvals import request_form_context
 from .base import ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, parse_id
 from .customers import OutletOwnedView, outlet_options
 from .fields import LABELS, enum_formatter, status_badge, time_formatter
+from .ticket_filters import ProductModelFilter, fault_report_filter
 
 
 def sla_badge(view, context, model, name):
@@ -73,28 +75,24 @@ def due_soon_within():
     return sla.hours(policy.shown("sla.due_soon_hours"))
 
 
-def _clock_exists(*conditions):
-    """A clock of the ticket meets the conditions (the sla predicates correlate with Ticket)."""
-    return exists().where(TicketClock.ticket_id == Ticket.id, *conditions)
-
-
 # R-SLA-1: "breached" and "due soon" in lists, with the predicates of backoffice.sla.
 SLA_CONDITIONS = {
-    "overdue": lambda: _clock_exists(sla.overdue_sql(utcnow())),
-    "due_soon": lambda: _clock_exists(sla.due_soon_sql(utcnow(), due_soon_within())),
-    "breached": lambda: or_(_clock_exists(sla.overdue_sql(utcnow())), _clock_exists(sla.met_late_sql())),
+    "overdue": lambda: sla.ticket_overdue_sql(utcnow()),
+    "due_soon": lambda: sla.ticket_due_soon_sql(utcnow(), due_soon_within()),
+    "breached": lambda: or_(sla.ticket_overdue_sql(utcnow()), sla.ticket_has_clock(sla.met_late_sql())),
 }
 SLA_LABELS = {"overdue": _l("Overdue now"),
               "due_soon": PolicyLabel(_l("Due within %(hours)s h"), hours="sla.due_soon_hours"),
               "breached": _l("Breached (ever)")}
 
 WORK_QUEUES = {  # the rules are backoffice.dashboard's: the home page counts the same rows
-    "mine": lambda: and_(Ticket.assigned_engineer_id == current_user.id, Ticket.status.in_(dashboard.OPEN)),
+    "mine": lambda: dashboard.mine_sql(current_user.id),
     "unassigned": dashboard.unassigned_sql,
     "complaints_awaiting_answer": dashboard.complaints_awaiting_answer_sql,
+    "open": lambda: Ticket.status.in_(dashboard.OPEN),  # not closed: the home page's open count
 }
 WORK_QUEUE_LABELS = {"mine": _l("My tickets"), "unassigned": _l("Unassigned"),
-                     "complaints_awaiting_answer": _l("Complaints awaiting answer")}
+                     "complaints_awaiting_answer": _l("Complaints awaiting answer"), "open": _l("Open tickets")}
 
 
 def parse_amount(text):
@@ -183,7 +181,7 @@ class TicketView(OutletOwnedView):
     column_sortable_list = ("number", "created_at", "status", "kind",
                             ("outlet", "outlet.code"), ("customer", "customer.name"))
     column_default_sort = [("created_at", True), ("id", True)]
-    column_labels = LABELS
+    column_labels = {**LABELS, **ticket_export.LABELS}
     column_formatters = {
         "status": status_badge(TicketStatus), "kind": enum_formatter(TicketKind),
         "channel": enum_formatter(Channel), "category": enum_formatter(IssueCategory),
@@ -193,12 +191,13 @@ class TicketView(OutletOwnedView):
     }
     column_export_list = ("number", "created_at", "status", "kind", "channel", "category",
                           "customer", "contact_phone", "address", "unit", "fault_description",
-                          "outlet", "assigned_engineer")
+                          "outlet", "assigned_engineer", *ticket_export.COLUMNS)
     column_formatters_export = {"created_at": time_formatter,
                                 "status": enum_formatter(TicketStatus),
                                 "kind": enum_formatter(TicketKind),
                                 "channel": enum_formatter(Channel),
-                                "category": enum_formatter(IssueCategory)}
+                                "category": enum_formatter(IssueCategory),
+                                **ticket_export.FORMATTERS}
     form_columns = ("customer", "unit", "kind", "channel", "category", "fault_description",
                     "occurred_at", "contact_name", "contact_phone", "address", "outlet",
                     "assigned_engineer", "loaded_version")
@@ -229,11 +228,18 @@ class TicketView(OutletOwnedView):
             ChoiceFilter(Ticket.id, LABELS["sla"], SLA_CONDITIONS, SLA_LABELS),
             ChoiceFilter(Ticket.id, _l("Work queue"), WORK_QUEUES, WORK_QUEUE_LABELS),
             ScopedOptionsFilter(Ticket.queue, _l("Routed to"), _enum_options(Queue)),
+            ProductModelFilter(), fault_report_filter(),  # the quality report's links (R-RPT-1)
         )
         super().__init__(*args, **kwargs)
 
     def get_query(self):
         return super().get_query().options(selectinload(Ticket.clocks))
+
+    def get_export_query(self, query):
+        return query.options(*ticket_export.EAGER)
+
+    def before_export_batch(self, models):
+        ticket_export.load_units(models)
 
     def queue_url(self, key: str) -> str:
         """The list filtered to a work queue or SLA state, for menu links."""

@@ -93,3 +93,120 @@ def test_an_outlets_parts_position_is_its_balance_and_the_value_it_holds(session
     position = dashboard.parts_position(session, outlet.id)
     assert position.balance == Decimal("500.00")
     assert position.held == Decimal("0.00")
+
+
+# --- the manager's SLA trend (R-SLA-1): clock_compliance per local calendar month ---------------
+
+def month_start(months_ago: int):
+    from backoffice.months import recent
+    from backoffice.timezones import local_day_bounds, local_today
+
+    first = recent(local_today(), months_ago + 1)[-1]
+    return first, local_day_bounds(first, first)[0]
+
+
+def clock_due(ticket, clock: str, due_at, met_at=None):
+    """Set one clock's due and met times; the ticket's other clocks fall due after now."""
+    for found in ticket.clocks:
+        if found.clock == clock:
+            found.due_at, found.met_at = due_at, met_at
+        elif found.due_at <= utcnow() + timedelta(days=1):
+            found.due_at = utcnow() + timedelta(days=10)
+
+
+def test_the_trend_counts_each_months_clocks_due_and_met_in_time(session):  # R-SLA-1
+    outlet = f.make_outlet(session)
+    customer = f.make_customer(session, outlet)
+
+    def ticket():
+        return f.make_ticket(session, customer, unit=f.make_unit(session, customer))
+
+    _first, two_ago = month_start(2)
+    _first, five_ago = month_start(5)
+    _first, six_ago = month_start(6)
+    this_month = max(month_start(0)[1], utcnow() - timedelta(minutes=1))
+    clock_due(ticket(), "response", two_ago + timedelta(days=3), two_ago + timedelta(days=2))  # in time
+    clock_due(ticket(), "response", two_ago + timedelta(days=4), two_ago + timedelta(days=5))  # late
+    clock_due(ticket(), "response", two_ago + timedelta(days=5))  # never met: a miss
+    clock_due(ticket(), "dispatch", five_ago, five_ago)  # the month's first instant, met on the dot
+    clock_due(ticket(), "resolve", six_ago + timedelta(days=3), six_ago)  # seven months back: not shown
+    clock_due(ticket(), "onsite", this_month)  # this month so far, still open
+    superseded = ticket()
+    clock_due(superseded, "response", two_ago + timedelta(days=3), two_ago)
+    next(c for c in superseded.clocks if c.clock == "response").superseded_at = two_ago + timedelta(days=4)
+    session.flush()
+
+    trend = dashboard.compliance_trend(session, outlet_id=outlet.id)
+    figures = {(i, c.clock): (c.due, c.met, c.rate) for i, m in enumerate(trend) for c in m.clocks if c.due}
+    from decimal import Decimal
+    assert [m.month for m in trend] == [month_start(n)[0] for n in range(5, -1, -1)]
+    assert figures == {(3, "response"): (3, 1, Decimal("33.3")), (0, "dispatch"): (1, 1, Decimal("100.0")),
+                       (5, "onsite"): (1, 0, Decimal("0.0"))}
+
+
+def test_each_month_of_the_trend_equals_clock_compliance_for_that_month(session):  # R-SLA-1
+    from backoffice.months import month_end
+    from backoffice.service_kpis import clock_compliance
+    from backoffice.timezones import local_day_bounds, local_today
+
+    for month in dashboard.compliance_trend(session):
+        last = min(month_end(month.month), local_today())
+        assert month.clocks == clock_compliance(session, *local_day_bounds(month.month, last))
+
+
+# --- the menu's queue counts: the lists' rules, one query ----------------------------------------
+
+def test_queue_counts_follow_the_lists_rules(session):
+    engineer = f.make_user(session, "engineer")
+    keys = list(dashboard.QUEUES)
+
+    def counts():
+        return dashboard.queue_counts(session, engineer.id, keys)
+
+    before = counts()
+    customer = f.make_customer(session, f.make_outlet(session))
+    f.make_ticket(session, customer)  # registered, nobody assigned
+    f.make_ticket(session, customer, assigned_engineer=engineer)  # mine
+    f.make_ticket(session, customer, kind="complaint", assigned_engineer=engineer)  # mine, answer clock ticking
+    late = f.make_ticket(session, customer, assigned_engineer=engineer, status="closed")  # closed: in no queue
+    late.clocks[0].due_at = utcnow() - timedelta(hours=1)
+    overdue = f.make_ticket(session, customer, assigned_engineer=engineer)
+    overdue.clocks[0].due_at = utcnow() - timedelta(hours=1)
+    session.flush()
+    after = counts()
+    assert {key: after[key] - before[key] for key in keys} == {
+        "mine": 3, "unassigned": 1, "overdue": 1, "complaints_awaiting_answer": 1}
+
+
+def test_queue_counts_are_one_query_and_only_the_queues_asked(session, app):
+    from sqlalchemy import event
+
+    seen = []
+    engine = session.get_bind()
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        found = dashboard.queue_counts(session, 1, ["unassigned", "overdue", "no_such_queue"])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert list(found) == ["unassigned", "overdue"] and len(seen) == 1
+    assert dashboard.queue_counts(session, 1, []) == {}
+
+
+# --- the outlets' ranking on the manager's home page (R-APR-5) -----------------------------------
+
+class Row:
+    def __init__(self, rank):
+        self.rank = rank
+
+
+def test_ranking_ends_are_the_best_and_worst_rated_never_an_outlet_twice(monkeypatch):
+    def ends(ranks):
+        monkeypatch.setattr(dashboard, "ranking", lambda session, year: [Row(r) for r in ranks])
+        top, bottom = dashboard.ranking_ends(None, 2026)
+        return [r.rank for r in top], [r.rank for r in bottom]
+
+    assert ends([1, 2, 2, 4, 5, 6, 7, 8, None, None]) == ([1, 2, 2], [6, 7, 8])
+    assert ends([1, 2, 3, 4, None]) == ([1, 2, 3], [4])
+    assert ends([1, 1]) == ([1, 1], [])
+    assert ends([None]) == ([], [])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
@@ -33,6 +33,7 @@ from models import (
     Customer,
     FaultCode,
     FinishedGoodsStock,
+    ModelSales,
     Outlet,
     Part,
     PolicySetting,
@@ -301,6 +302,23 @@ def product_model_edit(w: World) -> Case:
                 expect={"name": "16升零冷水燃气热水器", "warranty_months": 36}, search=model.code, shows=model.code)
 
 
+def model_sales_create(w: World) -> Case:  # R-RPT-1: a day of the month stands for the month
+    model = f.make_product_model(w.session)
+    w.session.commit()
+    return Case(data={"product_model": str(model.id), "month": "2026-03-17", "units": "1280"},
+                find=select(ModelSales).where(ModelSales.product_model_id == model.id),
+                expect={"month": date(2026, 3, 1), "units": 1280}, search=model.code, shows=model.code)
+
+
+def model_sales_edit(w: World) -> Case:
+    model = f.make_product_model(w.session)
+    sale = ModelSales(product_model=model, month=date(2026, 4, 1), units=900)
+    w.session.add(sale)
+    w.session.commit()
+    return Case(data={"units": "960"}, record_id=sale.id, find=select(ModelSales).where(ModelSales.id == sale.id),
+                expect={"units": 960, "month": date(2026, 4, 1)}, search=model.code, shows=model.code)
+
+
 def outlet_create(w: World) -> Case:
     code = f"ZS-XL-T{n():03d}"
     return Case(data={"code": code, "name": "中山小榄家电服务站", "region": "中山市小榄镇",
@@ -522,6 +540,7 @@ def api_token_edit(w: World) -> Case:
 RECIPES: dict[str, dict[str, Callable[[World], Case]]] = {
     "customer": {"create": customer_create, "edit": customer_edit},
     "unit": {"create": unit_create, "edit": unit_edit},
+    "model_sales": {"create": model_sales_create, "edit": model_sales_edit},
     "ticket": {"create": ticket_create, "edit": ticket_edit},
     "product_model": {"create": product_model_create, "edit": product_model_edit},
     "outlet": {"create": outlet_create, "edit": outlet_edit},

@@ -132,3 +132,64 @@ def test_clerk_sees_tickets_registered_today_with_the_list_of_those_days(app, se
     page = client.get("/admin/").get_data(as_text=True)
     assert int(figure(page, "registered-today")) == int(figure(before, "registered-today")) + 1
     assert ticket.number in client.get(link(page, "registered-today")).get_data(as_text=True)
+
+
+def test_dealer_open_total_links_to_its_open_tickets_only(app, session, world, login_as):
+    registered = f.make_ticket(session, world["customer"])
+    closed = f.make_ticket(session, world["customer"], status="closed")
+    session.commit()
+    client = login_as(world["dealer_a"].username)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert figure(page, "open-total") == "1"
+    listed = client.get(link(page, "open-total")).get_data(as_text=True)
+    assert registered.number in listed and closed.number not in listed
+
+
+def trend_cell(page: str, month, clock: str) -> tuple[int, int]:
+    """(met in time, fell due) of the manager's trend table for a month and clock."""
+    met, due = figure(page, f"trend-{month:%Y-%m}-{clock}-of").split("/")
+    return int(met), int(due)
+
+
+def test_manager_sees_the_months_sla_compliance_per_clock_as_chart_and_table(app, session, world, login_as):
+    """R-SLA-1: two months ago, one response clock met in time and one met late."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from backoffice.months import recent
+    from backoffice.timezones import local_day_bounds, local_today
+    month = recent(local_today(), 3)[-1]
+    start = local_day_bounds(month, month)[0]
+    client = login_as(world["manager"].username)
+    before = trend_cell(client.get("/admin/").get_data(as_text=True), month, "response")
+    for met_after in (timedelta(hours=-1), timedelta(hours=1)):
+        ticket = f.make_ticket(session, world["customer"])
+        clock = next(c for c in ticket.clocks if c.clock == "response")
+        clock.due_at = start + timedelta(days=2)
+        clock.met_at = clock.due_at + met_after
+    session.commit()
+    page = client.get("/admin/").get_data(as_text=True)
+    met, due = trend_cell(page, month, "response")
+    assert (met - before[0], due - before[1]) == (1, 2)
+    assert figure(page, f"trend-{month:%Y-%m}-response") == f"{(Decimal(100 * met) / due).quantize(Decimal('0.1'))}%"
+    assert 'data-testid="trend-chart"' in page and "echarts" in page
+    assert len(re.findall(r'data-testid="trend-\d{4}-\d{2}-response"', page)) == 6
+    report = client.get(link(page, f"trend-{month:%Y-%m}")).get_data(as_text=True)  # the month's KPI report
+    assert (figure(report, "sla-response-met"), figure(report, "sla-response-due")) == (str(met), str(due))
+
+
+def test_manager_sees_the_best_and_worst_rated_outlets_linked_to_their_evaluation(app, session, world, login_as):
+    """R-APR-5: the year's ranking's first three and last three rated outlets; the world's outlets,
+    without any service this year, are not rated and not shown."""
+    from backoffice.outlet_evaluation import ranking
+    from backoffice.timezones import local_today
+    rated = [row for row in ranking(session, local_today().year) if row.rank is not None]
+    client = login_as(world["manager"].username)
+    page = client.get("/admin/").get_data(as_text=True)
+    shown = rated[:3] + rated[max(3, len(rated) - 3):]
+    assert shown, "the demo data rates its outlets"
+    for row in shown:
+        assert figure(page, f"score-{row.outlet.code}") == str(row.score)
+        evaluation = client.get(link(page, f"score-{row.outlet.code}"))
+        assert evaluation.status_code == 200 and row.outlet.name in evaluation.get_data(as_text=True)
+    assert f"score-{world['a'].code}" not in page

@@ -8,7 +8,7 @@ ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "a
              "api_token",
              "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return", "parts_month",
              "fee_claim", "fee_batch", "travel_band", "money_posting",
-             "training_course", "training_session", "training_record"]
+             "training_course", "training_session", "training_record", "model_sales"]
 PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/parts_request/picking/?id=5", "/admin/parts_account/statement.csv?id=1",
          "/admin/parts_account/statement.csv?id=2&from=2026-01-01&to=2026-12-31",
@@ -22,6 +22,11 @@ PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/outlet_evaluation/?year=2025", "/admin/outlet_evaluation/?year=99999",
          "/admin/outlet_evaluation/export.csv", "/admin/outlet_evaluation/outlet/2/",
          "/admin/outlet_evaluation/outlet/2/?year=abc", "/admin/training_due/",
+         "/admin/quality_report/", "/admin/quality_report/?month=2026-13&outlet=x",
+         "/admin/quality_report/?export=xlsx", "/admin/quality_report/?export=csv&outlet=3",
+         "/admin/kpis/", "/admin/kpis/?from=x&to=2026-02-30", "/admin/kpis/?export=xlsx",
+         "/admin/kpis/?export=csv&outlet=3",
+         "/admin/ticket/?flt0_11=fault_reports&flt1_10=1", "/admin/ticket/?flt0_11=x&flt1_10=abc",
          *(f"/admin/{endpoint}/details/?id={record_id}"
            for endpoint in ("parts_request", "parts_account", "old_part", "parts_return", "parts_month")
            for record_id in (2, 3, 4, 5))]

@@ -1,0 +1,145 @@
+"""Issue 15: queue counts beside the queue links in the menu — for the signed-in user, under the
+row scope, by the rule of the list each link opens (backoffice.dashboard.queue_counts), read once
+per request."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from models import db, utcnow
+from tests import factories as f
+
+LIST_COUNT_RE = re.compile(r'class="nav-link active">[^<(]*\((\d+)\)')  # the list's "List (N)" tab
+
+
+def badges(page: str) -> dict[str, tuple[str, int]]:
+    """{queue: (the link's address, the badge's count)} as the menu shows them."""
+    found = re.findall(r'href="([^"]+)"[^>]*>\s*[^<]*<span[^>]*data-testid="menu-count-([a-z_]+)">(\d+)</span>', page)
+    return {key: (url.replace("&amp;", "&"), int(n)) for url, key, n in found}
+
+
+def counts(client) -> dict[str, int]:
+    return {key: n for key, (_url, n) in badges(client.get("/admin/").get_data(as_text=True)).items()}
+
+
+def listed(client, url: str) -> int:
+    """The rows of the list behind a link ("List (N)"; no number when it is empty)."""
+    match = LIST_COUNT_RE.search(client.get(url).get_data(as_text=True))
+    return int(match.group(1)) if match else 0
+
+
+def assert_badges_equal_their_lists(client) -> dict[str, int]:
+    shown = badges(client.get("/admin/").get_data(as_text=True))
+    assert {key: listed(client, url) for key, (url, _n) in shown.items()} == {
+        key: n for key, (_url, n) in shown.items()}
+    return {key: n for key, (_url, n) in shown.items()}
+
+
+def overdue(ticket) -> None:
+    ticket.clocks[0].due_at = utcnow() - timedelta(hours=1)
+
+
+@pytest.fixture
+def world(app, session):
+    world = f.make_service_network(session)
+    session.commit()
+    return world
+
+
+def test_clerk_sees_each_queue_count_and_its_list_holds_as_many_rows(session, world, as_user):
+    client = as_user(world["clerk"])
+    before = counts(client)
+    assert set(before) == {"mine", "unassigned", "overdue", "complaints_awaiting_answer"}
+    f.make_ticket(session, world["customer"])
+    f.make_ticket(session, world["customer"], kind="complaint")
+    overdue(f.make_ticket(session, world["customer"], assigned_engineer=world["engineer_a"]))
+    session.commit()
+    after = assert_badges_equal_their_lists(client)
+    assert {key: after[key] - before[key] for key in after} == {
+        "mine": 0, "unassigned": 2, "overdue": 1, "complaints_awaiting_answer": 1}
+
+
+def test_engineer_counts_his_tickets_and_his_outlets_unassigned_ones(session, world, as_user):
+    engineer = world["engineer_a"]
+    f.make_ticket(session, world["customer"], assigned_engineer=engineer)
+    overdue(f.make_ticket(session, world["customer"], assigned_engineer=engineer))
+    f.make_ticket(session, world["customer"], assigned_engineer=engineer, status="closed")  # not in "mine"
+    f.make_ticket(session, world["customer"])  # unassigned at his outlet
+    f.make_ticket(session, world["customer"], assigned_engineer=world["center_engineer"])  # someone else's
+    f.make_ticket(session, f.make_customer(session, world["b"]))  # another outlet's queue
+    session.commit()
+    client = as_user(engineer)
+    assert assert_badges_equal_their_lists(client) == {"mine": 2, "unassigned": 1, "overdue": 1}
+
+
+def test_manager_sees_the_approvals_to_decide_count(session, world, as_user):
+    client = as_user(world["manager"])
+    before = counts(client)
+    assert "approvals_to_decide" in before
+    f.make_refund_request(session, world)
+    session.commit()
+    after = assert_badges_equal_their_lists(client)
+    assert after["approvals_to_decide"] == before["approvals_to_decide"] + 1
+
+
+def test_dealer_counts_its_outlets_queues_only(session, world, as_user):
+    f.make_ticket(session, world["customer"])
+    f.make_ticket(session, world["customer"], kind="complaint")
+    overdue(f.make_ticket(session, world["customer"], assigned_engineer=world["engineer_a"]))
+    session.commit()
+    client = as_user(world["dealer_a"])
+    assert assert_badges_equal_their_lists(client) == {"unassigned": 2, "overdue": 1, "complaints_awaiting_answer": 1}
+
+
+def test_another_outlets_tickets_do_not_change_the_dealers_badges(session, world, as_user):  # R-ROLE-1
+    client = as_user(world["dealer_a"])
+    before = counts(client)
+    elsewhere = f.make_customer(session, world["b"])
+    f.make_ticket(session, elsewhere)
+    f.make_ticket(session, elsewhere, kind="complaint")
+    overdue(f.make_ticket(session, elsewhere, assigned_engineer=world["engineer_b"]))
+    session.commit()
+    assert counts(client) == before
+    assert counts(as_user(world["dealer_b"])) == {"unassigned": 2, "overdue": 1, "complaints_awaiting_answer": 1}
+
+
+def test_the_badge_says_its_count_in_words_to_a_screen_reader(session, world, as_user):
+    world["dealer_a"].locale = "en"
+    f.make_ticket(session, world["customer"])
+    session.commit()
+    page = as_user(world["dealer_a"]).get("/admin/").get_data(as_text=True)
+    assert re.search(r'aria-hidden="true" data-testid="menu-count-unassigned">1</span>'
+                     r'<span class="sr-only">\(1 in this queue\)</span>', page)
+
+
+@pytest.fixture
+def statements(app):
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_counts_are_read_once_per_page(world, as_user, statements):
+    client = as_user(world["manager"])
+    statements.clear()
+    client.get("/admin/customer/").get_data()
+    assert sum("FILTER (WHERE" in s and "FROM ticket" in s for s in statements) == 1  # every ticket queue
+    assert sum("FROM approval_request" in s for s in statements) == 1
+    statements.clear()
+    client.get("/admin/").get_data()  # the home page's figure and the badge share the count
+    assert sum("FROM approval_request WHERE approval_request.status" in " ".join(s.split())
+               for s in statements) == 1
+
+
+def test_a_page_without_the_menu_counts_nothing(app, statements):
+    statements.clear()
+    app.test_client().get("/login").get_data()
+    assert not any("FROM ticket" in s for s in statements)
