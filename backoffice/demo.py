@@ -418,11 +418,39 @@ def _units(session, rng, customers, models):
     return units
 
 
+# Most callers call once: a unit already served comes back only this often (a repeat repair or a
+# second question, R-TKT-9); otherwise the call is a neighbour's (`_neighbour`).
+REPEAT_EVERY = 12
+
+
+def _neighbour(session, rng, unit):
+    """Another customer of the outlet who bought the same model the same day: the ticket drawn
+    for `unit` goes to this one, so a caller rarely calls twice (the trade's few percent of repeat
+    repairs) while the tickets' outlets, models and warranty stay as drawn."""
+    outlet = unit.customer.outlet
+    region, pattern, area = rng.choice(STREETS[outlet.code] if outlet.code in STREETS else STREETS["SC-GZ"])
+    customer = Customer(name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone=_phone(rng), outlet=outlet,
+                        address=region + pattern.format(n=rng.randint(1, 399), b=rng.randint(1, 12),
+                                                        r=rng.randint(101, 2808)),
+                        region=region, area=area.value, distance_km=unit.customer.distance_km)
+    twin = Unit(product_model=unit.product_model, customer=customer, outlet=unit.outlet,
+                invoice_date=unit.invoice_date, price=unit.price,
+                serial=f"{unit.product_model.code[:3]}{unit.invoice_date:%y%m}{rng.randint(100000, 999999)}",
+                invoice_no=f"FP{unit.invoice_date:%Y}{rng.randint(10000000, 99999999)}")
+    session.add_all([customer, twin])
+    return twin
+
+
 def _tickets(session, rng, units, users, codes):
     engineers = {None: users["engineer"], "FS-SD": users["engineer2"]}
     now, today = utcnow(), local_today()
+    neighbours = random.Random(20261126)  # a stream of its own: the main stream's draws stay as they were
+    served = set()
     for i in range(240):
         unit = rng.choice(units)
+        if unit in served and i % REPEAT_EVERY:
+            unit = _neighbour(session, neighbours, unit)
+        served.add(unit)
         steps = rng.choices(range(9), [14, 8, 6, 5, 8, 8, 10, 8, 33])[0]  # how far along its path
         age_days = rng.randint(0, 2) if steps == 0 else rng.randint(1, 120)
         age_days = min(age_days, (today - unit.invoice_date).days)  # reported after the purchase
@@ -560,18 +588,35 @@ def _step_data(rng, ticket, step, engineer, codes, at):
     }.get(step, dict)()
 
 
+# The demo outlets' pace: until a ticket is resolved each step follows the one before after a
+# quarter of the gap drawn for it, so most clocks are met and some are not, as in a network that
+# works; return visits keep the drawn gaps. Only the times change: the draws, and where a walk stops
+# short of now, are as they were, so the demo's random streams stay as they were.
+SERVICE_PACE = 4
+AFTER_SERVICE = ("return_visit", "close")
+
+
+def _paced(rng, start, path):
+    """(step, who, at) for the steps of `path` taken before now."""
+    drawn = at = start
+    for step, who in path:
+        gap = timedelta(minutes=rng.randint(30, 600))
+        drawn += gap
+        if drawn > utcnow() - timedelta(minutes=10):
+            return
+        at += gap if step in AFTER_SERVICE else gap / SERVICE_PACE
+        yield step, who, at
+
+
 def _advance(session, rng, ticket, steps, engineers, users, codes):
     """Walk the ticket through `steps` of its path with the real workflow (R-TKT-4/5)."""
     engineer = engineers["FS-SD" if ticket.outlet.code == "FS-SD" else None]
     mode = rng.choices(["onsite", "remote", "mail_in"], [75, 15, 10])[0]
     ticket.service_mode = mode
-    at = ticket.created_at
     if ticket.kind == TicketKind.INSTALLATION:
         _install(session, rng, ticket, steps, engineer, users, codes, mode)
-    for step, who in _path(ticket, mode)[:steps] if ticket.kind != TicketKind.INSTALLATION else ():
-        at = at + timedelta(minutes=rng.randint(30, 600))
-        if at > utcnow() - timedelta(minutes=10):
-            break
+    path = _path(ticket, mode)[:steps] if ticket.kind != TicketKind.INSTALLATION else []
+    for step, who, at in _paced(rng, ticket.created_at, path):
         actor = users["clerk"] if who == "desk" else engineer
         workflow.perform(session, ticket, step, actor, _step_data(rng, ticket, step, engineer, codes, at), at)
     if ticket.status == TicketStatus.REGISTERED:
@@ -591,11 +636,7 @@ def _install(session, rng, ticket, steps, engineer, users, codes, mode):
     read) stays as it was."""
     own = random.Random(ticket.number)
     todo = list(INSTALL_PATH)
-    at = ticket.created_at
-    for slot, _who in _path(ticket, mode)[:steps]:
-        at = at + timedelta(minutes=rng.randint(30, 600))
-        if at > utcnow() - timedelta(minutes=10):
-            break
+    for slot, _who, at in _paced(rng, ticket.created_at, _path(ticket, mode)[:steps]):
         _step_data(rng, ticket, slot, engineer, codes, at)  # the repair path's draws, discarded
         if todo and todo[0][0] == "agree" and ticket.status == TicketStatus.AGREED:
             todo.pop(0)  # a free installation without materials was agreed when scheduled

@@ -102,7 +102,7 @@ class ModelSalesView(SecureModelView):
     column_default_sort = [("month", True), ("id", False)]
     column_filters = ("month",)
     column_searchable_list = ("product_model.code", "product_model.name")
-    column_labels = dict(LABELS, month=_l("Month"), units=_l("Units sold"),
+    column_labels = dict(LABELS, month=_l("Month"), units=_l("Sales volume"),
                          **{"product_model.code": _l("Model code"), "product_model.name": _l("Model name")})
     column_formatters = {"month": lambda view, context, model, name: f"{model.month:%Y-%m}"}
     form_columns = ("product_model", "month", "units")

@@ -126,6 +126,7 @@ def tables(report) -> list[exports.Table]:
     """The report as exported: the same figures, tables and totals as the screen."""
     this, before = f"{report.month:%Y-%m}", f"{report.previous_month:%Y-%m}"
     breakdown = [this, before, _("Change %")]
+    sales = _("Sales (%(n)s months)", n=report.limits.sales_months)
 
     def rows(found):
         lines = [[r.code, r.name, r.faults, r.previous, _change(r.change)] for r in found]
@@ -136,8 +137,8 @@ def tables(report) -> list[exports.Table]:
             [_("Month"), this], [_("Fault reports"), report.total], [_("Previous month"), report.previous_total],
             [_("Change %"), _change(report.change)], [_("With a fault code"), report.coded],
             [_("Batch alerts"), len(report.alerts)]]),
-        exports.Table(_("Batch alerts"), [_("Model"), _("Name"), this, before, _("Trailing average"),
-                                          _("Units sold"), _("Fault rate %"), _("Rule"), _("Figure"), _("Limit")],
+        exports.Table(_("Batch alerts"), [_("Model"), _("Name"), this, before, _("Trailing average"), sales,
+                                          _("Fault rate %"), _("Rule"), _("Figure"), _("Limit")],
                       [[r.code, r.name, r.faults, r.previous, _change(r.average), r.sold or "", _change(r.rate),
                         str(BASIS[r.alert.basis]), r.alert.figure, r.alert.limit] for r in report.alerts]),
         exports.Table(_("By product model"), [_("Model"), _("Name"), *breakdown], rows(report.models)),
