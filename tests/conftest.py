@@ -102,6 +102,23 @@ def as_user(app):
 
 
 @pytest.fixture
+def statements(app):
+    """The SQL statements the app runs during the test, in order (query-count tests)."""
+    from sqlalchemy import event
+
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
 def session(app):
     """A plain ORM session outside any request or app context: unrestricted, like a job.
 

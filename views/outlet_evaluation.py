@@ -53,6 +53,17 @@ def outlet_section(outlet: Outlet, user) -> dict:
             "inspection_label": lambda value: label(InspectionResult, value)}
 
 
+def ranking_table(year: int) -> exports.Table:
+    """The year's ranking as exported (same scope as the screen)."""
+    components = [str(evaluation.COMPONENT_LABELS[key]) for key in evaluation.COMPONENTS]
+    header = [_("Rank"), _("Code"), _("Outlet"), *components, _("Score"), _("Eligible"), _("Awards")]
+    rows = [[row.rank or "", row.outlet.code, row.outlet.name, *(c.points for c in row.components),
+             row.score if row.rated else _("Not rated: no service this year"),
+             _("yes") if row.eligible else _("no"), "; ".join(a.title for a in row.awards)]
+            for row in evaluation.ranking(db.session, year)]
+    return exports.Table(_("Outlet evaluation %(year)s", year=year), header, rows)
+
+
 class OutletEvaluationView(RolePage):
     roles = DESK
 
@@ -85,20 +96,18 @@ class OutletEvaluationView(RolePage):
         """The ranking as on screen (same scope): rank, outlet, each component's points, score,
         eligibility and awards."""
         year = chosen_year()
-        rows = evaluation.ranking(db.session, year)
+        table = ranking_table(year)
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([_("Rank"), _("Code"), _("Outlet"),
-                         *(str(evaluation.COMPONENT_LABELS[key]) for key in evaluation.COMPONENTS),
-                         _("Score"), _("Eligible"), _("Awards")])
-        for row in rows:
-            writer.writerow([exports.safe_cell(cell) for cell in (
-                row.rank or "", row.outlet.code, row.outlet.name, *(c.points for c in row.components),
-                row.score if row.rated else _("Not rated: no service this year"),
-                _("yes") if row.eligible else _("no"), "; ".join(a.title for a in row.awards))])
+        csv.writer(out).writerows([table.header, *([exports.safe_cell(c) for c in row] for row in table.rows)])
         name = f"{_('Outlet evaluation')}_{year}_{exports.stamp()}.csv"
         return Response(exports.BOM + out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": exports.attachment(name, f"outlet-evaluation-{year}.csv")})
+
+    @expose("/export.xlsx")
+    def export_xlsx(self):
+        """The same ranking as an Excel workbook; points and scores stay numbers."""
+        year = chosen_year()
+        return exports.report_response([ranking_table(year)], "xlsx", f"{_('Outlet evaluation')}_{year}")
 
     @expose("/award/", methods=("POST",))
     def award_view(self):

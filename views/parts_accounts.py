@@ -153,6 +153,16 @@ class PartsAccountView(SecureModelView):
         return Response(exports.BOM + out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": exports.attachment(name)})
 
+    @expose("/statement.xlsx")
+    def statement_xlsx(self):
+        """The same statement as an Excel workbook; amounts stay numbers (summable)."""
+        found = self.get_one(request.args.get("id", ""))
+        period, figures = self._figures(found)
+        rows = [[Decimal(cell) if index >= 5 and cell and exports.PLAIN_NUMBER.match(cell) else cell
+                 for index, cell in enumerate(row)] for row in statement_rows(figures)]
+        title = _("Parts statement %(outlet)s %(period)s", outlet=found.outlet.code, period=period.slug)
+        return exports.report_response([exports.Table(title, rows[0], rows[1:])], "xlsx", title)
+
     @expose("/quota/", methods=("POST",))
     def quota_view(self):
         """R-PART-2: quota = policy rate × the outlet's purchases; the difference is posted."""
@@ -190,6 +200,7 @@ class PartsAccountView(SecureModelView):
             kwargs.update(period=period, figures=figures, held=held(found), totals=kind_totals(figures),
                           kind_label=lambda v: label(LedgerKind, v),
                           csv_url=url_for(".statement_csv", id=found.id, **period.args),
+                          xlsx_url=url_for(".statement_xlsx", id=found.id, **period.args),
                           target_quota=ledger.quota_for(db.session, found.outlet))
         return super().render(template, **kwargs)
 

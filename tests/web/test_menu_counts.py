@@ -5,9 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
-from models import db, utcnow
+from models import utcnow
 from tests import factories as f
 
 LIST_COUNT_RE = re.compile(r'class="nav-link active">[^<(]*\((\d+)\)')  # the list's "List (N)" tab
@@ -112,19 +111,6 @@ def test_the_badge_says_its_count_in_words_to_a_screen_reader(session, world, as
     assert re.search(r'aria-hidden="true" data-testid="menu-count-unassigned">1</span>'
                      r'<span class="sr-only">\(1 in this queue\)</span>', page)
 
-
-@pytest.fixture
-def statements(app):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_counts_are_read_once_per_page(world, as_user, statements):

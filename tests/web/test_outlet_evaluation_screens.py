@@ -1,6 +1,7 @@
 """R-APR-5 screens: the outlets' annual evaluation per role. A dealer sees only its own outlets'
 evaluation (ranking, export, by id); a manager records awards, licences and inspections and
 reads them back; a clerk reads but does not award; hostile input gets field messages, never a 500."""
+import io
 import re
 
 import pytest
@@ -188,3 +189,13 @@ def test_withdrawing_an_award(app, login_as):
     assert manager.post(f"{BASE}/award/{award_id}/withdraw/", data={"csrf_token": manager.csrf}).status_code == 302
     with app.app_context():
         assert db.session.get(OutletAward, award_id) is None
+
+
+def test_a_dealers_xlsx_ranking_holds_its_own_outlets_with_numeric_scores(login_as):  # R-ROLE-1, R-APR-5
+    from openpyxl import load_workbook
+
+    response = login_as("dealer1").get(f"{BASE}/export.xlsx?year={YEAR}")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert {row[1] for row in rows[1:]} == {"GZ-TH", "GZ-TH-01"}
+    assert all(isinstance(value, (int, float)) for row in rows[1:] for value in row[3:9] if value != "")

@@ -1119,3 +1119,18 @@ def test_a_line_already_credited_is_shown_and_not_credited_again(login_as, sessi
         "resolution": "credit", "resolution_note": "再冲一次"})
     assert again.status_code == 200 and "credited already" in text(again)
     assert account(session, "GZ-TH").balance == balance
+
+
+def test_statement_xlsx_export_keeps_amounts_as_numbers(login_as, session):  # R-PART-7
+    from openpyxl import load_workbook
+
+    dealer = login_as("dealer1")
+    found = account(session, "GZ-TH")
+    response = dealer.get(f"/admin/parts_account/statement.xlsx?id={found.id}", headers=EN)
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Date", "Movement") and rows[1][1] == "Opening balance"
+    movements = [r for r in rows[2:] if r[0]]
+    closing = next(r for r in rows if r[1] == "Closing balance")
+    assert rows[1][7] + sum(Decimal(str(r[5])) for r in movements) == Decimal(str(closing[7])) == found.balance
+    assert dealer.get(f"/admin/parts_account/statement.xlsx?id={account(session, 'FS-SD').id}").status_code == 404

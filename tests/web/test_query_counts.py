@@ -1,23 +1,6 @@
 """Lists load what a row shows together with the rows (Flask-Admin joins the related columns it
 lists): the statement count does not grow with the page size (no N+1)."""
 import pytest
-from sqlalchemy import event
-
-from models import db
-
-
-@pytest.fixture
-def statements(app):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.mark.parametrize("endpoint", ["ticket", "customer", "unit", "outlet", "appraisal", "user",
