@@ -1,5 +1,5 @@
 """Command-line tools: flask --app app seed-demo | create-user | create-api-token | issue-statements |
-purge-appraisals."""
+purge-appraisals | gen-load."""
 from __future__ import annotations
 
 import click
@@ -19,6 +19,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_api_token)
     app.cli.add_command(issue_statements)
     app.cli.add_command(purge_appraisals)
+    app.cli.add_command(gen_load)
 
 
 @click.command("seed-demo")
@@ -124,3 +125,41 @@ def purge_appraisals():
     db.session.commit()
     counts = ", ".join(f"{table} {len(ids)}" for table, ids in purged.removed.items())
     click.echo(f"Records with a period ended before {purged.cutoff:%Y-%m-%d} removed: {purged.total} ({counts}).")
+
+
+@click.command("gen-load")
+@click.option("--tickets", type=int, required=True, help="How many tickets to add (1,000,000 for the benchmark).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random draws.")
+@click.option("--outlets", type=int, default=200, show_default=True, help="Dealer outlets to add.")
+@click.option("--years", type=int, default=3, show_default=True, help="Years the tickets spread over, up to now.")
+@with_appcontext
+def gen_load(tickets, seed, outlets, years):
+    """Add a realistic synthetic data set for benchmarks (refused in production): outlets, staff,
+    customers, units, tickets with their timeline, clocks and visits, parts accounts and ledger, fee
+    claims, appraisals. Only adds rows; run `flask db upgrade` first."""
+    from sqlalchemy.exc import OperationalError
+
+    from . import load_generator
+    from .accounts import hash_password
+    from .demo import DEMO_PASSWORD
+
+    if current_app.config["BACKOFFICE_ENV"] == "production":
+        raise click.ClickException("gen-load is refused when BACKOFFICE_ENV=production")
+    try:
+        load_generator.validate(tickets, outlets, years)
+        with click.progressbar(length=tickets, label="Tickets", show_pos=True, show_eta=True) as bar:
+            summary = load_generator.generate(db.engine, tickets, seed=seed, outlets=outlets, years=years,
+                                              password_hash=hash_password(DEMO_PASSWORD), progress=bar.update)
+    except load_generator.LoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:  # no server, no such database, no permission
+        detail = (str(exc.orig or exc).strip().splitlines() or [""])[0]
+        raise click.ClickException(f"cannot use the database: {detail}") from None
+    width = max(len(table) for table in summary.rows)
+    click.echo(f"Added {summary.total:,} rows in {summary.seconds:,.1f} s (run {summary.run}):")
+    for table, count in summary.rows.items():
+        click.echo(f"  {table:<{width}} {count:>12,}")
+    click.echo(f"Tickets registered {summary.first_day} .. {summary.last_day}; the biggest outlet "
+               f"{summary.biggest_outlet} has {summary.biggest_share:.1%} of them.")
+    click.echo(f"Staff added sign in with the demo password {DEMO_PASSWORD}, e.g. {summary.manager} "
+               f"(manager), {summary.dealer_of_biggest} (dealer of the biggest outlet).")

@@ -248,10 +248,12 @@ def open_sql():
 
 
 def ticket_has_clock(*conditions):
-    """Tickets with a clock meeting `conditions` (on the clock alone) — an uncorrelated IN
-    subquery: the set is computed once, where a correlated EXISTS searched the clocks again for
-    every ticket (11 s over 20,000 tickets on SQLite)."""
-    return Ticket.id.in_(select(TicketClock.ticket_id).where(*conditions))
+    """Tickets with a clock meeting `conditions` (on the clock alone): EXISTS correlated with the
+    ticket, answered by the (ticket_id, met_at, due_at) index for each ticket. An uncorrelated
+    IN list is no better: at a million tickets it holds ~300k clocks, more than PostgreSQL hashes
+    in its default work_mem (270 s per page); and without that index SQLite searched every open
+    clock again per ticket (11 s at 20k tickets)."""
+    return select(TicketClock.id).where(TicketClock.ticket_id == Ticket.id, *conditions).exists()
 
 
 def ticket_overdue_sql(now: datetime):

@@ -42,6 +42,8 @@ class TicketClock(db.Model):
         sa.Index("uq_ticket_clock_current", "ticket_id", "clock", unique=True,
                  sqlite_where=sa.text("superseded_at IS NULL"), postgresql_where=sa.text("superseded_at IS NULL")),
         sa.Index("ix_ticket_clock_open_due", "met_at", "due_at"),
+        # A ticket's unmet clocks by due time: the lists' and the menu's "overdue" EXISTS (backoffice.sla).
+        sa.Index("ix_ticket_clock_ticket_open", "ticket_id", "met_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
