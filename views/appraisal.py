@@ -258,8 +258,8 @@ class AppraisalRankingView(RolePage):
             csv.writer(buffer).writerows(table)
             data, mimetype = (exports.BOM + buffer.getvalue()).encode(), "text/csv"
         else:
-            data, mimetype = xlsx_bytes(table, str(year)), (
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            data = exports.report_xlsx([exports.Table(str(year), table[0], table[1:])])
+            mimetype = exports.XLSX_MIMETYPE
         response = current_app.response_class(data, mimetype=mimetype)
         response.headers["Content-Disposition"] = exports.attachment(name, f"appraisal_ranking_{year}.{kind}")
         return response
@@ -285,16 +285,3 @@ class AppraisalRankingView(RolePage):
                            kind_name=lambda v: label(AppraisalPeriod, v), role_name=lambda v: label(Role, v),
                            dimension_name=lambda v: label(AppraisalDimension, v),
                            period_of=appraisal.period_of, today=local_today())
-
-
-def xlsx_bytes(table: list[list], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31] or "ranking"
-    for line in table:
-        sheet.append([str(cell) for cell in line])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

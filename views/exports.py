@@ -141,7 +141,9 @@ def _bold(sheet, value, font, cell_class):
 def xlsx_cell(value):
     """One XLSX cell: numbers (int, Decimal) stay numbers so a column can be summed; anything
     else is the text `safe_cell` makes of it."""
-    return _xlsx_cell(value)
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return value
+    return safe_cell(value)
 
 
 # --- reports: several titled tables in one file --------------------------------------------------
@@ -152,14 +154,6 @@ class Table:
 
     def __init__(self, title, header, rows):
         self.title, self.header, self.rows = str(title), [str(h) for h in header], [list(r) for r in rows]
-
-
-def _xlsx_cell(value):
-    if isinstance(value, bool) or value is None:
-        return safe_cell(value)
-    if isinstance(value, (int, Decimal)):
-        return value
-    return safe_cell(value)
 
 
 def report_csv(tables: list[Table]) -> bytes:
@@ -189,7 +183,7 @@ def report_xlsx(tables: list[Table]) -> bytes:
     book.remove(book.active)
     used: set[str] = set()
     for index, table in enumerate(tables, start=1):
-        name = re.sub(r"[\[\]:*?/\\]", " ", table.title)[:28] or f"Sheet{index}"
+        name = sheet_title(table.title)[:28]
         while name in used:
             name = f"{name[:25]}_{index}"
         used.add(name)
@@ -198,7 +192,7 @@ def report_xlsx(tables: list[Table]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_xlsx_cell(c) for c in row])
+            sheet.append([xlsx_cell(c) for c in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -211,7 +205,7 @@ def report_response(tables: list[Table], export_type: str, name: str):
     if export_type == "csv":
         body, mimetype = report_csv(tables), "text/csv"
     elif export_type == "xlsx":
-        body, mimetype = report_xlsx(tables), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = report_xlsx(tables), XLSX_MIMETYPE
     else:
         return None
     now = stamp()
