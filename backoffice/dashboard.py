@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import ApprovalRequest, FeeClaim, OldPart, PartsReconciliation, ReturnVisit, Ticket, TicketClock, utcnow
@@ -22,7 +22,8 @@ from models.choices import (
     TicketStatus,
 )
 
-from . import ledger, sla
+from . import ledger, sla, stats
+from .capped import capped_sql, read
 from .money import money
 from .months import recent
 from .outlet_evaluation import Evaluation, ranking
@@ -34,13 +35,52 @@ OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
 RECENT_DAYS = 7
 # Return visits counted as due: those due by this time tomorrow (a working day's look ahead).
 VISITS_AHEAD = timedelta(days=1)
+# Counts of rows that grow with the backlog or the history stop here and read "1,000+" (issue 16):
+# each reads at most this many rows whatever the table's size; the list behind shows them all.
+FIGURE_CAP = 1000
+# The menu's queue badges, drawn on every page: "99+" past it.
+BADGE_CAP = 99
+
+
+# A clock is visible with its ticket (backoffice.access, "ticket" scope). A count of tickets that
+# have a clock of some kind reads the clocks as a *table*: the counted ticket's own scope decides.
+# As a mapped class the clock would carry its own rule too — "its ticket among the dealer's" —
+# and PostgreSQL, given both, hashes every ticket of the dealer's outlets first (180,000 at a
+# million: half a second) before it looks at one open ticket.
+CLOCKS = TicketClock.__table__
+VISITS = ReturnVisit.__table__  # likewise: a return visit is visible with its ticket
+
+
+def _ticket_visible(ticket_id):
+    """The row's ticket is one the user may see: its id read back through the (scoped) ticket, one
+    index probe per row. A join or an IN would let PostgreSQL hash every ticket of a dealer's
+    outlets first (180,000) to find the few hundred rows a capped count reads."""
+    return select(Ticket.id).where(Ticket.id == ticket_id).scalar_subquery().is_not(None)
+
+
+ticket_has_clock = sla.ticket_has_clock  # over the clock table: the counted ticket's scope decides
+
+
+def capped_counts(session: Session, wheres: dict, cap: int | None = None, entity=Ticket) -> dict:
+    """{key: rows of `entity` meeting the condition, capped at `cap` (FIGURE_CAP)} in one query
+    (backoffice.capped)."""
+    cap = FIGURE_CAP if cap is None else cap
+    if not wheres:
+        return {}
+    row = session.execute(select(*(capped_sql(select(entity.id).where(where), cap)
+                                   for where in wheres.values()))).one()
+    return {key: read(found, cap) for key, found in zip(wheres, row, strict=True)}
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
-    counts = {status.value: 0 for status in TicketStatus}
-    counts.update(dict(rows))
-    return counts
+    """Tickets per status, each capped at FIGURE_CAP, in one query."""
+    counts = capped_counts(session, {status.value: Ticket.status == status.value for status in TicketStatus})
+    return {status.value: counts[status.value] for status in TicketStatus}
+
+
+def open_tickets(session: Session) -> int:
+    """Tickets not closed (the list's "Open tickets"), capped at FIGURE_CAP."""
+    return capped_counts(session, {"open": Ticket.status.in_(OPEN)})["open"]
 
 
 def registered_between(session: Session, days: int) -> int:
@@ -61,15 +101,21 @@ def my_open_tickets(session: Session, user_id: int) -> int:
 
 
 def sla_counts(session: Session) -> dict[str, int]:
-    """Tickets with an open clock overdue now, and due soon (`sla.due_soon_within`), R-SLA-1;
-    return visits still to make that are due by tomorrow."""
+    """Tickets with an open clock overdue now (the list's "Overdue now"), and due soon
+    (`sla.due_soon_within`), R-SLA-1; return visits still to make that are due by tomorrow. One
+    query. Overdue tickets and due visits grow with the backlog: capped at FIGURE_CAP. Due soon is
+    read from the clocks falling due within the window (an index range), exactly. Clocks and visits
+    are read as tables, their tickets' scope deciding (see CLOCKS, `_ticket_visible`)."""
     now = utcnow()
-    tickets = select(func.count(func.distinct(TicketClock.ticket_id))).join(Ticket, Ticket.id == TicketClock.ticket_id)
-    overdue = tickets.where(sla.overdue_sql(now))
-    soon = tickets.where(sla.due_soon_sql(now, sla.due_soon_within(session)))
-    visits = select(func.count()).select_from(ReturnVisit).where(visits_due_sql(now))
-    return {"overdue": session.scalar(overdue) or 0, "due_soon": session.scalar(soon) or 0,
-            "visits_due": session.scalar(visits) or 0}
+    overdue = capped_sql(select(Ticket.id).where(overdue_ticket_sql(now)), FIGURE_CAP)
+    visits = capped_sql(select(VISITS.c.id).where(visits_due_sql(now), _ticket_visible(VISITS.c.ticket_id)),
+                        FIGURE_CAP)
+    soon = (select(func.count(func.distinct(CLOCKS.c.ticket_id))).select_from(CLOCKS)
+            .join(Ticket, Ticket.id == CLOCKS.c.ticket_id)
+            .where(sla.due_soon_sql(now, sla.due_soon_within(session))).scalar_subquery())
+    found_overdue, found_soon, found_visits = session.execute(select(overdue, soon, visits)).one()
+    return {"overdue": read(found_overdue, FIGURE_CAP), "due_soon": found_soon or 0,
+            "visits_due": read(found_visits, FIGURE_CAP)}
 
 
 def newest_tickets(session: Session, limit: int = 10) -> list[Ticket]:
@@ -96,13 +142,19 @@ def unassigned_sql():
 
 def complaints_awaiting_answer_sql():
     """Complaints whose answer clock is still ticking (R-CMP-1, R-SLA-1)."""
-    answer_open = sla.ticket_has_clock(sla.ticking_sql(), TicketClock.clock == Clock.ANSWER.value)
+    answer_open = ticket_has_clock(sla.ticking_sql(), TicketClock.clock == Clock.ANSWER.value)
     return and_(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.status.not_in(sla.FINISHED), answer_open)
 
 
 def overdue_ticket_sql(now):
-    """A ticket with a clock overdue now: the ticket list's "Overdue now" (R-SLA-1)."""
-    return sla.ticket_overdue_sql(now)
+    """A ticket with a clock overdue now: the ticket list's "Overdue now" (R-SLA-1), as
+    `sla.ticket_overdue_sql` says it: not finished, with a ticking clock past its due time."""
+    return and_(Ticket.status.not_in(sla.FINISHED), ticket_has_clock(sla.ticking_sql(), TicketClock.due_at < now))
+
+
+def met_late_ticket_sql():
+    """A ticket with a clock met after its due time, any round (`sla.met_late_sql`)."""
+    return ticket_has_clock(sla.met_late_sql())
 
 
 def visits_due_sql(now):
@@ -111,11 +163,11 @@ def visits_due_sql(now):
 
 
 def unassigned_tickets(session: Session) -> int:
-    return _count(session, select(func.count()).select_from(Ticket).where(unassigned_sql()))
+    return capped_counts(session, {"unassigned": unassigned_sql()})["unassigned"]
 
 
 def complaints_awaiting_answer(session: Session) -> int:
-    return _count(session, select(func.count()).select_from(Ticket).where(complaints_awaiting_answer_sql()))
+    return capped_counts(session, {"complaints": complaints_awaiting_answer_sql()})["complaints"]
 
 
 def my_tickets_in(session: Session, user_id: int, status: str) -> int:
@@ -139,10 +191,10 @@ def pending_approvals(session: Session) -> int:
 
 
 def breached_tickets(session: Session) -> int:
-    """Tickets with a clock overdue now or met late (the list's "Breached (ever)", R-SLA-1)."""
-    breached = or_(sla.overdue_sql(utcnow()), sla.met_late_sql())
-    return _count(session, select(func.count(func.distinct(TicketClock.ticket_id)))
-                  .join(Ticket, Ticket.id == TicketClock.ticket_id).where(breached))
+    """Tickets with a clock overdue now or met late (the list's "Breached (ever)", R-SLA-1), capped
+    at FIGURE_CAP: a count over the whole history."""
+    breached = or_(overdue_ticket_sql(utcnow()), met_late_ticket_sql())
+    return capped_counts(session, {"breached": breached})["breached"]
 
 
 def sla_compliance(session: Session, on: date | None = None) -> list[Compliance]:
@@ -168,11 +220,10 @@ def complaints_registered(session: Session, on: date | None = None) -> int:
         Ticket.kind == TicketKind.COMPLAINT.value, Ticket.created_at >= start, Ticket.created_at < end))
 
 
-def fee_claims_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(FeeClaim.status, func.count()).group_by(FeeClaim.status)).all()
-    counts = {status.value: 0 for status in FeeClaimStatus}
-    counts.update(dict(rows))
-    return counts
+def fee_claims_by_status(session: Session, statuses=None) -> dict[str, int]:
+    """Fee claims per status (all, or the `statuses` asked), each capped at FIGURE_CAP, in one query."""
+    statuses = [s.value for s in FeeClaimStatus] if statuses is None else list(statuses)
+    return capped_counts(session, {status: FeeClaim.status == status for status in statuses}, entity=FeeClaim)
 
 
 def statements_to_confirm(session: Session) -> int:
@@ -207,16 +258,12 @@ QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
           "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
 
 
-def queue_counts(session: Session, user_id: int, keys) -> dict[str, int]:
+def queue_counts(session: Session, user_id: int, keys, cap: int | None = None) -> dict[str, int]:
     """{queue: tickets in it} for the user, each by the rule of the list's queue (`QUEUES`), in
-    one query. No queue holds a closed ticket ("mine" and "unassigned" name open statuses, a
-    ticking clock needs an unfinished ticket), so the count reads the open tickets alone."""
+    one query, each capped at `cap` ("99+"): a badge drawn on every page reads a handful of rows
+    whatever the backlog (issue 16)."""
     keys = [key for key in keys if key in QUEUES]
-    if not keys:
-        return {}
-    row = session.execute(select(*(func.count().filter(QUEUES[key](user_id)) for key in keys))
-                          .select_from(Ticket).where(Ticket.status.in_(OPEN))).one()
-    return dict(zip(keys, row, strict=True))
+    return capped_counts(session, {key: QUEUES[key](user_id) for key in keys}, BADGE_CAP if cap is None else cap)
 
 
 # --- the manager's SLA trend and the outlets' ranking --------------------------------------------
@@ -238,23 +285,14 @@ class MonthCompliance:
 def compliance_trend(session: Session, today: date | None = None, months: int = TREND_MONTHS,
                      outlet_id: int | None = None) -> list[MonthCompliance]:
     """`clock_compliance` for each of the last `months` local calendar months, oldest first, this
-    month so far last (R-SLA-1): one GROUP BY over a month bucket the database computes from the
-    months' UTC bounds (a CASE over timestamps, the same SQL on SQLite and PostgreSQL)."""
+    month so far last (R-SLA-1): the summary rows of the months' days (backoffice.stats), grouped
+    by day and bucketed by month, and today's clocks."""
     today = today or local_today()
     firsts = sorted(recent(today, months))
-    edges = [local_day_bounds(first, first)[0] for first in firsts]
-    end = min(local_day_bounds(today, today)[1], utcnow())  # as clock_compliance: nothing due later
-    due = TicketClock.due_at
-    bucket = case(*((due < edge, literal(index)) for index, edge in enumerate(edges[1:])),
-                  else_=literal(len(edges) - 1)).label("bucket")
-    in_time = and_(TicketClock.met_at.is_not(None), TicketClock.met_at <= due)
-    stmt = (select(bucket, TicketClock.clock, func.count(), func.count().filter(in_time))
-            .join(Ticket, Ticket.id == TicketClock.ticket_id)
-            .where(TicketClock.superseded_at.is_(None), due >= edges[0], due < end)
-            .group_by(bucket, TicketClock.clock))
-    if outlet_id is not None:  # an outlet the caller chose; the row scope applies regardless
-        stmt = stmt.where(Ticket.outlet_id == outlet_id)
-    found = {(index, clock): (n, met) for index, clock, n, met in session.execute(stmt)}
+    start = local_day_bounds(firsts[0], firsts[0])[0]
+    end = local_day_bounds(today, today)[1]  # clock_counts stops at now, as clock_compliance
+    found = {(index, clock): value for (_outlet, index, clock), value
+             in stats.clock_counts(session, start, end, outlet_id, buckets=firsts).items()}
 
     def figures(index: int, clock: str) -> Compliance:
         n, met = found.get((index, clock), (0, 0))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Customer, Outlet, ProductModel, Ticket, TicketEvent, Unit, User
 from models.choices import Area, Channel, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
+from models.customers import phone_key
 
 from . import customers, step_data, tickets
 from .access import UNSCOPED
@@ -28,6 +29,7 @@ from .labels import label
 
 MAX_FAULT = 2000
 PHONE_MAX = 30  # the phone columns' length
+LOOKUP_MIN_DIGITS = 4  # fewer digits would list half the archive
 MAX_SERIAL = 60  # unit.serial is VARCHAR(60)
 OPEN = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 
@@ -66,11 +68,15 @@ class PhoneLookup:
 def lookup_phone(session: Session, phone: str) -> PhoneLookup:
     """Customers with this phone (within the caller's scope), with units and open tickets."""
     phone = (phone or "").strip()
-    if not 4 <= len(phone) <= PHONE_MAX:  # longer than any stored phone: nobody to find
+    key = phone_key(phone) if len(phone) <= PHONE_MAX else None  # longer than any stored phone
+    if key is None or len(key) < LOOKUP_MIN_DIGITS:
         return PhoneLookup(phone, [])
+    # Digits anywhere in the normalised phone ("尾号" too): a pg_trgm index answers on PostgreSQL
+    # (migration 0023); the second phone as typed, through its own index.
     stmt = (select(Customer)
-            .where(or_(Customer.phone.contains(phone), Customer.phone2.contains(phone)))
-            .options(selectinload(Customer.units).selectinload(Unit.product_model),
+            .where(or_(Customer.phone_key.contains(key, autoescape=True), Customer.phone2 == phone))
+            .options(selectinload(Customer.outlet),
+                     selectinload(Customer.units).selectinload(Unit.product_model),
                      selectinload(Customer.tickets))
             .order_by(Customer.name).limit(10))
     return PhoneLookup(phone, list(session.scalars(stmt)))

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import AuditEntry, LedgerEntry, Outlet, PartsAccount, utcnow
 from models.choices import LedgerKind
@@ -307,7 +307,7 @@ def statement(session: Session, outlet_id: int, start: datetime, end: datetime) 
         .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()).limit(1))
     entries = session.scalars(select(LedgerEntry).where(
         LedgerEntry.outlet_id == outlet_id, LedgerEntry.at >= start, LedgerEntry.at < end)
-        .order_by(LedgerEntry.at, LedgerEntry.id)).all()
+        .order_by(LedgerEntry.at, LedgerEntry.id).options(selectinload(LedgerEntry.part))).all()
     return Statement(outlet_id, start, end, money(before or 0), list(entries))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models import PolicySetting
@@ -143,8 +143,33 @@ def value(session: Session | None, key: str) -> Decimal:
         raise KeyError(f"unknown policy {key!r}")
     if session is None:
         return DEFAULTS[key][0]
-    stored = session.scalar(select(PolicySetting.value).where(PolicySetting.key == key))
+    stored = _stored(session).get(key)
     return Decimal(stored) if stored is not None else DEFAULTS[key][0]
+
+
+def _stored(session: Session) -> dict[str, str]:
+    """Every override, read once per transaction of the session (a page asks for several
+    policies; a ticket page for five). A commit, a rollback or a flush touching a setting
+    forgets them, so a change is seen as soon as it is written."""
+    if (cached := session.info.get(_CACHE)) is None:
+        cached = session.info[_CACHE] = dict(session.execute(select(PolicySetting.key, PolicySetting.value)).all())
+    return cached
+
+
+_CACHE = "policy_settings"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, *args) -> None:
+    session.info.pop(_CACHE, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed(session, flush_context) -> None:
+    if any(isinstance(row, PolicySetting) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_CACHE, None)
 
 
 def shown(key: str) -> Decimal:

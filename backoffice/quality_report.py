@@ -15,10 +15,11 @@ flagged when, in the month, it has at least `quality.batch_min_faults` fault rep
 - its faults reach `quality.batch_trailing_factor` × its average over the
   `quality.trailing_months` months before (a model with no faults before counts as a new problem).
 
-Every figure is an aggregate query under the viewer's row scope (backoffice.access): an outlet
-sees its own fault reports, the center all. The product model is a dimension of the ticket's unit:
-it is joined through the unit *table*, so the ticket's scope alone decides which faults count (a
-dealer's ticket about a unit another outlet sold still counts, under its model).
+Every figure is an aggregate under the viewer's row scope (backoffice.access): an outlet sees its
+own fault reports, the center all. The product model is a dimension of the ticket's unit: it is
+read through the unit *table*, so the ticket's scope alone decides which faults count (a dealer's
+ticket about a unit another outlet sold still counts, under its model). The counts are read from
+monthly summary rows kept with the tickets (models.QualityStat, backoffice.stats), per outlet.
 """
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from models import FaultCode, ModelSales, Outlet, ProductModel, Ticket, Unit
+from models import FaultCode, ModelSales, Outlet, ProductModel, QualityStat, Ticket, Unit
 from models.choices import IssueCategory, TicketKind
 
 from . import policy
@@ -37,6 +38,7 @@ from .months import month_end, previous_month
 from .timezones import local_day_bounds
 
 FAULT_KINDS = (TicketKind.REPAIR.value, TicketKind.RETURN_EXCHANGE.value)
+FAULT_CATEGORY = IssueCategory.QUALITY.value
 TREND_MONTHS = 12  # the report's trend line: a year back
 TOP_PROBLEMS = 10  # high-frequency problems listed
 UNITS = Unit.__table__  # the unit as a dimension, outside the unit's own row scope (see above)
@@ -44,7 +46,7 @@ UNITS = Unit.__table__  # the unit as a dimension, outside the unit's own row sc
 
 def fault_report_sql():
     """R-TKT-3: the tickets the quality report counts."""
-    return and_(Ticket.kind.in_(FAULT_KINDS), Ticket.category == IssueCategory.QUALITY.value)
+    return and_(Ticket.kind.in_(FAULT_KINDS), Ticket.category == FAULT_CATEGORY)
 
 
 def months_back(month: date, count: int) -> list[date]:
@@ -186,57 +188,58 @@ class Report:
 
 def build(session: Session, month: date, *, outlet_id: int | None = None, with_sales: bool = True) -> Report:
     """The report for `month` (its first day) under the session's scope, optionally one outlet's.
-    `with_sales`: the report covers the whole network, so faults may be divided by units sold."""
+    `with_sales`: the report covers the whole network, so faults may be divided by units sold.
+
+    The counts come from the monthly summary rows (models.QualityStat, kept by backoffice.stats
+    with the tickets): the same fault reports, months and dimensions as `fault_report_sql` over
+    the tickets, a few thousand rows read whatever the number of tickets (issue 16). The rows carry
+    the ticket's outlet: the row scope applies to them as to the tickets."""
     limits = Limits.read(session)
     report = Report(month, previous_month(month), with_sales, limits)
-    where = [fault_report_sql()] + ([Ticket.outlet_id == outlet_id] if outlet_id is not None else [])
     trend = months_back(month, max(TREND_MONTHS, limits.trailing_months + 2))
-    counts = _by_month(session, where, trend)
+    counts = {index: n for (_key, index), n in _counted(session, "all", trend, outlet_id).items()}
     report.trend = [(m, counts.get(i, 0)) for i, m in reversed(list(enumerate(trend[:TREND_MONTHS])))]
     report.total, report.previous_total = counts.get(0, 0), counts.get(1, 0)
-    report.coded = _coded(session, where, month)
-    report.models = _models(session, where, month, limits, with_sales)
-    report.fault_codes = _codes(session, where, month, Ticket.fault_code_id)
-    report.cause_codes = _codes(session, where, month, Ticket.cause_code_id)
-    report.outlets = _outlets(session, where, month)
-    report.problems = _problems(session, where, month)
+    report.coded = sum(n for (code, _index), n in _counted(session, "fault", [month], outlet_id).items()
+                       if code is not None)
+    report.models = _models(session, outlet_id, month, limits, with_sales)
+    report.fault_codes = _codes(session, outlet_id, month, "fault")
+    report.cause_codes = _codes(session, outlet_id, month, "cause")
+    report.outlets = _outlets(session, outlet_id, month)
+    report.problems = _problems(session, outlet_id, month)
     return report
 
 
-def _bucket(months: list[date]):
-    """The index of the month a ticket was registered in (0: `months[0]`, the newest), in SQL."""
-    whens = [(Ticket.created_at >= month_bounds(m)[0], i) for i, m in enumerate(months)]
-    return case(*whens, else_=None)
+DIMENSION_KEYS = {"all": (), "model": (QualityStat.model_id,), "fault": (QualityStat.code_id,),
+                  "cause": (QualityStat.code_id,), "model_fault": (QualityStat.model_id, QualityStat.code_id)}
 
 
-def _within(months: list[date]):
-    return and_(Ticket.created_at >= month_bounds(months[-1])[0], Ticket.created_at < month_bounds(months[0])[1])
+def _none(key: int):
+    """A summary row's key: 0 stands for none (no unit, not coded)."""
+    return key or None
 
 
-def _by_month(session, where, months) -> dict[int, int]:
-    bucket = _bucket(months).label("bucket")
-    stmt = select(bucket, func.count()).select_from(Ticket).where(*where, _within(months)).group_by(bucket)
-    return dict(session.execute(stmt).tuples().all())
+def _counted(session, dim: str, months: list[date], outlet_id: int | None, by_outlet: bool = False) -> dict:
+    """{(key, month index): fault reports} of one dimension over `months` (newest first): the key
+    is the model or code id (None: none), the outlet with `by_outlet`, else None."""
+    keys = (QualityStat.outlet_id,) if by_outlet else DIMENSION_KEYS[dim]
+    total = func.sum(QualityStat.n)
+    stmt = (select(QualityStat.month, *keys, total)
+            .where(QualityStat.dim == dim, QualityStat.month.in_(months))
+            .group_by(QualityStat.month, *keys).having(total > 0))
+    if outlet_id is not None:
+        stmt = stmt.where(QualityStat.outlet_id == outlet_id)
+    index = {m: i for i, m in enumerate(months)}
+    found = {}
+    for month, *key, n in session.execute(stmt):
+        value = (key[0] if by_outlet else _none(key[0])) if key else None
+        found[(value, index[month])] = int(n)
+    return found
 
 
-def _coded(session, where, month) -> int:
-    start, end = month_bounds(month)
-    return session.scalar(select(func.count()).select_from(Ticket).where(
-        *where, Ticket.fault_code_id.is_not(None), Ticket.created_at >= start, Ticket.created_at < end)) or 0
-
-
-def _grouped(session, where, months, key):
-    """{(key, month index): count} over `months`."""
-    bucket = _bucket(months).label("bucket")
-    stmt = (select(key, bucket, func.count()).select_from(Ticket)
-            .outerjoin(UNITS, UNITS.c.id == Ticket.unit_id)
-            .where(*where, _within(months)).group_by(key, bucket))
-    return {(found, index): n for found, index, n in session.execute(stmt)}
-
-
-def _models(session, where, month, limits, with_sales) -> list[ModelRow]:
+def _models(session, outlet_id, month, limits, with_sales) -> list[ModelRow]:
     months = months_back(month, limits.trailing_months + 1)  # this month and the trailing ones
-    counts = _grouped(session, where, months, UNITS.c.product_model_id)
+    counts = _counted(session, "model", months, outlet_id)
     ids = {key for key, _index in counts}
     names = {m.id: m for m in session.scalars(select(ProductModel).where(ProductModel.id.in_(ids - {None})))}
     sold = _sold(session, month, limits.sales_months) if with_sales else {}
@@ -261,17 +264,18 @@ def _sold(session, month, count) -> dict[int, int]:
     return {model_id: int(units) for model_id, units in session.execute(stmt) if units}
 
 
-def _codes(session, where, month, column) -> list[Row]:
-    counts = _grouped(session, where, [month, previous_month(month)], column)
+def _codes(session, outlet_id, month, dim: str) -> list[Row]:
+    counts = _counted(session, dim, [month, previous_month(month)], outlet_id)
     ids = {key for key, _index in counts} - {None}
     codes = {c.id: c for c in session.scalars(select(FaultCode).where(FaultCode.id.in_(ids)))}
     return _rows(counts, lambda key: (codes[key].code, codes[key].name) if key in codes else ("", ""))
 
 
-def _outlets(session, where, month) -> list[Row]:
-    counts = _grouped(session, where, [month, previous_month(month)], Ticket.outlet_id)
-    outlets = {o.id: o for o in session.scalars(select(Outlet).where(Outlet.id.in_({k for k, _i in counts})))}
-    return _rows(counts, lambda key: (outlets[key].code, outlets[key].name) if key in outlets else ("", ""))
+def _outlets(session, outlet_id, month) -> list[Row]:
+    counts = _counted(session, "all", [month, previous_month(month)], outlet_id, by_outlet=True)
+    outlets = {row.id: (row.code, row.name) for row in session.execute(
+        select(Outlet.id, Outlet.code, Outlet.name).where(Outlet.id.in_({k for k, _i in counts})))}
+    return _rows(counts, lambda key: outlets.get(key, ("", "")))
 
 
 def _rows(counts, describe) -> list[Row]:
@@ -282,14 +286,15 @@ def _rows(counts, describe) -> list[Row]:
     return sorted(rows, key=lambda r: (-r.faults, -r.previous, r.key is None, r.code))
 
 
-def _problems(session, where, month) -> list[Problem]:
-    start, end = month_bounds(month)
-    model, fault = UNITS.c.product_model_id, Ticket.fault_code_id
-    stmt = (select(model, fault, func.count().label("n")).select_from(Ticket)
-            .outerjoin(UNITS, UNITS.c.id == Ticket.unit_id)
-            .where(*where, Ticket.created_at >= start, Ticket.created_at < end)
-            .group_by(model, fault).order_by(func.count().desc(), model, fault).limit(TOP_PROBLEMS))
-    found = session.execute(stmt).all()
+def _problems(session, outlet_id, month) -> list[Problem]:
+    model, fault = func.nullif(QualityStat.model_id, 0), func.nullif(QualityStat.code_id, 0)
+    total = func.sum(QualityStat.n)
+    stmt = (select(model, fault, total).where(QualityStat.dim == "model_fault", QualityStat.month == month)
+            .group_by(QualityStat.model_id, QualityStat.code_id).having(total > 0)
+            .order_by(total.desc(), model, fault).limit(TOP_PROBLEMS))
+    if outlet_id is not None:
+        stmt = stmt.where(QualityStat.outlet_id == outlet_id)
+    found = [(m, f, int(n)) for m, f, n in session.execute(stmt)]
     models = {m.id: m for m in session.scalars(select(ProductModel).where(
         ProductModel.id.in_({m for m, _f, _n in found} - {None})))}
     codes = {c.id: c for c in session.scalars(select(FaultCode).where(

@@ -54,6 +54,7 @@ from models import (
 )
 from models.choices import Clock, FeeClaimStatus, TicketKind, TicketStatus
 
+from . import stats
 from .money import money
 from .months import parse_day
 from .outlet_evaluation import repeat_repair_sql
@@ -77,14 +78,9 @@ def clock_compliance(session: Session, start: datetime, end: datetime,
                      outlet_id: int | None = None) -> list[Compliance]:
     """Per clock (R-SLA-1): the clocks of the current round that fell due in [start, end) — end
     no later than now — and those met by their due time. A paused clock that fell due counts as
-    due; met late or still open is a miss."""
-    stmt = (select(TicketClock.clock, *_due_and_met())
-            .join(Ticket, Ticket.id == TicketClock.ticket_id)
-            .where(*_clocks_due(start, end))
-            .group_by(TicketClock.clock))
-    if outlet_id is not None:
-        stmt = stmt.where(Ticket.outlet_id == outlet_id)
-    return _per_clock({clock: (due, met) for clock, due, met in session.execute(stmt)})
+    due; met late or still open is a miss. Read from the summary rows (backoffice.stats)."""
+    counts = stats.clock_counts(session, start, end, outlet_id)
+    return _per_clock({clock: value for (_outlet, _bucket, clock), value in counts.items()})
 
 
 def _due_and_met():
@@ -113,6 +109,11 @@ LISTED_MAX = 500  # complaints listed one by one (analysis, lacking a visit); be
 OUTLETS = Outlet.__table__  # a dimension: the counted row's own scope decides (module docstring)
 LATER = Ticket.__table__.alias("later_ticket")  # a repeat is seen whichever outlet registered it
 COMPLAINTS = Complaint.__table__  # a ticket's complaint case: the ticket's scope decides
+# A ticket's timeline lines and return visits, in conditions on the ticket counted: the ticket's
+# scope decides. As mapped classes each would bring its own rule ("its ticket among the dealer's"),
+# which PostgreSQL answers by hashing every ticket of the dealer's outlets first (issue 16).
+EVENTS = TicketEvent.__table__
+VISITS = ReturnVisit.__table__
 BAD_DAY = _l("Give the dates as year-month-day, e.g. 2026-03-31. Showing this month instead.")
 BACKWARDS = _l("The period ends before it starts. Showing this month instead.")
 TOO_LONG = _l("A period of at most %(days)d days. Showing this month instead.", days=MAX_SPAN_DAYS)
@@ -266,30 +267,33 @@ def _by_outlet(stmt, outlet_column):
 
 def compliance_by_outlet(session: Session, start: datetime, end: datetime,
                          outlet_id: int | None = None) -> list[OutletRow]:
-    """`clock_compliance` per outlet in one query: each row's values are its Compliance per clock."""
-    stmt = (select(Ticket.outlet_id, TicketClock.clock, *_due_and_met()).select_from(TicketClock)
-            .join(Ticket, Ticket.id == TicketClock.ticket_id).where(*_clocks_due(start, end))
-            .group_by(TicketClock.clock))
-    found: dict[int, tuple[str, str, dict]] = {}
-    for outlet, clock, due, met, code, name in session.execute(_by_outlet(_of_outlet(stmt, Ticket.outlet_id,
-                                                                                     outlet_id), Ticket.outlet_id)):
-        found.setdefault(outlet, (code, name, {}))[2][clock] = (due, met)
-    return [OutletRow(outlet, code, name, tuple(_per_clock(clocks))) for outlet, (code, name, clocks) in found.items()]
+    """`clock_compliance` per outlet (backoffice.stats): each row's values are its Compliance per
+    clock; the outlets by code, with their names (a dimension)."""
+    found: dict[int, dict] = {}
+    for (outlet, _bucket, clock), value in stats.clock_counts(session, start, end, outlet_id, by_outlet=True).items():
+        found.setdefault(outlet, {})[clock] = value
+    if not found:
+        return []
+    names = session.execute(select(OUTLETS.c.id, OUTLETS.c.code, OUTLETS.c.name)
+                            .where(OUTLETS.c.id.in_(sorted(found))).order_by(OUTLETS.c.code)).all()
+    return [OutletRow(outlet, code, name, tuple(_per_clock(found[outlet]))) for outlet, code, name in names]
 
 
 def _resolved_line(*when):
-    return exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "status",
-                          TicketEvent.to_status == TicketStatus.RESOLVED.value, *when)
+    """The ticket has a timeline line moving it to "resolved" (when …): the (ticket, instant)
+    index of those lines answers it (ix_ticket_event_resolved_*)."""
+    return (select(EVENTS.c.id).where(EVENTS.c.ticket_id == Ticket.id, EVENTS.c.action == "status",
+                                      EVENTS.c.to_status == TicketStatus.RESOLVED.value, *when).exists())
 
 
 def first_time_fix(session: Session, start: datetime, end: datetime, outlet_id: int | None = None) -> Share:
     """Repair tickets first resolved in [start, end): (fixed the first time, all); see the module."""
-    reopened = exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "reopened")
+    reopened = select(EVENTS.c.id).where(EVENTS.c.ticket_id == Ticket.id, EVENTS.c.action == "reopened").exists()
     repeated = exists().where(LATER.c.repeat_of_id == Ticket.id)
     stmt = (select(func.count(), func.count().filter(and_(~reopened, ~repeated))).select_from(Ticket)
             .where(Ticket.kind == TicketKind.REPAIR.value, Ticket.created_at < end,
-                   _resolved_line(TicketEvent.at >= start, TicketEvent.at < end),
-                   ~_resolved_line(TicketEvent.at < start)))
+                   _resolved_line(EVENTS.c.at >= start, EVENTS.c.at < end),
+                   ~_resolved_line(EVENTS.c.at < start)))
     resolved, fixed = session.execute(_of_outlet(stmt, Ticket.outlet_id, outlet_id)).one()
     return Share(fixed, resolved)
 
@@ -307,7 +311,7 @@ def repeat_repairs(session: Session, start: datetime, end: datetime, outlet_id: 
 
 
 def _visited():
-    return exists().where(ReturnVisit.ticket_id == Ticket.id, ReturnVisit.done_at.is_not(None))
+    return select(VISITS.c.id).where(VISITS.c.ticket_id == Ticket.id, VISITS.c.done_at.is_not(None)).exists()
 
 
 def _closed_in(start: datetime, end: datetime) -> tuple:
@@ -336,10 +340,13 @@ def complaints_lacking_visit(session: Session, start: datetime, end: datetime,
 
 
 def satisfaction(session: Session, start: datetime, end: datetime, outlet_id: int | None = None) -> Satisfaction:
-    """Return visits made in [start, end) by score (None: made without a score)."""
-    stmt = (select(ReturnVisit.satisfaction, func.count()).join(Ticket, Ticket.id == ReturnVisit.ticket_id)
+    """Return visits made in [start, end) by score (None: made without a score). The visits carry
+    their own scope (their tickets'); the ticket is joined only to pick one outlet."""
+    stmt = (select(ReturnVisit.satisfaction, func.count())
             .where(ReturnVisit.done_at >= start, ReturnVisit.done_at < end).group_by(ReturnVisit.satisfaction))
-    rows = dict(session.execute(_of_outlet(stmt, Ticket.outlet_id, outlet_id)).all())
+    if outlet_id is not None:
+        stmt = stmt.join(Ticket, Ticket.id == ReturnVisit.ticket_id).where(Ticket.outlet_id == outlet_id)
+    rows = dict(session.execute(stmt).all())
     return Satisfaction({score: rows.get(score, 0) for score in range(1, 6)}, rows.get(None, 0))
 
 

@@ -253,7 +253,11 @@ def ticket_has_clock(*conditions):
     IN list is no better: at a million tickets it holds ~300k clocks, more than PostgreSQL hashes
     in its default work_mem (270 s per page); and without that index SQLite searched every open
     clock again per ticket (11 s at 20k tickets)."""
-    return select(TicketClock.id).where(TicketClock.ticket_id == Ticket.id, *conditions).exists()
+    # Over the clock table, not the mapped class: a clock is visible with its ticket, so the
+    # counted ticket's scope alone decides; the class would bring its own rule (every ticket of a
+    # dealer hashed first: 584 ms instead of 4 ms for the biggest dealer's "overdue now").
+    clocks = TicketClock.__table__
+    return select(clocks.c.id).where(clocks.c.ticket_id == Ticket.id, *conditions).exists()
 
 
 def ticket_overdue_sql(now: datetime):

@@ -23,6 +23,7 @@ from .service import (
 )
 from .service_levels import SlaPolicy, TicketClock
 from .settings import PolicySetting
+from .stats import ClockStat, QualityStat
 from .tickets import Ticket, TicketCounter, TicketEvent
 from .training import TrainingAttendee, TrainingCourse, TrainingSession
 
@@ -37,6 +38,7 @@ __all__ = [
                       "Audited",
                       "AuthEvent",
                       "Base",
+                      "ClockStat",
                       "Complaint",
                       "Customer",
                       "FaultCode",
@@ -57,6 +59,7 @@ __all__ = [
                       "PartsReturn",
                       "PolicySetting",
                       "ProductModel",
+                      "QualityStat",
                       "RateEvent",
                       "ReplacedPart",
                       "ReturnHandling",

@@ -46,6 +46,7 @@ class FeeClaim(Audited, TimestampMixin, db.Model):
         sa.CheckConstraint("distance_km >= 0", name="distance_not_negative"),
         sa.CheckConstraint("overcharge >= 0 AND charge_back >= 0", name="charge_back_not_negative"),
         sa.Index("ix_fee_claim_outlet_status", "outlet_id", "status"),
+        sa.Index("ix_fee_claim_status", "status"),  # the claims to audit, network-wide (issue 16)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

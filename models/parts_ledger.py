@@ -44,6 +44,10 @@ class LedgerEntry(db.Model):
         sa.CheckConstraint(f"cash_amount >= 0 OR kind = '{LedgerKind.CASH_REFUND.value}'", name="cash_not_negative"),
         sa.CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         sa.Index("ix_ledger_entry_account_at", "account_id", "at", "id"),
+        # An outlet's statement (its entries by instant) and what it holds on account (by kind),
+        # read from the index alone (backoffice.ledger, issue 16).
+        sa.Index("ix_ledger_entry_outlet_at", "outlet_id", "at", "id"),
+        sa.Index("ix_ledger_entry_outlet_kind", "outlet_id", "kind", "delta"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

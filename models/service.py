@@ -125,7 +125,14 @@ class ReturnVisit(Audited, TimestampMixin, db.Model):
         choice_check("kind", [k.value for k in VisitKind]),
         sa.CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)",
                            name="satisfaction_range"),
-        sa.Index("ix_return_visit_open_due", "done_at", "due_at"),
+        # Visits still to make by due time, with their ticket: "return visits due", read from the
+        # index alone (each ticket then checked against the user's scope, backoffice.dashboard).
+        sa.Index("ix_return_visit_open_due", "done_at", "due_at", "ticket_id"),
+        # Visits made: by ticket (visit coverage, service_kpis) and by day with their score
+        # (satisfaction, the home page and the KPI report), read from the index alone (issue 16).
+        sa.Index("ix_return_visit_done_ticket", "ticket_id", sqlite_where=sa.text("done_at IS NOT NULL"),
+                 postgresql_where=sa.text("done_at IS NOT NULL")),
+        sa.Index("ix_return_visit_done_score", "done_at", "satisfaction"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

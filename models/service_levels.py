@@ -31,6 +31,10 @@ class SlaPolicy(Audited, TimestampMixin, db.Model):
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))
 
 
+# A clock ticking now: unmet, not paused, of the current round (backoffice.sla.ticking_sql).
+TICKING = "met_at IS NULL AND paused_since IS NULL AND superseded_at IS NULL"
+
+
 class TicketClock(db.Model):
     """One SLA clock of one ticket: due time fixed at registration, met time, pauses (R-SLA-1/3)."""
 
@@ -44,6 +48,17 @@ class TicketClock(db.Model):
         sa.Index("ix_ticket_clock_open_due", "met_at", "due_at"),
         # A ticket's unmet clocks by due time: the lists' and the menu's "overdue" EXISTS (backoffice.sla).
         sa.Index("ix_ticket_clock_ticket_open", "ticket_id", "met_at", "due_at"),
+        # A ticket's ticking clocks (sla.ticking_sql) by due time: "overdue now", one index-only
+        # probe per open ticket (backoffice.dashboard, issue 16).
+        sa.Index("ix_ticket_clock_ticking", "ticket_id", "due_at",
+                 sqlite_where=sa.text(TICKING), postgresql_where=sa.text(TICKING)),
+        # A complaint's answer clock still ticking: "complaints awaiting answer" (R-CMP-1), a few
+        # hundred rows to start from rather than every open ticket.
+        sa.Index("ix_ticket_clock_answer_ticking", "ticket_id", sqlite_where=sa.text(f"clock = 'answer' AND {TICKING}"),
+                 postgresql_where=sa.text(f"clock = 'answer' AND {TICKING}")),
+        # A ticket's clocks met late (sla.met_late_sql): "breached (ever)".
+        sa.Index("ix_ticket_clock_met_late", "ticket_id",
+                 sqlite_where=sa.text("met_at > due_at"), postgresql_where=sa.text("met_at > due_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db, utcnow
 from .choices import (
@@ -20,12 +20,16 @@ from .choices import (
     WarrantyExclusion,
     WarrantyWindow,
 )
+from .customers import phone_key
+
+OPEN_WORK = "status <> 'closed'"
+CLOSED = "status = 'closed'"
 
 
 class Ticket(Audited, TimestampMixin, db.Model):
     __tablename__ = "ticket"
     __scope__ = "own_rule"  # R-ROLE-1: a rule of its own in backoffice.access
-    __audit_exclude__ = ("updated_at",)
+    __audit_exclude__ = ("updated_at", "contact_phone_key")  # the key follows the phone: not an edit
     __table_args__ = (
         choice_check("kind", [k.value for k in TicketKind]),
         choice_check("channel", [c.value for c in Channel]),
@@ -40,11 +44,24 @@ class Ticket(Audited, TimestampMixin, db.Model):
         # The common list order within an outlet's scope.
         sa.Index("ix_ticket_outlet_created", "outlet_id", "created_at", "id"),
         sa.Index("ix_ticket_status_created", "status", "created_at"),
+        # The list's default order and its sortable columns, each with created_at, id as the
+        # tie-break (views.tickets): an index walk gives any page without sorting the table.
+        sa.Index("ix_ticket_created_id", "created_at", "id"),
+        sa.Index("ix_ticket_kind_created", "kind", "created_at", "id"),
+        # Home pages and menu badges (backoffice.dashboard): open work by outlet, status, engineer
+        # and kind; an engineer's tickets by status; an outlet's by status; "is this ticket in the
+        # dealer's scope" read from the index alone; closed tickets by closing time (visit coverage).
+        sa.Index("ix_ticket_open_work", "outlet_id", "status", "assigned_engineer_id", "kind", "id",
+                 sqlite_where=sa.text(OPEN_WORK), postgresql_where=sa.text(OPEN_WORK)),
+        sa.Index("ix_ticket_engineer_status", "assigned_engineer_id", "status", "outlet_id"),
+        sa.Index("ix_ticket_outlet_status", "outlet_id", "status"),
+        sa.Index("ix_ticket_id_outlet", "id", "outlet_id"),
+        sa.Index("ix_ticket_closed_at", "closed_at", sqlite_where=sa.text(CLOSED), postgresql_where=sa.text(CLOSED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)  # R-TKT-1
-    kind: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
     channel: Mapped[str] = mapped_column(sa.String(20), index=True)
     category: Mapped[str] = mapped_column(sa.String(20), default=IssueCategory.QUALITY.value)
     status: Mapped[str] = mapped_column(sa.String(20), default=TicketStatus.REGISTERED.value)
@@ -53,13 +70,14 @@ class Ticket(Audited, TimestampMixin, db.Model):
     # R-TKT-2: contact data as given at registration (may differ from the archive).
     contact_name: Mapped[str] = mapped_column(sa.String(60), default="")
     contact_phone: Mapped[str] = mapped_column(sa.String(30), default="", index=True)
+    # The contact phone as searches compare it (models.customers.phone_key): digits only.
+    contact_phone_key: Mapped[str | None] = mapped_column(sa.String(30), index=True)
     address: Mapped[str] = mapped_column(sa.String(255), default="")
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
-    assigned_engineer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user_account.id"), index=True
-    )
+    # Indexed by ix_ticket_engineer_status (it leads), with the status and outlet its lists ask.
+    assigned_engineer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where the service happens, as registered: drives the on-site clock (DOMAIN §4).
@@ -87,6 +105,11 @@ class Ticket(Audited, TimestampMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version_id}
 
+    @validates("contact_phone")
+    def _keep_contact_phone_key(self, key, phone):
+        self.contact_phone_key = phone_key(phone)
+        return phone
+
     customer = relationship("Customer", back_populates="tickets")
     unit = relationship("Unit", back_populates="tickets")
     outlet = relationship("Outlet")
@@ -110,6 +133,8 @@ class Ticket(Audited, TimestampMixin, db.Model):
     replaced_parts = relationship("ReplacedPart", back_populates="ticket", order_by="ReplacedPart.id")
     approvals = relationship("ApprovalRequest", back_populates="ticket", order_by="ApprovalRequest.id")
     return_handling = relationship("ReturnHandling", back_populates="ticket", uselist=False)
+    # The outlet's service-fee claim for this ticket (R-FEE-2), read with the ticket's page.
+    fee_claim = relationship("FeeClaim", uselist=False, viewonly=True)
 
     def __str__(self) -> str:
         return self.number or "—"
@@ -124,6 +149,18 @@ class TicketEvent(db.Model):
 
     __tablename__ = "ticket_event"
     __scope__ = "ticket"  # R-ROLE-1: visible with its ticket (backoffice.access)
+    __table_args__ = (
+        # The lines moving a ticket to "resolved", by ticket and by instant, and the reopenings:
+        # first-time fix and repeat repairs (backoffice.service_kpis, outlet_evaluation; issue 16).
+        sa.Index("ix_ticket_event_resolved", "ticket_id", "at",
+                 sqlite_where=sa.text("action = 'status' AND to_status = 'resolved'"),
+                 postgresql_where=sa.text("action = 'status' AND to_status = 'resolved'")),
+        sa.Index("ix_ticket_event_resolved_at", "at", "ticket_id",
+                 sqlite_where=sa.text("action = 'status' AND to_status = 'resolved'"),
+                 postgresql_where=sa.text("action = 'status' AND to_status = 'resolved'")),
+        sa.Index("ix_ticket_event_reopened", "ticket_id", sqlite_where=sa.text("action = 'reopened'"),
+                 postgresql_where=sa.text("action = 'reopened'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)

@@ -142,6 +142,14 @@ def _register_reports(admin) -> None:
     admin.add_view(ModelSalesView(ModelSales, _l("Sales per model"), category=reports, endpoint="model_sales"))
 
 
+def _register_bench(app: Flask, admin: Admin) -> None:
+    """Issue 16: bench/bench.py's stock and lean references, only in bench mode (never in production)."""
+    if app.config.get("BENCH"):
+        from . import bench
+
+        bench.register(app, admin)
+
+
 def init_views(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
@@ -197,6 +205,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(AuthEventView(AuthEvent, _l("Sign-in log"), category=system, endpoint="auth_event"))
     admin.add_view(ApiTokenView(ApiToken, _l("Channel API tokens"), category=system, endpoint="api_token"))
     admin.add_view(AccountView(_l("My account"), endpoint="account", url="/admin/account"))
+    _register_bench(app, admin)
 
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["field_label"] = lambda key: str(LABELS.get(key, key))

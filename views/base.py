@@ -17,6 +17,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import desc
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,7 +27,7 @@ from backoffice.permissions import CENTER
 from backoffice.timezones import format_local, local_day_bounds
 from models import db
 
-from . import exports
+from . import exports, list_paging
 from .fields import LABELS
 from .forms import Converter
 
@@ -151,8 +152,37 @@ class SecureModelView(ModelView):
     list_template = "admin/model/list.html"
     model_form_converter = Converter
 
+    # After the sort column, rows with the same value keep this order (same direction), so a
+    # page is stable and an index on (column, *tiebreak) serves it (issue 16).
+    column_sort_tiebreak: tuple[str, ...] = ("id",)
+
     def __init__(self, model, name=None, **kwargs):
         super().__init__(model, db, name=name, **kwargs)
+
+    # --- counting, sorting and paging (views.list_paging) -------------------------------------
+    def get_count_query(self):
+        return None  # Flask-Admin's exact COUNT(*) is replaced by the capped count in get_list
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None,
+                 count_cap=None):
+        _count, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                         execute=False, page_size=page_size)
+        if self.simple_list_pager:
+            count = None
+        elif isinstance(query, list):
+            count = len(query)
+        else:
+            count = list_paging.capped_count(query, count_cap or current_app.config["LIST_COUNT_CAP"])
+        return count, (query.all() if execute and not isinstance(query, list) else query)
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        if sort_column is not None:
+            for name in self.column_sort_tiebreak:
+                if name != sort_column:
+                    column = getattr(self.model, name)
+                    query = query.order_by(desc(column) if sort_desc else column)
+        return query, joins
 
     # --- roles: can_create reads create_roles, and so on ------------------------------
     can_create, can_edit, can_delete, can_export = RoleRight(), RoleRight(), RoleRight(), RoleRight()
@@ -196,15 +226,19 @@ class SecureModelView(ModelView):
         key = "EXPORT_STREAM_MAX_ROWS" if export_type == "csv" else "EXPORT_MAX_ROWS"
         return current_app.config[key]
 
+    def export_cut(self, count, export_type: str) -> bool:
+        """Whether the list on screen is longer than what an export of this type holds."""
+        return list_paging.more_than(count, self.export_cap(export_type))
+
     @expose("/export/<export_type>/")
     def export(self, export_type):
         """The list as filtered, sorted and searched on screen. The file is named in the user's
         language and the local time; CSV starts with a UTF-8 BOM (Excel on Chinese Windows)."""
         if not self.can_export or export_type not in self.export_types:
             return super().export(export_type)  # Flask-Admin's refusal: a redirect with a message
-        count, query = self._export_query()
+        count, query = self._export_query(export_type)
         cap = self.export_cap(export_type)
-        truncated = count > cap
+        truncated = list_paging.more_than(count, cap)
         notice = exports.truncation_notice(cap) if truncated else None
         header = [exports.safe_cell(title) for _name, title in self._export_columns]
         rows = self._export_batches(query, cap, export_type)
@@ -223,14 +257,15 @@ class SecureModelView(ModelView):
             self.get_export_name(export_type, stamp), f"{self.endpoint}_{stamp}.{export_type}")
         return response
 
-    def _export_query(self):
+    def _export_query(self, export_type):
         """(rows in the list, the unexecuted query) with the list page's filters, search and sort."""
         args = self._get_list_extra_args()
         sort = self._get_column_by_idx(args.sort)
+        cap = self.export_cap(export_type)
         count, query = self.get_list(0, sort[0] if sort else None, args.sort_desc, args.search, args.filters,
-                                     execute=False, page_size=0)
+                                     execute=False, page_size=0, count_cap=cap)
         if count is None:  # a view with simple_list_pager counts nothing: the cap must still be said
-            count = len(query) if isinstance(query, list) else query.order_by(None).count()
+            count = len(query) if isinstance(query, list) else list_paging.capped_count(query, cap)
         return count, self.get_export_query(query)
 
     def get_export_query(self, query):
@@ -275,6 +310,10 @@ class SecureModelView(ModelView):
         args = super()._get_list_extra_args()
         if not 0 <= (args.page or 0) <= MAX_PAGE:
             raise BadInput(_("There is no such page in this list. Go back to the first page."))
+        cap = current_app.config["LIST_COUNT_CAP"]
+        if (args.page or 0) * self.get_safe_page_size(args.page_size) >= cap:
+            raise BadInput(_("Lists page through their first %(cap)s rows only: add a filter or a search "
+                             "to reach the rows further on.", cap=f"{cap:,}"))
         if args.search and len(args.search) > MAX_SEARCH:  # nothing stored is that long
             raise BadInput(_("The search text is too long: at most %(n)d characters.", n=MAX_SEARCH))
         return args

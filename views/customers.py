@@ -3,10 +3,11 @@ from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 from wtforms.validators import InputRequired, NumberRange
 
 from backoffice import customers as customer_service
+from backoffice import ticket_search
 from backoffice.labels import choices
 from backoffice.permissions import CENTER, DESK, EVERYONE, MANAGERS
 from models import Customer, Outlet, ProductModel, Unit, db
@@ -63,6 +64,11 @@ class CustomerView(OutletOwnedView):
             LocalDateBetweenFilter(Customer.created_at, LABELS["created_at"]),
         )
         super().__init__(*args, **kwargs)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """A phone (its last digits too), a name or an address, through their indexes (issue 16)."""
+        found = ticket_search.customer_condition(search, db.session.get_bind().dialect.name)
+        return query.filter(false() if found is None else found), count_query, joins, count_joins
 
     def on_model_change(self, form, model, is_created):
         customer_service.validate_customer(model)

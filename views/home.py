@@ -2,7 +2,7 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,11 +31,22 @@ def filter_url(view, *filters) -> str:
     conditions include `value` (a ChoiceFilter) or, failing that, whose column is `name`."""
     args = []
     for position, (name, value) in enumerate(filters):
-        index = next(i for i, flt in enumerate(view.column_filters)
-                     if (value in flt._conditions if hasattr(flt, "_conditions")
-                         else getattr(flt.column, "key", None) == name))
-        args.append((f"flt{position}_{index}", value))
+        args.append((f"flt{position}_{_filter_index(view, name, value)}", value))
     return f"{view.url}/?{urlencode(args)}" if args else f"{view.url}/"
+
+
+def _filter_index(view, name, value) -> int:
+    """The index of the filter `filter_url` picks, remembered on the view (its filters never
+    change): a report links hundreds of rows to their lists."""
+    cache = view.__dict__.setdefault("_filter_indexes", {})
+    if "choices" not in cache:
+        cache["choices"] = {key for flt in view.column_filters for key in getattr(flt, "_conditions", ())}
+    key = (name, value if value in cache["choices"] else None)
+    if key not in cache:
+        cache[key] = next(i for i, flt in enumerate(view.column_filters)
+                          if (value in flt._conditions if hasattr(flt, "_conditions")
+                              else getattr(flt.column, "key", None) == name))
+    return cache[key]
 
 
 class HomeView(AdminIndexView):
@@ -64,7 +75,7 @@ class HomeView(AdminIndexView):
             "admin/home.html", role=str(role if role in (Role.CLERK, Role.ENGINEER, Role.DEALER) else Role.MANAGER),
             counts=[(status, label(TicketStatus, status), n, self._url("ticket", ("status", status)))
                     for status, n in counts.items()],
-            open_total=sum(n for s, n in counts.items() if s in dashboard.OPEN),
+            open_total=dashboard.open_tickets(db.session),
             open_url=self._url("ticket", ("queue", "open")),
             newest=dashboard.newest_tickets(db.session), due_soon_label=SLA_LABELS["due_soon"],
             **figures)
@@ -113,7 +124,6 @@ class HomeView(AdminIndexView):
         return dict(self._clocks(),
                     approvals=menu_count(APPROVALS),  # the menu's badge reuses it
                     approvals_url=self._url("approval", ("queue", "mine_to_decide")),
-                    compliance=[(c, label(Clock, c.clock)) for c in dashboard.sla_compliance(db.session)],
                     breached=dashboard.breached_tickets(db.session),
                     breached_url=self._url("ticket", ("sla", "breached")),
                     satisfaction=dashboard.satisfaction(db.session),
@@ -122,7 +132,8 @@ class HomeView(AdminIndexView):
                     complaints_url=self._url("ticket", ("queue", "complaints_awaiting_answer")),
                     complaints_month=dashboard.complaints_registered(db.session),
                     complaints_all_url=self._url("ticket", ("kind", TicketKind.COMPLAINT.value)),
-                    claims_to_audit=dashboard.fee_claims_by_status(db.session)[FeeClaimStatus.CLAIMED.value],
+                    claims_to_audit=dashboard.fee_claims_by_status(
+                        db.session, [FeeClaimStatus.CLAIMED.value])[FeeClaimStatus.CLAIMED.value],
                     claims_to_audit_url=self._url("fee_claim", ("status", FeeClaimStatus.CLAIMED.value)),
                     evaluation_url=url_for("outlet_evaluation.index"),
                     **self._trend(), **self._ranking())
@@ -130,7 +141,8 @@ class HomeView(AdminIndexView):
     def _trend(self):
         """SLA compliance per clock over the last months: a line per clock and the same figures
         as a table (R-SLA-1), each month linked to the service KPI report of that month, whose
-        per-clock figures are the same and broken down by outlet."""
+        per-clock figures are the same and broken down by outlet. This month so far is the
+        trend's last month (dashboard.sla_compliance: the same figures)."""
         months = dashboard.compliance_trend(db.session)
         today = local_today()
         clocks = [(clock.value, label(Clock, clock.value)) for clock in Clock]
@@ -139,10 +151,25 @@ class HomeView(AdminIndexView):
         rows = [(m, url_for("kpis.index", **{"from": m.month.isoformat(),
                                               "to": min(month_end(m.month), today).isoformat()}))
                 for m in months]
-        return {"trend": rows, "trend_clocks": clocks, "trend_chart": spec, "kpis_url": url_for("kpis.index")}
+        return {"trend": rows, "trend_clocks": clocks, "trend_chart": spec, "kpis_url": url_for("kpis.index"),
+                "compliance": [(c, label(Clock, c.clock)) for c in months[-1].clocks]}
 
     def _ranking(self):
-        """This year's best and worst rated dealer outlets, each linked to its evaluation (R-APR-5)."""
+        """Where the manager's page gets this year's ranking from, after the page (`ranking`)."""
+        year = local_today().year
+        return {"ranking_year": year, "ranking_url": url_for("outlet_evaluation.index", year=year),
+                "ranking_fragment_url": url_for(".ranking")}
+
+    @expose("/ranking")
+    def ranking(self):
+        """This year's best and worst rated dealer outlets, each linked to its evaluation (R-APR-5):
+        a fragment of the manager's home page, fetched after it (a year of figures over a big
+        network takes seconds; the page's other figures do not wait for it)."""
+        if current_user.role in (Role.CLERK, Role.ENGINEER, Role.DEALER):  # the center's managers' page
+            abort(403)
+        return render_template("admin/home_ranking.html", **self._ranking_ends())
+
+    def _ranking_ends(self):
         year = local_today().year
         top, bottom = dashboard.ranking_ends(db.session, year)
 

@@ -27,3 +27,17 @@
     }
   });
 })();
+
+// data-fragment="URL": a slow part of a page (the manager's outlet ranking) is fetched after the
+// page and replaces the element's content; if it fails, the element keeps its link.
+(function () {
+  function load(element) {
+    fetch(element.getAttribute("data-fragment"), {credentials: "same-origin"})
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) { element.innerHTML = html; element.setAttribute("data-loaded", "1"); })
+      .catch(function () { element.setAttribute("data-loaded", "failed"); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-fragment]").forEach(load);
+  });
+})();

@@ -210,3 +210,30 @@ def test_ranking_ends_are_the_best_and_worst_rated_never_an_outlet_twice(monkeyp
     assert ends([1, 2, 3, 4, None]) == ([1, 2, 3], [4])
     assert ends([1, 1]) == ([1, 1], [])
     assert ends([None]) == ([], [])
+
+
+# --- counts that stop at a cap (issue 16): the cost of a figure does not grow with the table ------
+
+def test_a_count_past_its_cap_reads_the_cap_and_says_more(session, monkeypatch):
+    from backoffice.capped import Capped
+
+    customer = f.make_customer(session, f.make_outlet(session))
+    for _ in range(3):
+        f.make_ticket(session, customer)  # registered, nobody assigned
+    session.flush()
+    exact = dashboard.unassigned_tickets(session)
+    monkeypatch.setattr(dashboard, "FIGURE_CAP", exact - 1)
+    found = dashboard.unassigned_tickets(session)
+    assert isinstance(found, Capped) and found == exact - 1 and str(found) == f"{exact - 1:,}+"
+    assert dashboard.capped_counts(session, {"unassigned": dashboard.unassigned_sql()}, exact)["unassigned"] == exact
+    assert type(dashboard.capped_counts(session, {"u": dashboard.unassigned_sql()}, exact)["u"]) is int
+
+
+def test_the_menus_queue_counts_stop_at_the_badge_cap(session):
+    engineer = f.make_user(session, "engineer")
+    customer = f.make_customer(session, f.make_outlet(session))
+    for _ in range(3):
+        f.make_ticket(session, customer, assigned_engineer=engineer)
+    session.flush()
+    assert dashboard.queue_counts(session, engineer.id, ["mine"])["mine"] == 3
+    assert str(dashboard.queue_counts(session, engineer.id, ["mine"], cap=2)["mine"]) == "2+"

@@ -95,6 +95,9 @@ def check_consistency(connection, *, now: datetime | None = None, with_demo: boo
     # R-CUS-1: one customer per normalised phone, the key as the archive computes it.
     for phone, key in rows("SELECT phone, phone_key FROM customer"):
         assert key == phone_key(phone)
+    # A ticket's contact phone carries the key the ticket search compares (models.customers.phone_key).
+    for phone, key in rows("SELECT contact_phone, contact_phone_key FROM ticket"):
+        assert key == phone_key(phone)
     # A ticket's unit is its customer's; its timeline starts with the registration and ends in its status.
     assert scalar(connection, "SELECT count(*) FROM ticket t JOIN unit u ON u.id = t.unit_id "
                               "WHERE u.customer_id <> t.customer_id") == 0
@@ -180,6 +183,16 @@ def test_sizes_dates_and_people(load_app, generated):
         units = scalar(connection, "SELECT count(*) FROM unit")
         assert customers < units < TICKETS
     assert "Added" in generated[1] and "ticket " in generated[1] and "Error" not in generated[1]
+
+
+def test_the_tables_written_are_analysed(load_app, generated):
+    """SQLite: ANALYZE after the run (sqlite_stat1), so the planner knows the tables' sizes; the
+    command says so."""
+    assert re.search(r"^ANALYZE of the \d+ tables written \([\d.,]+ s\): fresh planner statistics\.$",
+                     generated[1], re.MULTILINE), generated[1]
+    with load_app.app_context(), db.engine.connect() as connection:
+        analysed = {t for (t,) in connection.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1"))}
+    assert {"ticket", "ticket_event", "ticket_clock", "ticket_counter", "customer", "ledger_entry"} <= analysed
 
 
 def test_the_app_registers_the_next_ticket_without_collision(load_app):

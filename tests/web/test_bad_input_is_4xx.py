@@ -45,7 +45,15 @@ def test_a_page_number_past_any_list_is_400_with_a_message_on_every_list(app, lo
 
 
 def test_a_page_just_past_the_end_is_an_empty_list(login_as):
-    assert login_as("clerk").get("/admin/ticket/?page=500").status_code == 200
+    assert login_as("clerk").get("/admin/ticket/?page=499").status_code == 200
+
+
+def test_a_page_past_the_paging_cap_says_to_narrow_the_list(login_as):
+    """Issue 16: lists page through their first LIST_COUNT_CAP (10,000) rows; further on, the
+    page says how to get there instead of reading past ten thousand rows."""
+    response = login_as("clerk").get("/admin/ticket/?page=500", headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert "first 10,000 rows only" in text(response)
 
 
 # --- ticket steps and ids ------------------------------------------------------------------------

@@ -185,7 +185,9 @@ def test_manager_sees_the_best_and_worst_rated_outlets_linked_to_their_evaluatio
     from backoffice.timezones import local_today
     rated = [row for row in ranking(session, local_today().year) if row.rank is not None]
     client = login_as(world["manager"].username)
-    page = client.get("/admin/").get_data(as_text=True)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'data-fragment="/admin/ranking"' in home  # fetched after the page (issue 16: seconds at 1M)
+    page = client.get("/admin/ranking").get_data(as_text=True)
     shown = rated[:3] + rated[max(3, len(rated) - 3):]
     assert shown, "the demo data rates its outlets"
     for row in shown:
@@ -193,3 +195,22 @@ def test_manager_sees_the_best_and_worst_rated_outlets_linked_to_their_evaluatio
         evaluation = client.get(link(page, f"score-{row.outlet.code}"))
         assert evaluation.status_code == 200 and row.outlet.name in evaluation.get_data(as_text=True)
     assert f"score-{world['a'].code}" not in page
+
+
+def test_only_the_centers_managers_get_the_ranking_fragment(login_as):
+    for username in ("clerk", "engineer", "dealer1"):
+        assert login_as(username).get("/admin/ranking").status_code == 403
+
+
+def test_a_figure_past_its_cap_says_so_and_its_list_shows_the_rows(app, session, world, login_as, monkeypatch):
+    """Issue 16: a count of open work stops at dashboard.FIGURE_CAP ("2+"), reading no further."""
+    from backoffice import dashboard
+
+    for _ in range(3):
+        f.make_ticket(session, world["customer"])
+    session.commit()
+    monkeypatch.setattr(dashboard, "FIGURE_CAP", 2)
+    client = login_as(world["dealer_a"].username)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert figure(page, "status-registered") == "2+" and figure(page, "open-total") == "2+"
+    assert client.get(link(page, "status-registered")).status_code == 200

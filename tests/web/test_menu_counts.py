@@ -117,7 +117,7 @@ def test_the_counts_are_read_once_per_page(world, as_user, statements):
     client = as_user(world["manager"])
     statements.clear()
     client.get("/admin/customer/").get_data()
-    assert sum("FILTER (WHERE" in s and "FROM ticket" in s for s in statements) == 1  # every ticket queue
+    assert sum("FROM ticket" in s for s in statements) == 1  # every ticket queue, in one statement
     assert sum("FROM approval_request" in s for s in statements) == 1
     statements.clear()
     client.get("/admin/").get_data()  # the home page's figure and the badge share the count
