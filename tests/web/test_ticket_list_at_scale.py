@@ -16,7 +16,8 @@ def desk(session):
     """Outlets A and B, a clerk, A's dealer; customers with distinct phones, names and units."""
     world = f.make_service_network(session)
     a, b = world["a"], world["b"]
-    world["wang"] = f.make_customer(session, a, name="王秀英", phone="138 0013 8000", address="广州市天河区测试巷七号院")
+    world["wang"] = f.make_customer(session, a, name="王秀英", phone="138 0013 8000",
+                                    address="广州市天河区测试巷七号院")
     world["li"] = f.make_customer(session, b, name="李建国", phone="13900139000", phone2="020-87654321")
     world["wang_ticket"] = f.make_ticket(session, world["wang"], unit=f.make_unit(session, world["wang"],
                                                                                   serial="JSQ-SN-7788"))
