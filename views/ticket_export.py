@@ -269,7 +269,9 @@ def block_rows() -> int:
 
 
 def fast_select(query):
-    """The list's (unexecuted) query selecting `SELECTED` instead of tickets."""
+    """The list's (unexecuted) query selecting `SELECTED` instead of tickets. The list's query
+    joins nothing (TicketView's filters and search are subqueries); a filter that joined the
+    customer or the unit would need them aliased here."""
     return (query.enable_eagerloads(False)
             .with_entities(*(column.label(name) for name, column in SELECTED.items()))
             .outerjoin(Ticket.customer).outerjoin(Ticket.unit)
