@@ -58,7 +58,6 @@ def _ticket_visible(ticket_id):
     return select(Ticket.id).where(Ticket.id == ticket_id).scalar_subquery().is_not(None)
 
 
-ticket_has_clock = sla.ticket_has_clock  # over the clock table: the counted ticket's scope decides
 
 
 def capped_counts(session: Session, wheres: dict, cap: int | None = None, entity=Ticket) -> dict:
@@ -107,7 +106,7 @@ def sla_counts(session: Session) -> dict[str, int]:
     read from the clocks falling due within the window (an index range), exactly. Clocks and visits
     are read as tables, their tickets' scope deciding (see CLOCKS, `_ticket_visible`)."""
     now = utcnow()
-    overdue = capped_sql(select(Ticket.id).where(overdue_ticket_sql(now)), FIGURE_CAP)
+    overdue = capped_sql(select(Ticket.id).where(sla.ticket_overdue_sql(now)), FIGURE_CAP)
     visits = capped_sql(select(VISITS.c.id).where(visits_due_sql(now), _ticket_visible(VISITS.c.ticket_id)),
                         FIGURE_CAP)
     soon = (select(func.count(func.distinct(CLOCKS.c.ticket_id))).select_from(CLOCKS)
@@ -142,19 +141,8 @@ def unassigned_sql():
 
 def complaints_awaiting_answer_sql():
     """Complaints whose answer clock is still ticking (R-CMP-1, R-SLA-1)."""
-    answer_open = ticket_has_clock(sla.ticking_sql(), TicketClock.clock == Clock.ANSWER.value)
+    answer_open = sla.ticket_has_clock(sla.ticking_sql(), TicketClock.clock == Clock.ANSWER.value)
     return and_(Ticket.kind == TicketKind.COMPLAINT.value, Ticket.status.not_in(sla.FINISHED), answer_open)
-
-
-def overdue_ticket_sql(now):
-    """A ticket with a clock overdue now: the ticket list's "Overdue now" (R-SLA-1), as
-    `sla.ticket_overdue_sql` says it: not finished, with a ticking clock past its due time."""
-    return and_(Ticket.status.not_in(sla.FINISHED), ticket_has_clock(sla.ticking_sql(), TicketClock.due_at < now))
-
-
-def met_late_ticket_sql():
-    """A ticket with a clock met after its due time, any round (`sla.met_late_sql`)."""
-    return ticket_has_clock(sla.met_late_sql())
 
 
 def visits_due_sql(now):
@@ -193,7 +181,7 @@ def pending_approvals(session: Session) -> int:
 def breached_tickets(session: Session) -> int:
     """Tickets with a clock overdue now or met late (the list's "Breached (ever)", R-SLA-1), capped
     at FIGURE_CAP: a count over the whole history."""
-    breached = or_(overdue_ticket_sql(utcnow()), met_late_ticket_sql())
+    breached = or_(sla.ticket_overdue_sql(utcnow()), sla.ticket_has_clock(sla.met_late_sql()))
     return capped_counts(session, {"breached": breached})["breached"]
 
 
@@ -254,7 +242,7 @@ def parts_position(session: Session, outlet_id: int) -> PartsPosition:
 # --- the menu's queue counts -------------------------------------------------------------------
 
 QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
-          "overdue": lambda _user_id: overdue_ticket_sql(utcnow()),
+          "overdue": lambda _user_id: sla.ticket_overdue_sql(utcnow()),
           "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
 
 
