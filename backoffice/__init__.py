@@ -17,6 +17,7 @@ from . import (
     audit,  # noqa: F401  (registers the audit listener)
     csp,
     input_guard,
+    read_only,
     stats,  # noqa: F401  (registers the summary rows' listener)
 )
 from .access import UNSCOPED, scope_for, set_scope
@@ -47,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
+    read_only.init_app(app, db)  # after Flask-SQLAlchemy: its teardown rolls back after ours
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      include_object=_in_models)
     csrf.init_app(app)

@@ -173,9 +173,13 @@ def appointments_today(session: Session, user_id: int) -> list[Ticket]:
     return list(session.scalars(stmt))
 
 
+def _pending_approvals():
+    pending = ApprovalRequest.status == ApprovalStatus.PENDING.value
+    return select(func.count()).select_from(ApprovalRequest).where(pending)
+
+
 def pending_approvals(session: Session) -> int:
-    return _count(session, select(func.count()).select_from(ApprovalRequest)
-                  .where(ApprovalRequest.status == ApprovalStatus.PENDING.value))
+    return _count(session, _pending_approvals())
 
 
 def breached_tickets(session: Session) -> int:
@@ -244,6 +248,20 @@ def parts_position(session: Session, outlet_id: int) -> PartsPosition:
 QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
           "overdue": lambda _user_id: sla.ticket_overdue_sql(utcnow()),
           "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
+
+
+def menu_counts(session: Session, user_id: int, keys, with_approvals: bool) -> tuple[dict[str, int], int | None]:
+    """The menu's badges in one statement: the ticket queues `keys` as `queue_counts` counts them,
+    and, `with_approvals`, the approvals waiting for a decision (`pending_approvals`), else None."""
+    wheres = {key: QUEUES[key](user_id) for key in keys if key in QUEUES}
+    columns = [capped_sql(select(Ticket.id).where(where), BADGE_CAP) for where in wheres.values()]
+    if with_approvals:
+        columns.append(_pending_approvals().scalar_subquery())
+    if not columns:
+        return {}, None
+    row = session.execute(select(*columns)).one()
+    queues = {key: read(found, BADGE_CAP) for key, found in zip(wheres, row, strict=False)}
+    return queues, (row[-1] or 0) if with_approvals else None
 
 
 def queue_counts(session: Session, user_id: int, keys, cap: int | None = None) -> dict[str, int]:

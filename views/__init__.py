@@ -1,14 +1,13 @@
 """Flask-Admin screens and blueprints. Thin: they call backoffice services."""
 from flask import Flask
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from backoffice import csp, return_path
 from backoffice.extensions import csrf
 from backoffice.labels import CLOCK_STATES, label
-from backoffice.permissions import DESK, EMPLOYEES, EVERYONE, MANAGERS
+from backoffice.permissions import MANAGERS
 from backoffice.timezones import format_local
 from models import (
     ApiToken,
@@ -39,18 +38,18 @@ from models import (
     choices,
 )
 
-from . import fees, kpis, quality_report, training
+from . import fees, kpis, list_rows, quality_report, training
 from .appraisal import AppraisalRankingView, AppraisalView
 from .approvals import ApprovalView
 from .auth import bp as auth_bp
-from .base import role_in
 from .catalog import PartView
 from .channel_api import bp as api_bp
 from .customers import CustomerView, ModelSalesView, ProductModelView, UnitView
 from .fields import LABELS
-from .home import APPROVALS, AccountView, HomeView, menu_badge
+from .home import AccountView, HomeView
 from .intake import IntakeView
 from .ledger_entries import LedgerEntryView
+from .menu import APPROVALS, RoleMenuLink, add_queue_links
 from .money_postings import MoneyPostingView
 from .network import OutletView, UserView
 from .old_parts import OldPartView, PartsReturnView
@@ -83,50 +82,6 @@ def event_label(action: str) -> str:
 
     found = EVENT_LABELS.get(action) or (BY_NAME[action].label if action in BY_NAME else action)
     return str(found)
-
-
-class RoleMenuLink(MenuLink):
-    """A menu link only the given roles see. With `count` (a queue's key), its name carries a
-    badge with the rows behind it for the signed-in user, computed when the menu draws it."""
-
-    def __init__(self, name, roles, count=None, **kwargs):
-        self.count = count
-        super().__init__(name, **kwargs)
-        self.roles = roles
-
-    @property
-    def name(self):  # Flask-Admin's menu macro prints `name`: the badge rides along, no macro copied
-        return self._name if self.count is None else menu_badge(self._name, self.count, visible_queues)
-
-    @name.setter
-    def name(self, value):
-        self._name = value
-
-    def is_accessible(self):
-        return role_in(self.roles)
-
-
-# Work queues of the service desk: links into the ticket list's filters.
-QUEUE_LINKS = (
-    ("mine", _l("My tickets"), EMPLOYEES),
-    ("unassigned", _l("Unassigned"), EVERYONE),
-    ("overdue", _l("Overdue now"), EVERYONE),
-    ("complaints_awaiting_answer", _l("Complaints awaiting answer"),
-     DESK),
-)
-
-
-def visible_queues() -> list[str]:
-    """The work queues whose menu links the signed-in user sees."""
-    return [key for key, _name, roles in QUEUE_LINKS if role_in(roles)]
-
-
-def add_queue_links(app: Flask, admin: Admin, tickets, category) -> None:
-    """The work queues' links under the ticket list, each with its count (RoleMenuLink)."""
-    for key, name, roles in QUEUE_LINKS:
-        admin.add_menu_item(RoleMenuLink(name, roles, count=key, url=tickets.queue_url(key)),
-                            target_category=category)
-    app.jinja_env.globals["queue_urls"] = {key: tickets.queue_url(key) for key, _n, _r in QUEUE_LINKS}
 
 
 ENUMS = {"service_mode": choices.ServiceMode, "severity": choices.Severity,
@@ -221,4 +176,5 @@ def init_views(app: Flask) -> None:
         clock_state_label=lambda value: str(CLOCK_STATES.get(value, value)),
         event_label=event_label,
         csp_nonce=csp.nonce,  # <script nonce="{{ csp_nonce() }}"> in our templates
+        list_row_actions_html=list_rows.row_actions,  # admin/model/list.html
     )

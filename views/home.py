@@ -2,13 +2,12 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -23,6 +22,7 @@ from models.choices import Clock, FeeClaimStatus, OldPartState, ReconciliationSt
 
 from .base import role_in
 from .charts import chart, series
+from .menu import APPROVALS, menu_count
 from .tickets import SLA_LABELS
 
 
@@ -193,33 +193,6 @@ class HomeView(AdminIndexView):
                             for status, n in claims.items()],
                     owed=owed, owed_value=owed_value,
                     owed_url=self._url("old_part", ("state", OldPartState.OWED.value)))
-
-
-# --- queue counts beside the menu's queue links ----------------------------------------------
-
-APPROVALS = "approvals_to_decide"  # the managers' link into the approvals waiting for a decision
-
-
-def menu_count(key: str, ticket_queues=None) -> int:
-    """The rows behind a queue link for the signed-in user, under the row scope, by the rule of
-    the list it opens. Counted once per request and only when asked (the menu drawing such a
-    link, or the home page): the approvals in one query; the ticket queues whose links the user
-    sees (`ticket_queues()`) together in one."""
-    counts = g.setdefault("menu_counts", {})
-    if key not in counts:
-        if key == APPROVALS:
-            counts[key] = dashboard.pending_approvals(db.session)
-        else:
-            counts.update(dashboard.queue_counts(db.session, current_user.id, ticket_queues()))
-    return counts[key]
-
-
-def menu_badge(name, key: str, ticket_queues) -> Markup:
-    """The link's name and its count: the number shown, and said in words to a screen reader."""
-    n = menu_count(key, ticket_queues)
-    return Markup('{} <span class="badge badge-pill badge-secondary ml-1" aria-hidden="true"'
-                  ' data-testid="menu-count-{}">{}</span><span class="sr-only">{}</span>').format(
-        name, key, n, _("(%(n)s in this queue)", n=n))
 
 
 class PasswordForm(FlaskForm):

@@ -240,7 +240,7 @@ def _user():
 
 def register(admin, category) -> None:
     """The training screens under the staff menu (views/__init__.py)."""
-    from . import RoleMenuLink
+    from .menu import RoleMenuLink
 
     admin.add_view(TrainingCourseView(TrainingCourse, _l("Training courses"), category=category,
                                       endpoint="training_course"))

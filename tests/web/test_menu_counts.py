@@ -129,3 +129,34 @@ def test_a_page_without_the_menu_counts_nothing(app, statements):
     statements.clear()
     app.test_client().get("/login").get_data()
     assert not any("FROM ticket" in s for s in statements)
+
+
+# --- the menu is drawn once per role, language and page (views/menu.py, issue 16) ----------------
+
+def menu_of(page: str) -> str:
+    start = page.index('<ul class="nav navbar-nav mr-auto">')
+    return page[start:page.index("navbar-right", start)]
+
+
+def test_each_role_keeps_its_own_menu_on_the_same_page(world, as_user):
+    menus = {role: menu_of(as_user(world[role]).get("/admin/ticket/").get_data(as_text=True))
+             for role in ("manager", "clerk", "dealer_a")}
+    assert 'data-testid="menu-count-approvals_to_decide"' in menus["manager"]
+    assert 'data-testid="menu-count-approvals_to_decide"' not in menus["clerk"]
+    links = {role: set(re.findall(r'href="(/admin/[a-z_]+/)', menu)) for role, menu in menus.items()}
+    assert links["dealer_a"] < links["manager"] and links["clerk"] != links["dealer_a"]
+    assert menu_of(as_user(world["manager"]).get("/admin/ticket/").get_data(as_text=True)) == menus["manager"]
+
+
+def test_the_menu_follows_the_users_language_and_marks_the_page_it_is_on(session, world, as_user):
+    clerk = world["clerk"]
+    clerk.locale = "en"
+    session.commit()
+    client = as_user(clerk)
+    english = menu_of(client.get("/admin/customer/").get_data(as_text=True))
+    clerk.locale = "zh_Hans_CN"
+    session.commit()
+    chinese = menu_of(client.get("/admin/customer/").get_data(as_text=True))
+    assert "Unassigned" in english and "未指派" in chinese and "Unassigned" not in chinese
+    on_tickets = menu_of(client.get("/admin/ticket/").get_data(as_text=True))
+    assert 'class="dropdown-item active' in on_tickets and on_tickets != chinese  # the page it is on is marked
