@@ -150,6 +150,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "EXPORT_MAX_ROWS": int(os.environ.get("EXPORT_MAX_ROWS", "10000")),
         "EXPORT_STREAM_MAX_ROWS": _int("EXPORT_STREAM_MAX_ROWS", 1_000_000, minimum=1),
         "EXPORT_BATCH_ROWS": _int("EXPORT_BATCH_ROWS", 1000, minimum=1),
+        # The ticket CSV reads its clocks, visits and repeated tickets this many rows at a time
+        # (views/ticket_export.py: 3 statements per block).
+        "TICKET_EXPORT_BLOCK_ROWS": _int("TICKET_EXPORT_BLOCK_ROWS", 5000, minimum=1),
         # A list counts (and pages through) at most this many rows; past it, "10,000+" and a
         # filter narrows the list (views.list_paging).
         "LIST_COUNT_CAP": _int("LIST_COUNT_CAP", 10_000, minimum=100),

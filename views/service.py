@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import NumberRange, Optional
 
@@ -10,7 +11,7 @@ from backoffice import dashboard, reference_checks, return_visits
 from backoffice.labels import choices, label
 from backoffice.permissions import ADMINS, DESK, EVERYONE, MANAGERS
 from backoffice.timezones import local_day_bounds, local_today
-from models import ReturnVisit, utcnow
+from models import ReturnVisit, Ticket, utcnow
 from models.choices import Area, Clock, CodeKind, ProductCategory, TicketKind, VisitKind
 
 from .base import ChoiceFilter, LocalDateBetweenFilter, SecureModelView
@@ -65,6 +66,9 @@ class ReturnVisitView(SecureModelView):
         self.column_filters = (ChoiceFilter(ReturnVisit.id, _l("State"), VISIT_STATES, VISIT_STATE_LABELS),
                                LocalDateBetweenFilter(ReturnVisit.due_at, _l("Due")))
         super().__init__(*args, **kwargs)
+
+    def get_query(self):  # each row's customer with the rows, not one statement per row
+        return super().get_query().options(joinedload(ReturnVisit.ticket).joinedload(Ticket.customer))
 
     def render(self, template, **kwargs):
         if template == self.list_template:

@@ -185,7 +185,6 @@ FORMATTERS = {
 # Times are read without UTCDateTime's conversion (naive UTC, `now` too): the same instants
 # compare the same, and format_local reads a naive time as UTC. It saves a Python call per value.
 
-BLOCK_ROWS = 5000  # TICKET_EXPORT_BLOCK_ROWS in the configuration overrides it
 # Rows are read from the database this many at a time (the streamed query too): rows that live
 # briefly cost the garbage collector little, a block's 20,000 clocks held at once a full collection.
 PART_ROWS = 1000
@@ -265,7 +264,7 @@ class _CodeText(NamedTuple):  # FaultCode.__str__ and Part.__str__
 
 
 def block_rows() -> int:
-    return max(int(current_app.config.get("TICKET_EXPORT_BLOCK_ROWS", BLOCK_ROWS)), 1)
+    return current_app.config["TICKET_EXPORT_BLOCK_ROWS"]  # backoffice/config.py
 
 
 def fast_select(query):
