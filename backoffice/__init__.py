@@ -1,7 +1,6 @@
 """The after-sales service backoffice: application factory."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
@@ -18,6 +17,7 @@ from . import (
     audit,  # noqa: F401  (registers the audit listener)
     csp,
     input_guard,
+    logs,
     read_only,
     stats,  # noqa: F401  (registers the summary rows' listener)
 )
@@ -46,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         # as set by this many proxies in front of the app; with 0 nobody's header is believed.
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.init_app(app)  # first: every later hook's lines carry the request id
 
     db.init_app(app)
     read_only.init_app(app, db)  # after Flask-SQLAlchemy: its teardown rolls back after ours

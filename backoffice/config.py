@@ -104,6 +104,22 @@ def _bench(production: bool) -> bool:
     return True
 
 
+def _log_format(value: str) -> str:
+    if value.lower() not in ("json", "text"):
+        raise RuntimeError(f"LOG_FORMAT={value!r}: use json or text")
+    return value.lower()
+
+
+def _engine_options() -> dict:
+    """Connections checked before use. DATABASE_PREPARED_STATEMENTS=off stops psycopg preparing
+    statements (needed behind PgBouncer in transaction mode; backoffice/read_only.py says why
+    they are kept otherwise)."""
+    options: dict = {"pool_pre_ping": True}
+    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "on").lower() in ("off", "0", "no", "false"):
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = overrides or {}
@@ -115,8 +131,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI")
         or _database_url(instance, production),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(),
         "BACKOFFICE_TIMEZONE": os.environ.get("BACKOFFICE_TIMEZONE", "Asia/Shanghai"),
+        # One JSON object per log line for a log collector, or text for a terminal (backoffice/logs.py).
+        "LOG_FORMAT": _log_format(os.environ.get("LOG_FORMAT") or ("json" if production else "text")),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},

@@ -46,6 +46,7 @@ from .catalog import PartView
 from .channel_api import bp as api_bp
 from .customers import CustomerView, ModelSalesView, ProductModelView, UnitView
 from .fields import LABELS
+from .health import bp as health_bp
 from .home import AccountView, HomeView
 from .intake import IntakeView
 from .ledger_entries import LedgerEntryView
@@ -105,11 +106,16 @@ def _register_bench(app: Flask, admin: Admin) -> None:
         bench.register(app, admin)
 
 
-def init_views(app: Flask) -> None:
+def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(health_bp)  # /healthz, /readyz
+
+
+def init_views(app: Flask) -> None:
+    _register_blueprints(app)
     admin = Admin(app, name=_l("After-sales service"), url="/admin",
                   theme=Bootstrap4Theme(base_template="backoffice_base.html", fluid=True),
                   index_view=HomeView(name=_l("Overview"), url="/admin"),

@@ -2,14 +2,19 @@
 import json
 from decimal import Decimal, InvalidOperation
 
+from flask import flash
+from flask_admin.form import BaseForm
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from wtforms import SelectField
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
-from backoffice import login_guard, policy
-from backoffice.errors import ValidationFailed
+from backoffice import channel_tokens, login_guard, policy
+from backoffice.errors import DomainError, ValidationFailed
+from backoffice.labels import choices, label
 from backoffice.permissions import ADMINS, MANAGERS
-from models import AuditEntry, AuthEvent
+from models import AuditEntry, AuthEvent, db
 from models.choices import Channel
 
 from .base import LocalDateBetweenFilter, SecureModelView
@@ -109,15 +114,44 @@ class PolicySettingView(SecureModelView):
         model.value = str(number)
 
 
-class ApiTokenView(SecureModelView):
-    """Channel tokens: created by `flask create-api-token` (the secret is shown once there);
-    here an admin renames or revokes them."""
+class ApiTokenForm(BaseForm):
+    """A new channel token: for which channel, and who will use it."""
+    channel = SelectField(_l("Channel"), choices=[], validators=[DataRequired()])
+    name = StringField(_l("Used by"), validators=[Optional(), Length(max=60)],
+                       description=_l("E.g. the WeChat service account or the web shop."))
 
-    roles = edit_roles = ADMINS
-    create_roles = delete_roles = frozenset()
+
+class ApiTokenView(SecureModelView):
+    """Channel tokens: an admin creates one here (or with `flask create-api-token`); its secret is
+    shown once, on the page after it is made, and stored only as a hash. Admins rename or revoke
+    tokens here too."""
+
+    roles = edit_roles = create_roles = ADMINS
+    delete_roles = frozenset()
     column_list = ("channel", "name", "prefix", "active", "created_at", "last_used_at")
     column_labels = dict(LABELS, prefix=_l("Token prefix"), last_used_at=_l("Last used"))
     column_formatters = {"created_at": time_formatter, "last_used_at": time_formatter,
                          "channel": enum_formatter(Channel)}
     column_default_sort = [("created_at", True)]
     form_columns = ("name", "active")
+
+    def get_create_form(self):
+        return ApiTokenForm
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.channel.choices = choices(Channel)
+        return form
+
+    def create_model(self, form):
+        """backoffice.channel_tokens makes the token; the secret goes to the next page only."""
+        try:
+            token, row = channel_tokens.create(db.session, form.channel.data, (form.name.data or "").strip())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return False
+        flash(_("Token for %(channel)s (prefix %(prefix)s) — copy it now, it is not shown again: %(token)s",
+                channel=label(Channel, row.channel), prefix=row.prefix, token=token), "success")
+        return row

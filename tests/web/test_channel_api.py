@@ -137,3 +137,30 @@ def test_wrong_method_and_unknown_path_stay_json(client, token):
     assert client.delete("/api/v1/tickets", headers=auth(token)).status_code == 405
     response = client.get("/api/v1/nothing", headers=auth(token))
     assert response.status_code == 404 and response.is_json
+
+
+def test_a_token_made_in_the_admin_registers_tickets_through_the_api(client, login_as):
+    """Issue 17: an admin creates a channel's token on the screen; its secret, shown once, works."""
+    import re
+
+    admin = login_as("admin")
+    made = admin.post("/admin/api_token/new/", data={"channel": "wechat", "name": "公众号二号",
+                                                     "csrf_token": admin.csrf}, follow_redirects=True)
+    secret = re.search(r"(bo_[0-9a-f]{8}_[A-Za-z0-9_-]+)", made.get_data(as_text=True)).group(1)
+    assert client.post("/api/v1/tickets", json=body(), headers=auth(secret)).status_code == 201
+
+
+def test_an_unknown_channel_is_refused_on_the_form_and_nothing_is_made(login_as, session):
+    admin = login_as("admin")
+    before = session.query(ApiToken).count()
+    refused = admin.post("/admin/api_token/new/", data={"channel": "fax", "name": "传真",
+                                                        "csrf_token": admin.csrf},
+                         headers={"Accept-Language": "en"})
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+    assert "传真" in refused.get_data(as_text=True)  # what was typed stays in the form
+    assert session.query(ApiToken).count() == before
+
+
+@pytest.mark.parametrize("username", ["manager", "clerk", "dealer1"])
+def test_only_admins_create_channel_tokens(login_as, username):
+    assert login_as(username).get("/admin/api_token/new/").status_code == 403

@@ -537,6 +537,21 @@ def api_token_edit(w: World) -> Case:
                 expect={"name": "微信公众号（停用）", "active": False}, shows="微信公众号（停用）")
 
 
+def api_token_create(w: World) -> Case:
+    name = f"网店对接{n()}"
+
+    def secret_shown_once_authenticates(world, row):
+        page = text(world.client.get("/admin/api_token/"))  # the flashed secret, on the page after
+        secret = re.search(r"(bo_[0-9a-f]{8}_[A-Za-z0-9_-]+)", page).group(1)
+        assert secret.startswith(f"bo_{row.prefix}_")
+        from backoffice import channel_tokens
+        assert channel_tokens.authenticate(world.session, secret).id == row.id
+        assert secret not in text(world.client.get("/admin/api_token/"))  # shown once only
+
+    return Case(data={"channel": "web", "name": name}, find=select(ApiToken).where(ApiToken.name == name),
+                expect={"channel": "web", "active": True}, shows=name, check=secret_shown_once_authenticates)
+
+
 RECIPES: dict[str, dict[str, Callable[[World], Case]]] = {
     "customer": {"create": customer_create, "edit": customer_edit},
     "unit": {"create": unit_create, "edit": unit_edit},
@@ -552,7 +567,7 @@ RECIPES: dict[str, dict[str, Callable[[World], Case]]] = {
     "user": {"create": user_create, "edit": user_edit},
     "policy": {"create": policy_create, "edit": policy_edit},
     "sla_policy": {"create": sla_policy_create, "edit": sla_policy_edit},
-    "api_token": {"edit": api_token_edit},
+    "api_token": {"create": api_token_create, "edit": api_token_edit},
     "training_course": {"create": training_course_create, "edit": training_course_edit},
     "training_session": {"create": training_session_create, "edit": training_session_edit},
 }

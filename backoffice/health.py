@@ -1,0 +1,35 @@
+"""Liveness and readiness for a load balancer or an orchestrator (issue 17, operations).
+
+Live: the process answers (nothing else is asked: a database outage must not get every worker
+restarted). Ready: what a request needs answers — the database, within a short statement
+timeout on PostgreSQL. Each check says "ok" or why not, by the error's kind only: the probe is
+public and says nothing of addresses or credentials.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+PROBE_TIMEOUT_MS = 2000  # a readiness probe that hangs is a failed one
+
+
+def database(session: Session) -> str:
+    """"ok" when the database answers a statement, else the kind of failure."""
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"SET LOCAL statement_timeout = {PROBE_TIMEOUT_MS}"))
+        session.execute(text("SELECT 1")).scalar_one()
+    except Exception as exc:
+        session.rollback()
+        return f"unavailable ({type(exc).__name__})"
+    return "ok"
+
+
+def readiness(session: Session, extra: dict[str, Callable[[], str]] | None = None) -> tuple[bool, dict[str, str]]:
+    """(ready, {check: "ok" or why not}) for the database and any `extra` checks."""
+    checks = {"database": database(session)}
+    for name, check in (extra or {}).items():
+        checks[name] = check()
+    return all(result == "ok" for result in checks.values()), checks
