@@ -37,7 +37,7 @@ def _url_around_id(context, endpoint: str) -> tuple[Markup, Markup]:
     """The action's URL for this page (its return URL kept) before and after the row's id."""
     return_url = context.resolve("return_url")
     made = g.setdefault("list_row_urls", {})
-    key = (endpoint, return_url)
+    key = (context.resolve("admin_view").endpoint, endpoint, return_url)
     if key not in made:
         url = context.resolve("get_url")(endpoint, id=MARK, url=return_url)
         before, _mark, after = url.partition(MARK)
