@@ -58,6 +58,8 @@ def _ticket_visible(ticket_id):
     return select(Ticket.id).where(Ticket.id == ticket_id).scalar_subquery().is_not(None)
 
 
+def _capped_columns(wheres: dict, cap: int, entity=Ticket) -> list:
+    return [capped_sql(select(entity.id).where(where), cap) for where in wheres.values()]
 
 
 def capped_counts(session: Session, wheres: dict, cap: int | None = None, entity=Ticket) -> dict:
@@ -66,8 +68,7 @@ def capped_counts(session: Session, wheres: dict, cap: int | None = None, entity
     cap = FIGURE_CAP if cap is None else cap
     if not wheres:
         return {}
-    row = session.execute(select(*(capped_sql(select(entity.id).where(where), cap)
-                                   for where in wheres.values()))).one()
+    row = session.execute(select(*_capped_columns(wheres, cap, entity))).one()
     return {key: read(found, cap) for key, found in zip(wheres, row, strict=True)}
 
 
@@ -250,11 +251,15 @@ QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
           "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
 
 
+def _queue_wheres(user_id: int, keys) -> dict:
+    return {key: QUEUES[key](user_id) for key in keys if key in QUEUES}
+
+
 def menu_counts(session: Session, user_id: int, keys, with_approvals: bool) -> tuple[dict[str, int], int | None]:
     """The menu's badges in one statement: the ticket queues `keys` as `queue_counts` counts them,
     and, `with_approvals`, the approvals waiting for a decision (`pending_approvals`), else None."""
-    wheres = {key: QUEUES[key](user_id) for key in keys if key in QUEUES}
-    columns = [capped_sql(select(Ticket.id).where(where), BADGE_CAP) for where in wheres.values()]
+    wheres = _queue_wheres(user_id, keys)
+    columns = _capped_columns(wheres, BADGE_CAP)
     if with_approvals:
         columns.append(_pending_approvals().scalar_subquery())
     if not columns:
@@ -268,8 +273,7 @@ def queue_counts(session: Session, user_id: int, keys, cap: int | None = None) -
     """{queue: tickets in it} for the user, each by the rule of the list's queue (`QUEUES`), in
     one query, each capped at `cap` ("99+"): a badge drawn on every page reads a handful of rows
     whatever the backlog (issue 16)."""
-    keys = [key for key in keys if key in QUEUES]
-    return capped_counts(session, {key: QUEUES[key](user_id) for key in keys}, BADGE_CAP if cap is None else cap)
+    return capped_counts(session, _queue_wheres(user_id, keys), BADGE_CAP if cap is None else cap)
 
 
 # --- the manager's SLA trend and the outlets' ranking --------------------------------------------

@@ -7,8 +7,6 @@ public and says nothing of addresses or credentials.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -27,9 +25,7 @@ def database(session: Session) -> str:
     return "ok"
 
 
-def readiness(session: Session, extra: dict[str, Callable[[], str]] | None = None) -> tuple[bool, dict[str, str]]:
-    """(ready, {check: "ok" or why not}) for the database and any `extra` checks."""
+def readiness(session: Session) -> tuple[bool, dict[str, str]]:
+    """(ready, {check: "ok" or why not}): the database (the task queue joins it when it lands)."""
     checks = {"database": database(session)}
-    for name, check in (extra or {}).items():
-        checks[name] = check()
     return all(result == "ok" for result in checks.values()), checks

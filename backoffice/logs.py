@@ -21,16 +21,17 @@ TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
 
 
+def request_id() -> str:
+    """The current request's id, "-" outside a request (CLI, jobs)."""
+    return g.get("request_id", "-") if has_request_context() else "-"
+
+
 class RequestIdFilter(logging.Filter):
-    """Puts the request's id (or "-" outside a request: CLI, jobs) on every record."""
+    """Puts `request_id()` on every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = request_id()
         return True
-
-
-def request_id() -> str:
-    return g.get("request_id", "-") if has_request_context() else "-"
 
 
 def _handler(fmt: str) -> logging.Handler:

@@ -81,3 +81,29 @@ def test_dealer_cannot_move_a_row_by_repointing_its_outlet_relationship(session,
     with pytest.raises(OutOfScope):
         access.check_writable(scope_of(session, world["dealer_a"]), customer)
     session.rollback()
+
+
+# --- a rule's subquery states its ticket condition once ---------------------------------------
+
+def test_a_dealers_ticket_clocks_are_tied_to_its_tickets_by_one_outlet_condition(app, session, world, statements):
+    """The ticket-owned rules read the ticket table: the Ticket rule applied a second time inside
+    their subquery doubled the outlet condition, and PostgreSQL's kept plan for it hashed every
+    ticket of a dealer to find a page's clocks (issue 16). Scope unchanged: A's clocks only."""
+    from flask import g
+    from sqlalchemy import select
+
+    from models import TicketClock
+    from tests import factories as f
+
+    own = f.make_ticket(session, world["customer"])
+    other = f.make_ticket(session, f.make_customer(session, world["b"]))
+    session.commit()
+    scope = scope_of(session, world["dealer_a"])
+    with app.test_request_context():
+        g.scope = scope
+        statements.clear()
+        found = {c.ticket_id for c in db.session.scalars(select(TicketClock).where(
+            TicketClock.ticket_id.in_([own.id, other.id])))}
+    assert found == {own.id}
+    loaded = " ".join(statements[-1].split())
+    assert loaded.count("ticket.outlet_id IN") == 1, loaded
