@@ -22,9 +22,12 @@ migrate: venv
 seed: migrate
 	$(PY) -m flask --app app seed-demo
 
+# The web server and, beside it, the task queue's worker (periodic jobs, the outbox; issue 17) on
+# the embedded SQLite queue: Ctrl+C stops both.
 run: seed
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	$(PY) -m flask --app app run --host $(HOST) --port $(PORT)
+	@echo "Serving on http://$(HOST):$(PORT) with a task worker  (Ctrl+C to stop both)"
+	@$(PY) -m flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(PY) -m flask --app app run --host $(HOST) --port $(PORT)
 
 # Ruff (ruff.toml) and the layer contracts (.importlinter: views → backoffice → models).
 lint: venv

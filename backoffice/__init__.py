@@ -18,6 +18,7 @@ from . import (
     csp,
     input_guard,
     logs,
+    metrics,
     read_only,
     stats,  # noqa: F401  (registers the summary rows' listener)
 )
@@ -47,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     logs.init_app(app)  # first: every later hook's lines carry the request id
+    metrics.init_app(app)  # request latency by endpoint (signals: every hook is timed)
 
     db.init_app(app)
     read_only.init_app(app, db)  # after Flask-SQLAlchemy: its teardown rolls back after ours

@@ -24,9 +24,11 @@ from models import (
     FeeClaim,
     FeeClaimPart,
     FinishedGoodsStock,
+    JobRun,
     Outlet,
     PartsRequest,
     PartsRequestLine,
+    StaffNotification,
     Ticket,
     TrainingAttendee,
     Unit,
@@ -51,7 +53,7 @@ UNSCOPED = {"unscoped": True}
 SCOPE_KINDS = ("outlet", "ticket", "own_rule")
 OWN_RULES = (Outlet, Customer, Unit, Ticket, User, FinishedGoodsStock, ApprovalRequest, ApprovalEvent,
              PartsRequestLine, FeeClaimPart, AppraisalRecord, AppraisalDeduction,
-             TrainingAttendee)
+             TrainingAttendee, StaffNotification, JobRun)
 
 
 def declared(kind: str) -> tuple:
@@ -186,12 +188,22 @@ def criteria(scope: Scope) -> tuple:
 
 
 def _criteria(scope: Scope) -> list:
-    if scope.role in MANAGERS or scope.role == SYSTEM.role:
+    if scope.role == SYSTEM.role:
+        return []
+    # Issue 17: in-app notifications are personal, a manager's included.
+    return [with_loader_criteria(StaffNotification, StaffNotification.user_id == scope.user_id),
+            *_role_criteria(scope)]
+
+
+def _role_criteria(scope: Scope) -> list:
+    if scope.role in MANAGERS:
         return []
     if scope.role == Role.CLERK:  # every outlet, but only their own appraisal records
         return _own_appraisals(scope)
+    # The periodic jobs' runs are the service center's business.
+    center_only = with_loader_criteria(JobRun, false())
     if scope.role == Role.ENGINEER:  # accounts are the outlets' and the center's business
-        return [with_loader_criteria(Ticket, _engineer_tickets(scope)), *_engineer_archive(scope),
+        return [center_only, with_loader_criteria(Ticket, _engineer_tickets(scope)), *_engineer_archive(scope),
                 *_own_appraisals(scope), _own_training(scope), *_ticket_owned(scope), *_parts_owned(frozenset())]
     ids = scope.outlet_ids or frozenset()
     rules = [
@@ -204,6 +216,7 @@ def _criteria(scope: Scope) -> list:
         # Dealers keep no appraisal records here; staff appraisals are the center's.
         with_loader_criteria(AppraisalRecord, false()),
         with_loader_criteria(AppraisalDeduction, false()),
+        center_only,
         _outlet_training(ids),
         *_ticket_owned(scope),
         *_parts_owned(ids),

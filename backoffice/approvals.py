@@ -40,7 +40,7 @@ from models.choices import ApprovalGrounds as G
 from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, TicketStatus, WarrantyWindow
 
-from . import network_approvals, permissions, policy, return_path, warranty, workflow
+from . import network_approvals, permissions, policy, recipients, return_path, warranty, workflow
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 from .labels import label
@@ -392,6 +392,7 @@ def submit(session: Session, ticket: Ticket, actor: User, draft: Draft) -> Appro
         needs_second=amount > threshold, status=ApprovalStatus.PENDING.value)
     session.add(request)
     _log(session, request, actor, "approval_requested", draft.reason.strip())
+    recipients.tell_deciders(session, request)  # issue 17: the managers hear it waits
     return request
 
 
@@ -442,11 +443,14 @@ def answer_info(session: Session, request: ApprovalRequest, actor: User, note: s
     request.reason = f"{request.reason}\n— {note.strip()}"
     request.status = ApprovalStatus.PENDING.value
     _log(session, request, actor, "approval_info_given", note.strip())
+    answers = sum(event.action == "approval_info_given" for event in request.events)
+    recipients.tell_deciders(session, request, "approval_answered", f"answer{answers}")
 
 
 def _approve(session, request, actor, note, now) -> None:
     if request.needs_second and request.first_approver_id is None:
         request.first_approver, request.first_approved_at = actor, now  # waits for a second manager
+        recipients.tell_deciders(session, request, "approval_second", "second")
         return
     if request.needs_second:  # a different manager: check_decider refused the first one
         request.second_approver = actor

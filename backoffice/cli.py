@@ -21,6 +21,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(purge_appraisals)
     app.cli.add_command(gen_load)
     app.cli.add_command(rebuild_stats)
+    app.cli.add_command(worker)
+    app.cli.add_command(run_job)
 
 
 @click.command("seed-demo")
@@ -192,3 +194,37 @@ def gen_load(tickets, seed, outlets, years):
                f"{summary.biggest_outlet} has {summary.biggest_share:.1%} of them.")
     click.echo(f"Staff added sign in with the demo password {DEMO_PASSWORD}, e.g. {summary.manager} "
                f"(manager), {summary.dealer_of_biggest} (dealer of the biggest outlet).")
+
+
+@click.command("worker")
+@click.option("--workers", type=int, default=2, show_default=True, help="Threads running tasks.")
+@click.option("--no-periodic", is_flag=True, help="Run queued tasks only; another consumer runs the schedule.")
+@with_appcontext
+def worker(workers, no_periodic):
+    """The task queue's consumer (issue 17): the periodic jobs and the outbox's delivery, with this
+    app's configuration (TASK_QUEUE_URL: SQLite by default, Redis in production)."""
+    from flask import current_app
+
+    from .tasks import huey, use_app
+
+    use_app(current_app._get_current_object())
+    click.echo(f"Worker: {workers} threads, queue {huey.storage.__class__.__name__}"
+               + (", no schedule" if no_periodic else ", running the schedule"))
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic).run()
+
+
+@click.command("run-job")
+@click.argument("name")
+@with_appcontext
+def run_job(name):
+    """Run one periodic job now for its current slot (once: a slot already run is skipped)."""
+    from .scheduled import JOBS
+    from .tasks import run_job as run
+
+    if name not in JOBS:
+        raise click.ClickException(f"no job {name!r}; jobs: {', '.join(JOBS)}")
+    done = run(name)
+    if done is None:
+        click.echo(f"{name}: nothing to do now (its slot has run, or its hour has not come today).")
+    else:
+        click.echo(f"{name} {done.slot}: {done.status}, {done.items} items. {done.summary}")

@@ -120,6 +120,56 @@ def _engine_options() -> dict:
     return options
 
 
+def task_queue_url(instance: Path) -> str:
+    return os.environ.get("TASK_QUEUE_URL") or f"sqlite:///{instance / 'tasks.db'}"
+
+
+def _gateway_names() -> dict:
+    """Each channel's gateway, checked at start: a typo must stop the app, not queue messages forever."""
+    from .gateways import CARRIERS, SETTING
+
+    names = {}
+    for channel, setting in SETTING.items():
+        name = os.environ.get(setting, "outbox").strip().lower()
+        if name not in CARRIERS[channel]:
+            raise ConfigError(f"{setting}={name!r}: use one of {', '.join(CARRIERS[channel])}")
+        names[setting] = name
+    return names
+
+
+def _gateway_config() -> dict:
+    """How messages leave (backoffice/gateways): each channel's gateway is "outbox" by default, which
+    keeps the message in the outbox and sends nothing (development, demo); "aliyun" (SMS), "wechat"
+    (template messages) and "smtp" (e-mail) send for real with the settings below."""
+    env = os.environ.get
+    return {
+        **_gateway_names(),
+        # Aliyun SMS (dysmsapi SendSms): key, signature name, and our template -> its template code.
+        "ALIYUN_SMS_ENDPOINT": env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+        "ALIYUN_SMS_ACCESS_KEY_ID": env("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": env("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+        "ALIYUN_SMS_SIGN_NAME": env("ALIYUN_SMS_SIGN_NAME", ""),
+        "ALIYUN_SMS_TEMPLATES": env("ALIYUN_SMS_TEMPLATES", "{}"),  # JSON {"receipt": "SMS_123", ...}
+        # WeChat official account template messages.
+        "WECHAT_API_BASE": env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_APP_ID": env("WECHAT_APP_ID", ""),
+        "WECHAT_APP_SECRET": env("WECHAT_APP_SECRET", ""),
+        "WECHAT_TEMPLATES": env("WECHAT_TEMPLATES", "{}"),  # JSON {"receipt": "<template id>", ...}
+        # E-mail over SMTP.
+        "SMTP_HOST": env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _int("SMTP_PORT", 25, minimum=1),
+        "SMTP_USERNAME": env("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": env("SMTP_STARTTLS", "off").lower() in ("on", "1", "yes", "true"),
+        "MAIL_FROM": env("MAIL_FROM", "service@example.com"),
+        # A failed delivery is retried after 1, 2, 4 … minutes (at most OUTBOX_MAX_DELAY_MINUTES),
+        # OUTBOX_MAX_ATTEMPTS times in all, then the message is marked failed for a person to see.
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        "OUTBOX_FIRST_DELAY_SECONDS": _int("OUTBOX_FIRST_DELAY_SECONDS", 60, minimum=1),
+        "OUTBOX_MAX_DELAY_MINUTES": _int("OUTBOX_MAX_DELAY_MINUTES", 360, minimum=1),
+    }
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     instance = Path(instance_path)
     overrides = overrides or {}
@@ -176,10 +226,18 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LIST_COUNT_CAP": _int("LIST_COUNT_CAP", 10_000, minimum=100),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Public doors: (uses, minutes) per client address.
-        "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10)},
+        "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10), "survey": (10, 60)},
         # Whole requests are capped a little above the largest attachment (413 beyond).
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "FLASK_ADMIN_SWATCH": "default",
+        # Issue 17. The address customers' links start with (the tracking link in an SMS).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
+        # The task queue's storage (backoffice/tasks.py): a SQLite file beside the database by
+        # default (one machine, `make run`), redis://host:6379/0 in production.
+        "TASK_QUEUE_URL": task_queue_url(instance),
+        **_gateway_config(),
+        # /metrics (Prometheus): open when empty; else only with "Authorization: Bearer <token>".
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         # Benchmark mode (bench/bench.py): a stock Flask-Admin ticket list, a lean keyset page and
         # per-request SQL timing headers for comparison; never in production.
         "BENCH": _bench(production),

@@ -11,7 +11,17 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import ApprovalRequest, FeeClaim, OldPart, PartsReconciliation, ReturnVisit, Ticket, TicketClock, utcnow
+from models import (
+    ApprovalRequest,
+    FeeClaim,
+    OldPart,
+    PartsReconciliation,
+    ReturnVisit,
+    StaffNotification,
+    Ticket,
+    TicketClock,
+    utcnow,
+)
 from models.choices import (
     ApprovalStatus,
     Clock,
@@ -255,17 +265,30 @@ def _queue_wheres(user_id: int, keys) -> dict:
     return {key: QUEUES[key](user_id) for key in keys if key in QUEUES}
 
 
-def menu_counts(session: Session, user_id: int, keys, with_approvals: bool) -> tuple[dict[str, int], int | None]:
+UNREAD = "unread_notifications"  # the menu's badge of the user's unread in-app notifications (issue 17)
+
+
+def unread_sql(user_id: int):
+    """The user's unread notifications, read from the index (user_id, read_at) alone."""
+    return select(StaffNotification.id).where(StaffNotification.user_id == user_id,
+                                              StaffNotification.read_at.is_(None))
+
+
+def menu_counts(session: Session, user_id: int, keys, with_approvals: bool,
+                with_unread: bool = False) -> tuple[dict[str, int], int | None]:
     """The menu's badges in one statement: the ticket queues `keys` as `queue_counts` counts them,
-    and, `with_approvals`, the approvals waiting for a decision (`pending_approvals`), else None."""
-    wheres = _queue_wheres(user_id, keys)
-    columns = _capped_columns(wheres, BADGE_CAP)
+    `with_unread` the user's unread notifications under `UNREAD` (both capped at BADGE_CAP), and,
+    `with_approvals`, the approvals waiting for a decision (`pending_approvals`), else None."""
+    rows = {key: select(Ticket.id).where(where) for key, where in _queue_wheres(user_id, keys).items()}
+    if with_unread:
+        rows[UNREAD] = unread_sql(user_id)
+    columns = [capped_sql(found, BADGE_CAP) for found in rows.values()]
     if with_approvals:
         columns.append(_pending_approvals().scalar_subquery())
     if not columns:
         return {}, None
     row = session.execute(select(*columns)).one()
-    queues = {key: read(found, BADGE_CAP) for key, found in zip(wheres, row, strict=False)}
+    queues = {key: read(found, BADGE_CAP) for key, found in zip(rows, row, strict=False)}
     return queues, (row[-1] or 0) if with_approvals else None
 
 

@@ -2,8 +2,8 @@
 
 Live: the process answers (nothing else is asked: a database outage must not get every worker
 restarted). Ready: what a request needs answers — the database, within a short statement
-timeout on PostgreSQL. Each check says "ok" or why not, by the error's kind only: the probe is
-public and says nothing of addresses or credentials.
+timeout on PostgreSQL, and the task queue (SQLite file or Redis). Each check says "ok" or why
+not, by the error's kind only: the probe is public and says nothing of addresses or credentials.
 """
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def database(session: Session) -> str:
 
 
 def readiness(session: Session) -> tuple[bool, dict[str, str]]:
-    """(ready, {check: "ok" or why not}): the database (the task queue joins it when it lands)."""
-    checks = {"database": database(session)}
+    """(ready, {check: "ok" or why not}): the database and the task queue's storage (a request that
+    queues a message must be able to hand it on)."""
+    from .tasks import queue_status
+
+    checks = {"database": database(session), "queue": queue_status()}
     return all(result == "ok" for result in checks.values()), checks

@@ -21,7 +21,7 @@ from models import Customer, Outlet, ProductModel, Ticket, TicketEvent, Unit, Us
 from models.choices import Area, Channel, IssueCategory, PurchaseChannel, TicketKind, TicketStatus
 from models.customers import phone_key
 
-from . import customers, step_data, tickets
+from . import customers, notifications, step_data, tickets
 from .access import UNSCOPED
 from .customers import PHONE_RE
 from .errors import FieldErrors, ValidationFailed
@@ -57,6 +57,8 @@ class Report:
     # form take the caller as another contact of the known customer.
     name_choice: str | None = None
     contact_name: str = ""
+    # PIPL (R-NTF-1): the caller agreed to service messages; recorded with the channel it came by.
+    consent: bool = False
 
 
 @dataclass
@@ -319,9 +321,19 @@ def register_report(session: Session, report: Report, actor: User | None) -> Tic
                     contact_name=report.contact_name)
     session.add(ticket)
     try:
-        return tickets.register_ticket(session, ticket, actor)
+        tickets.register_ticket(session, ticket, actor)
     except FieldErrors:
         raise
     except ValidationFailed as exc:  # a rule of the ticket itself: report it like a field error
         session.rollback()
         raise FieldErrors({"ticket": exc.message}) from None
+    _receipt(session, ticket, report)
+    return ticket
+
+
+def _receipt(session: Session, ticket: Ticket, report: Report) -> None:
+    """R-NTF-1: the receipt with the tracking link, to a customer who agreed now or before.
+    An unticked box changes nothing: it is no opt-out."""
+    if report.consent is True:
+        notifications.record_consent(ticket.customer, source=report.channel)
+    notifications.tell_customer(session, ticket, "receipt")

@@ -29,10 +29,13 @@ from models.choices import (
     GasType,
     InspectionResult,
     IssueCategory,
+    JobStatus,
     LedgerKind,
     NonCreditable,
+    NotifyChannel,
     OldPartDisposal,
     OldPartState,
+    OutboxStatus,
     PartsRequestStatus,
     PartsReturnStatus,
     ProductCategory,
@@ -234,6 +237,13 @@ LABELS = {
 LABELS[InspectionResult] = {InspectionResult.PASS: _l("Inspection passed"),
                             InspectionResult.RECTIFY: _l("Rectification required"),
                             InspectionResult.FAIL: _l("Inspection failed")}
+
+# Issue 17: how a customer is told, what became of a message, how a periodic job's run went.
+LABELS[NotifyChannel] = {NotifyChannel.SMS: _l("SMS"), NotifyChannel.WECHAT: _l("WeChat"),
+                         NotifyChannel.EMAIL: _l("Email")}
+LABELS[OutboxStatus] = {OutboxStatus.QUEUED: _l("Waiting to be sent"), OutboxStatus.SENT: _l("Sent out"),
+                        OutboxStatus.FAILED: _l("Not delivered")}
+LABELS[JobStatus] = {JobStatus.RUNNING: _l("Running"), JobStatus.DONE: _l("Done"), JobStatus.FAILED: _l("Run failed")}
 
 
 def choices(enum) -> list[tuple[str, object]]:

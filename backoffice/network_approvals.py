@@ -27,7 +27,7 @@ from models.choices import ApprovalKind as K
 from models.choices import ApprovalStatus, LedgerKind, Settlement
 from models.choices import PartsRequestStatus as S
 
-from . import fee_claims, ledger, parts_requests, permissions, policy
+from . import fee_claims, ledger, parts_requests, permissions, policy, recipients
 from .errors import DomainError, FieldErrors
 from .money import ZERO, money
 from .permissions import ALLOWED, Verdict, refuse
@@ -115,6 +115,7 @@ def _add(session: Session, weight: Decimal | None = None, **fields) -> ApprovalR
             session.flush()
     except IntegrityError:
         raise DomainError(_l("A request about this is already waiting for a decision.")) from None
+    recipients.tell_deciders(session, approval)  # issue 17: the managers hear it waits
     return approval
 
 

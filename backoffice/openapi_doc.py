@@ -47,6 +47,11 @@ _new_ticket = {
             "purchase_channel": {"type": "string", "enum": ["store", "dealer", "online", "project", "other"]},
             "size": {"type": "string", "maxLength": 10, "example": "42",
                      "description": "Shoes: the size bought (one model, many sizes); empty for appliances."}}},
+        "consent": {"type": "boolean", "default": False, "description": (
+            "PIPL: the customer agreed to receive service messages (the receipt with a tracking link, "
+            "the appointment, mail-in shipments, the survey, the complaint's answer) by SMS, WeChat or "
+            "e-mail. Recorded on the customer with this token's channel; false or absent changes nothing "
+            "(an earlier consent stands).")},
     },
     "additionalProperties": True,
 }

@@ -43,7 +43,7 @@ from models.choices import (
     Settlement,
 )
 
-from . import ledger, network_approvals, permissions, policy, reconciliation
+from . import ledger, network_approvals, permissions, policy, recipients, reconciliation
 from .access import UNSCOPED
 from .errors import DomainError, FieldErrors
 from .labels import label
@@ -207,6 +207,8 @@ def submit(session: Session, outlet_id: int, actor: User, lines: list[LineDraft]
         session.add_all([asked, ApprovalEvent(request=asked, actor=actor, at=at, action="approval_requested",
                                               note=request.exception_reason)])
     session.flush()
+    if over:
+        recipients.tell_deciders(session, asked)  # issue 17: the managers hear it waits
     return request
 
 
@@ -321,6 +323,13 @@ def ship(session: Session, request: PartsRequest, actor: User, courier: str, tra
         ledger.post(session, request.outlet_id, LedgerKind.FREIGHT, ZERO, cash=freight,
                     source=Source.freight(request.id), actor=actor, at=at,
                     reason=f"{request.number} {request.courier} {request.tracking_no}")
+    _tell_shipped(session, request, "parts_shipped", str(request.id), request.courier, request.tracking_no)
+
+
+def _tell_shipped(session: Session, request: PartsRequest, kind: str, key: str, courier: str, tracking: str) -> None:
+    """Issue 17: the outlet's dealers hear that a parcel left, once per parcel (R-PART-3)."""
+    recipients.tell_dealers(session, request.outlet_id, kind, key, link="parts_request.details_view",
+                            number=request.number, courier=courier, tracking=tracking, id=request.id)
 
 
 def parcel_errors(courier: str, tracking_no: str) -> dict:
@@ -392,6 +401,8 @@ def resolve_dispute(session: Session, request: PartsRequest, actor: User, how: s
     if how == DisputeResolution.RESHIP:
         request.reship_courier, request.reship_tracking_no = courier.strip(), tracking_no.strip()
         request.status = S.SHIPPED.value
+        _tell_shipped(session, request, "parts_reshipped", f"{request.id}:{at.isoformat()}",
+                      request.reship_courier, request.reship_tracking_no)
         return
     on_account = [line for line in short if line.settlement != Settlement.PURCHASE]
     ledger.check_headroom(session, request.outlet_id,

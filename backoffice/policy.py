@@ -75,6 +75,13 @@ DEFAULTS: dict[str, tuple[Decimal, str]] = {
     # R-SLA-1: lists and the dashboard warn of a running clock this long before it is due.
     "sla.due_soon_hours": (Decimal("1"), "R-SLA-1 a running clock is shown as due soon this long before "
                            "its due time (hours)"),
+    # Issue 17: the SLA sweep escalates clocks that ran out this recently (older ones are on the lists).
+    "sla.escalate_lookback_hours": (Decimal("24"), "R-SLA-1 the sweep escalates to the managers clocks that ran "
+                                    "out within the last (hours)"),
+    # Issue 17: how long messages, notifications and job runs are kept (PIPL: phone numbers in the outbox).
+    "retention.outbox_days": (Decimal("180"), "Messages to customers kept (days)"),
+    "retention.notifications_days": (Decimal("90"), "Staff notifications kept (days)"),
+    "retention.job_runs_days": (Decimal("90"), "Scheduled job runs kept (days)"),
     # R-TKT-9: window in which a new ticket on the same serial is a repeat repair.
     "tickets.repeat_repair_days": (Decimal("90"), "R-TKT-9 repeat repair window (days)"),
     # R-APR-1, §8 "suggested from the data" (backoffice.appraisal_suggestions): how the person's service

@@ -52,7 +52,7 @@ from models import LedgerEntry, Outlet, PartsAccount, PartsReconciliation, User,
 from models.choices import DisputeOutcome, LedgerKind, ReconciliationStatus, Role
 from models.parts_ledger import ReconciliationDispute
 
-from . import ledger
+from . import ledger, recipients
 from .access import UNSCOPED, outlet_subtree
 from .errors import DomainError, FieldErrors
 from .ledger_source import Source
@@ -226,7 +226,15 @@ def _issue(session: Session, outlet_id: int, month: date, actor: User | None) ->
         if found is None:
             raise
         return found, False
+    _tell_outlet(session, record, "statement_issued", f"{record.month:%Y-%m}")
     return record, True
+
+
+def _tell_outlet(session: Session, record: PartsReconciliation, kind: str, key: str) -> None:
+    """Issue 17: the outlet's dealers, who sign the statement, hear of it once per `key` (R-PART-7)."""
+    recipients.tell_dealers(session, record.outlet_id, kind, f"{record.outlet_id}:{key}",
+                            link="parts_month.details_view", month=f"{record.month:%Y-%m}",
+                            revision=record.revision or 1, id=record.id)
 
 
 def due_outlets(session: Session, month: date) -> list[int]:
@@ -345,6 +353,7 @@ def resolve(session: Session, record: PartsReconciliation, actor: User, outcome:
     found.corrections = sum((e.delta for e in posted), ZERO) if outcome == O.CORRECTIONS else None
     found.resolved_by, found.resolved_at = actor, at
     _reissue(session, record)
+    _tell_outlet(session, record, "statement_reissued", f"{record.month:%Y-%m}:r{record.revision}")
     return found
 
 

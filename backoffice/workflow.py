@@ -35,6 +35,7 @@ from models.choices import Role, ServiceMode, TicketKind, VisitKind
 from models.choices import TicketStatus as S
 
 from . import (
+    customer_messages,
     dispatching,
     fee_claims,
     installation,  # R-INST-1/2
@@ -158,6 +159,7 @@ def _investigate(session, ticket, values, actor, at):  # R-CMP-2
     complaint.investigation = values["investigation"]
     complaint.against_staff, complaint.substantiated = staff, bool(values["substantiated"])  # R-CMP-3
     session.add(complaint)
+    customer_messages.complaint_answer(session, ticket)  # R-NTF-1
 
 
 # Kinds whose solution is paid work on a unit when it is out of warranty; a complaint or a
@@ -191,6 +193,7 @@ def _dispatch(session, ticket, values, actor, at):
         raise FieldErrors({"engineer": _l("Choose an active engineer of the serving outlet or the service center.")})
     ticket.assigned_engineer = engineer
     ticket.appointment_at = values["appointment_at"]
+    customer_messages.appointment(session, ticket)  # R-NTF-1
 
 
 def _receive_mail_in(session, ticket, values, actor, at):  # R-TKT-6
@@ -200,6 +203,7 @@ def _receive_mail_in(session, ticket, values, actor, at):  # R-TKT-6
         raise FieldErrors({"customer_told": _l("The customer must be told about the damage.")})
     ticket.mail_in = MailIn(received_at=at, package_ok=values["package_ok"],
                             damage_note=values["damage_note"], customer_told=values["customer_told"])
+    customer_messages.mail_in_received(session, ticket)  # R-NTF-1
 
 
 def _test_mail_in(session, ticket, values, actor, at):
@@ -251,6 +255,7 @@ def _ship_back(session, ticket, values, actor, at):  # R-TKT-6
     ticket.mail_in.tracking_no = values["tracking_no"]
     ticket.mail_in.shipped_at = at
     _schedule_visit(session, ticket, at)
+    customer_messages.mail_in_shipped(session, ticket)  # R-NTF-1
 
 
 def _resolved_without_visit_on_site(session, ticket, values, actor, at):
@@ -430,7 +435,12 @@ def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict
     values, errors = parse(transition.fields, data or {})
     if errors:
         raise FieldErrors(errors)
-    at = at or utcnow()
+    return _take(session, ticket, transition, values, actor, at or utcnow())
+
+
+def _take(session: Session, ticket: Ticket, transition: Transition, values: dict, actor: User | None,
+          at: datetime) -> Transition:
+    """Apply a step whose data is checked: its effect, the timeline, the status and the clocks."""
     target = transition.target
     if transition.effect is not None:
         target = transition.effect(session, ticket, values, actor, at) or target
@@ -451,6 +461,20 @@ def perform(session: Session, ticket: Ticket, name: str, actor: User, data: dict
     ticket.closed_at = at if target == S.CLOSED else None
     sla.status_reached(ticket, target, at)
     return transition
+
+
+SURVEY_NOTE = _l("The customer answered the return-visit survey.")
+
+
+def customer_survey(session: Session, ticket: Ticket, satisfaction: int, comment: str,
+                    at: datetime | None = None) -> Transition:
+    """The customer rated the service on the survey page (R-TKT-4, R-NTF-1): the return-visit
+    step with no visitor, so an unsatisfied customer reopens the ticket as at the center's call."""
+    transition = BY_NAME["return_visit"]
+    if S(ticket.status) not in transition.sources:
+        raise TransitionNotAllowed()
+    values = {"satisfaction": satisfaction, "comment": comment, "note": str(SURVEY_NOTE)}
+    return _take(session, ticket, transition, values, None, at or utcnow())
 
 
 def is_repeat_repair(ticket: Ticket) -> bool:

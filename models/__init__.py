@@ -84,5 +84,10 @@ __all__ = [
 # R-APR-5: the outlets' annual evaluation (issue 14, point 5).
 from .evaluation import OutletAward, OutletInspection, OutletQualification
 
+# Issue 17: work without a click: the outbox, staff notifications and the periodic jobs' runs.
+from .jobs import JobRun
+from .notifications import OutboxMessage, StaffNotification
+
 __all__ += ["OutletAward", "OutletInspection", "OutletQualification"]
 __all__ += ["ModelSales"]
+__all__ += ["JobRun", "OutboxMessage", "StaffNotification"]

@@ -296,3 +296,21 @@ class InspectionResult(StrEnum):  # R-APR-5 (004 年度检查考核): an outlet'
     PASS = "pass"  # 合格
     RECTIFY = "rectify"  # 整改: passes once the listed defects are put right
     FAIL = "fail"  # 不合格
+
+
+class NotifyChannel(StrEnum):  # how a customer is told (issue 17): their preferred channel
+    SMS = "sms"
+    WECHAT = "wechat"
+    EMAIL = "email"
+
+
+class OutboxStatus(StrEnum):  # a message to a customer: queued -> sent, or failed after its retries
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):  # one run of a periodic job
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

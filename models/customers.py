@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .base import Audited, Money, TimestampMixin, choice_check, db
-from .choices import Area, GasType, ProductCategory, PurchaseChannel
+from .base import Audited, Money, TimestampMixin, UTCDateTime, choice_check, db
+from .choices import Area, GasType, NotifyChannel, ProductCategory, PurchaseChannel
 
 
 def phone_key(phone: str | None) -> str | None:
@@ -33,6 +33,7 @@ class Customer(Audited, TimestampMixin, db.Model):
         choice_check("area", [a.value for a in Area]),
         sa.CheckConstraint("distance_km IS NULL OR distance_km >= 0", name="distance_not_negative"),
         sa.Index("ix_customer_outlet_created", "outlet_id", "created_at"),
+        choice_check("notify_channel", [c.value for c in NotifyChannel]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,14 @@ class Customer(Audited, TimestampMixin, db.Model):
     distance_km: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 1))
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("outlet.id"), index=True)
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    # Issue 17: how the customer is told about their service (PIPL: only with their consent,
+    # recorded with when and how it was given; an opt-out stops every message).
+    email: Mapped[str] = mapped_column(sa.String(120), default="")
+    wechat_openid: Mapped[str] = mapped_column(sa.String(64), default="")
+    notify_channel: Mapped[str] = mapped_column(sa.String(10), default=NotifyChannel.SMS.value)
+    notify_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_consent_source: Mapped[str] = mapped_column(sa.String(20), default="")
+    notify_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     outlet = relationship("Outlet")
     units = relationship("Unit", back_populates="customer", order_by="Unit.id")

@@ -1,10 +1,14 @@
 """Shared fixtures: a demo-seeded database built once through the migrations, copied per test."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
 import pytest
+
+# The task queue keeps what tests enqueue in memory (backoffice/tasks.py reads this at import).
+os.environ.setdefault("TASK_QUEUE_URL", "memory://")
 
 from backoffice import create_app
 from backoffice.demo import DEMO_PASSWORD, seed
@@ -133,7 +137,6 @@ def session(app):
 
 
 # --- optional suites: PostgreSQL and the browser -------------------------------------------
-import os  # noqa: E402
 
 ON_CI = os.environ.get("CI") == "true"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

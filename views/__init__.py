@@ -18,10 +18,12 @@ from models import (
     Customer,
     FaultCode,
     FinishedGoodsStock,
+    JobRun,
     LedgerEntry,
     ModelSales,
     MoneyPosting,
     OldPart,
+    OutboxMessage,
     Outlet,
     Part,
     PartsAccount,
@@ -32,6 +34,7 @@ from models import (
     ProductModel,
     ReturnVisit,
     SlaPolicy,
+    StaffNotification,
     Ticket,
     Unit,
     User,
@@ -49,11 +52,15 @@ from .fields import LABELS
 from .health import bp as health_bp
 from .home import AccountView, HomeView
 from .intake import IntakeView
+from .job_runs import JobRunView
 from .ledger_entries import LedgerEntryView
-from .menu import APPROVALS, RoleMenuLink, add_queue_links
+from .menu import APPROVALS, RoleMenuLink, add_notifications_link, add_queue_links
+from .metrics import bp as metrics_bp
 from .money_postings import MoneyPostingView
 from .network import OutletView, UserView
+from .notifications import NotificationView
 from .old_parts import OldPartView, PartsReturnView
+from .outbox import OutboxView
 from .outlet_evaluation import OutletEvaluationView
 from .parts_accounts import PartsAccountView, ReconciliationView
 from .parts_requests import PartsRequestView
@@ -98,6 +105,15 @@ def _register_reports(admin) -> None:
     admin.add_view(ModelSalesView(ModelSales, _l("Sales per model"), category=reports, endpoint="model_sales"))
 
 
+def _register_notifications(admin, service, system) -> None:
+    """Issue 17: the customers' outbox, the periodic jobs' runs, and everyone's own notifications."""
+    admin.add_view(OutboxView(OutboxMessage, _l("Messages to customers"), category=service, endpoint="outbox"))
+    admin.add_view(JobRunView(JobRun, _l("Scheduled job runs"), category=system, endpoint="job_run"))
+    notifications = NotificationView(StaffNotification, _l("My notifications"), endpoint="notification")
+    admin.add_view(notifications)
+    add_notifications_link(admin, notifications)  # with the unread badge
+
+
 def _register_bench(app: Flask, admin: Admin) -> None:
     """Issue 16: bench/bench.py's stock and lean references, only in bench mode (never in production)."""
     if app.config.get("BENCH"):
@@ -112,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)  # /healthz, /readyz
+    app.register_blueprint(metrics_bp)  # /metrics: public like /healthz, or a bearer METRICS_TOKEN
 
 
 def init_views(app: Flask) -> None:
@@ -165,6 +182,7 @@ def init_views(app: Flask) -> None:
     admin.add_view(AuditView(AuditEntry, _l("Audit trail"), category=system, endpoint="audit"))
     admin.add_view(AuthEventView(AuthEvent, _l("Sign-in log"), category=system, endpoint="auth_event"))
     admin.add_view(ApiTokenView(ApiToken, _l("Channel API tokens"), category=system, endpoint="api_token"))
+    _register_notifications(admin, service, system)
     admin.add_view(AccountView(_l("My account"), endpoint="account", url="/admin/account"))
     _register_bench(app, admin)
 

@@ -89,6 +89,8 @@ def _report(body: dict) -> intake.Report:
         if body.get(key) is not None and not isinstance(body[key], str):
             problems[key] = _("Must be a string.")
     customer, unit = _object(body, "customer", problems), _object(body, "unit", problems)
+    if body.get("consent") is not None and not isinstance(body["consent"], bool):
+        problems["consent"] = _("Must be true or false.")
     occurred = None
     if isinstance(body.get("occurred_at"), str):
         try:
@@ -100,7 +102,8 @@ def _report(body: dict) -> intake.Report:
     return intake.Report(kind=body.get("kind") or "", category=body.get("category") or "quality",
                          fault=body.get("fault") or "", channel=g.api_channel, occurred_at=occurred,
                          customer=customer, unit=unit or {"outlet_code": ""},
-                         name_choice=intake.NameChoice.CONTACT)  # R-CUS-1: nobody to ask here
+                         name_choice=intake.NameChoice.CONTACT,  # R-CUS-1: nobody to ask here
+                         consent=body.get("consent") is True)  # PIPL (R-NTF-1)
 
 
 @bp.post("/tickets")

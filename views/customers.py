@@ -1,20 +1,71 @@
 """Customer archive, product models, units sold and model sales."""
 from flask import flash
+from flask_admin.helpers import is_form_submitted
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import false, select
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import BooleanField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from backoffice import customers as customer_service
-from backoffice import ticket_search
-from backoffice.labels import choices
+from backoffice import notifications, ticket_search
+from backoffice.labels import choices, label
 from backoffice.permissions import CENTER, DESK, EVERYONE, MANAGERS
+from backoffice.timezones import format_local
 from models import Customer, Outlet, ProductModel, Unit, db
-from models.choices import Area, GasType, ProductCategory
+from models.choices import Area, Channel, GasType, NotifyChannel, ProductCategory
 
 from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
 from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+
+# Issue 17: how the customer is told, and their consent (PIPL). An address is only checked for
+# its shape here; whether it exists is the gateway's business.
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+OPENID_SHAPE = r"^[A-Za-z0-9_-]+$"
+CONSENT_SOURCE = "archive"  # consent ticked on the archive form
+CONTACT_LABELS = {"email": _l("E-mail address"), "wechat_openid": _l("WeChat openid"),
+                  "notify_channel": _l("Preferred channel for service messages"),
+                  "notify_consent": _l("Agrees to service messages"),
+                  "notify_consent_at": _l("Agreed to service messages"),
+                  "notify_consent_source": _l("Agreed through"), "notify_opt_out_at": _l("Opted out of messages")}
+
+
+def consent_source_label(source: str) -> str:
+    """Where the customer agreed: this form, or the channel a request came in by."""
+    if source == CONSENT_SOURCE:
+        return _("Customer archive")
+    return label(Channel, source) if source else ""
+
+
+def consent_note(customer: Customer) -> str:
+    """What is recorded, under the consent box: when and how the customer agreed, or opted out."""
+    if notifications.may_tell(customer):
+        return _("Agreed %(at)s through %(source)s.", at=format_local(customer.notify_consent_at),
+                 source=consent_source_label(customer.notify_consent_source))
+    if customer.notify_opt_out_at is not None:
+        return _("Opted out %(at)s.", at=format_local(customer.notify_opt_out_at))
+    return _("No consent recorded: the customer gets no service messages.")
+
+
+class Shape(Regexp):
+    """A text of a given shape; its message in the reader's language (Flask-Admin's form shows
+    str messages only, not lazy ones)."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def address_for_channel(form, field):
+    """The preferred channel needs its address (an SMS goes to the phone, always on file)."""
+    needs = {NotifyChannel.EMAIL.value: (form.email, _l("Enter the e-mail address to send messages by e-mail.")),
+             NotifyChannel.WECHAT.value: (form.wechat_openid,
+                                          _l("Enter the WeChat openid to send messages by WeChat."))}
+    if field.data in needs and not (needs[field.data][0].data or "").strip():
+        raise ValidationError(str(needs[field.data][1]))
 
 
 def outlet_options():
@@ -42,17 +93,28 @@ class CustomerView(OutletOwnedView):
 
     column_list = ("name", "phone", "area", "region", "address", "outlet", "created_at")
     column_details_list = ("name", "phone", "phone2", "address", "region", "area", "distance_km",
-                           "outlet", "note", "created_at", "updated_at")
+                           "outlet", "note", "email", "wechat_openid", "notify_channel", "notify_consent_at",
+                           "notify_consent_source", "notify_opt_out_at", "created_at", "updated_at")
     details_template = "admin/customer_details.html"
     column_searchable_list = ("name", "phone", "phone2", "address")
     column_sortable_list = ("name", "phone", "region", "created_at", ("outlet", "outlet.code"))
     column_default_sort = [("created_at", True), ("id", True)]
-    column_labels = LABELS
+    column_labels = dict(LABELS, **CONTACT_LABELS)
     column_formatters = {"area": enum_formatter(Area), "created_at": time_formatter,
-                         "updated_at": time_formatter}
+                         "updated_at": time_formatter, "notify_channel": enum_formatter(NotifyChannel),
+                         "notify_consent_at": time_formatter, "notify_opt_out_at": time_formatter,
+                         "notify_consent_source": lambda v, c, m, n: consent_source_label(m.notify_consent_source)}
     form_columns = ("name", "phone", "phone2", "address", "region", "area", "distance_km",
-                    "outlet", "note")
-    form_choices = {"area": choices(Area)}
+                    "outlet", "note", "email", "wechat_openid", "notify_channel", "notify_consent")
+    form_choices = {"area": choices(Area), "notify_channel": choices(NotifyChannel)}
+    form_extra_fields = {"notify_consent": BooleanField(CONTACT_LABELS["notify_consent"])}
+    form_args = {
+        "email": {"validators": [Optional(), Length(max=120), Shape(
+            EMAIL_SHAPE, message=_l("Enter an e-mail address such as %(example)s.", example="name@example.com"))]},
+        "wechat_openid": {"validators": [Optional(), Length(max=64), Shape(
+            OPENID_SHAPE, message=_l("A WeChat openid has only letters, digits, - and _."))]},
+        "notify_channel": {"validators": [address_for_channel]},
+    }
     column_filters = ("region", "area")
     column_export_list = ("name", "phone", "phone2", "address", "region", "area",
                           "distance_km", "outlet", "created_at")
@@ -70,9 +132,25 @@ class CustomerView(OutletOwnedView):
         found = ticket_search.customer_condition(search, db.session.get_bind().dialect.name)
         return query.filter(false() if found is None else found), count_query, joins, count_joins
 
+    def edit_form(self, obj=None):
+        """The consent box shows whether the customer may be told now; what is recorded, below it."""
+        form = super().edit_form(obj)
+        if obj is not None:
+            if not is_form_submitted():
+                form.notify_consent.data = notifications.may_tell(obj)
+            form.notify_consent.description = consent_note(obj)
+        return form
+
     def on_model_change(self, form, model, is_created):
         customer_service.validate_customer(model)
         customer_service.check_phone_free(db.session, model)  # R-CUS-1
+        model.email = (model.email or "").strip()
+        model.wechat_openid = (model.wechat_openid or "").strip()
+        # PIPL: consent is recorded with its time and source, an opt-out with its time.
+        if form.notify_consent.data and not notifications.may_tell(model):
+            notifications.record_consent(model, source=CONSENT_SOURCE)
+        elif not form.notify_consent.data and notifications.may_tell(model):
+            notifications.record_opt_out(model)
         duplicates = customer_service.same_phone(db.session, model)
         if duplicates:
             # DOMAIN §2: duplicates are flagged, never merged silently.

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from backoffice import intake, sla, warranty
+from backoffice import intake, notifications, sla, warranty
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
 from backoffice.permissions import DESK
@@ -35,6 +35,7 @@ def _report_from(form) -> intake.Report:
         kind=form.get("kind", ""), category=form.get("category", ""), channel=form.get("channel", ""),
         fault=form.get("fault", ""), customer_id=number("customer_id"), unit_id=number("unit_id"),
         outlet_id=number("outlet_id"), name_choice=form.get("name_choice") or None,
+        consent=form.get("consent") == "y",  # PIPL: the clerk asked and the caller agreed (R-NTF-1)
         customer={key: form.get(f"customer.{key}", "") for key in ("name", "phone", "address", "area", "region")},
         unit={key: form.get(f"unit.{key}", "") for key in UNIT_KEYS},
     )
@@ -83,7 +84,8 @@ class IntakeView(RolePage):
         default_outlet = current_user.outlet_id or known
         return self.render("admin/intake.html", phone=phone, lookup=lookup, typed=typed, errors=errors,
                            default_outlet=default_outlet, open_tickets=intake.open_tickets,
-                           status_label=lambda v: label(TicketStatus, v), **self._options())
+                           status_label=lambda v: label(TicketStatus, v), may_tell=notifications.may_tell,
+                           **self._options())
 
     @expose("/add/<int:ticket_id>", methods=("POST",))
     def add_to_ticket(self, ticket_id):
@@ -106,7 +108,8 @@ class IntakeView(RolePage):
         """The caller panel only, fetched while the clerk types the phone."""
         lookup = intake.lookup_phone(db.session, request.args.get("phone", ""))
         return render_template("admin/intake_callers.html", lookup=lookup, open_tickets=intake.open_tickets,
-                               status_label=lambda v: label(TicketStatus, v), typed={})
+                               status_label=lambda v: label(TicketStatus, v), typed={},
+                               may_tell=notifications.may_tell)
 
     @expose("/receipt/<int:ticket_id>")
     def receipt(self, ticket_id):

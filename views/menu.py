@@ -28,6 +28,7 @@ from models import db
 from .base import role_in
 
 APPROVALS = "approvals_to_decide"  # the managers' link into the approvals waiting for a decision
+UNREAD = dashboard.UNREAD  # everyone's link into their notifications (issue 17)
 
 # Work queues of the service desk: links into the ticket list's filters.
 QUEUE_LINKS = (
@@ -52,7 +53,7 @@ def menu_count(key: str) -> int:
     menu, or the home page's figure of approvals), in one statement, once per request."""
     if "menu_counts" not in g:
         queues, approvals = dashboard.menu_counts(db.session, current_user.id, visible_queues(),
-                                                  with_approvals=role_in(MANAGERS))
+                                                  with_approvals=role_in(MANAGERS), with_unread=role_in(EVERYONE))
         g.menu_counts = {**queues, APPROVALS: approvals}
     return g.menu_counts[key]
 
@@ -60,9 +61,20 @@ def menu_count(key: str) -> int:
 def count_badge(key: str) -> Markup:
     """The count beside a link: the number shown, and said in words to a screen reader."""
     n = menu_count(key)
+    if key == UNREAD:
+        return unread_badge(n)
     return Markup('<span class="badge badge-pill badge-secondary ml-1" aria-hidden="true"'
                   ' data-testid="menu-count-{}">{}</span><span class="sr-only">{}</span>').format(
         key, n, _("(%(n)s in this queue)", n=n))
+
+
+def unread_badge(n: int) -> Markup:
+    """The user's unread notifications: nothing when there are none, a red pill otherwise."""
+    if not n:
+        return Markup('<span class="d-none" data-testid="unread-count">0</span>')
+    return Markup('<span class="badge badge-pill badge-danger ml-1" aria-hidden="true"'
+                  ' data-testid="unread-count">{}</span><span class="sr-only">{}</span>').format(
+        n, _("(%(n)s unread)", n=n))
 
 
 def fill_counts(html: str) -> Markup:
@@ -112,3 +124,9 @@ def add_queue_links(app: Flask, admin: Admin, tickets, category) -> None:
                             target_category=category)
     app.jinja_env.globals["queue_urls"] = {key: tickets.queue_url(key) for key, _n, _r in QUEUE_LINKS}
     app.jinja_env.globals["main_menu"] = main_menu
+
+
+def add_notifications_link(admin: Admin, notifications) -> None:
+    """Everyone's "Notifications" link, its badge the user's unread ones (issue 17)."""
+    admin.add_menu_item(RoleMenuLink(_l("Notifications"), EVERYONE, count=UNREAD,
+                                     url=f"{notifications.url}/"))

@@ -1,18 +1,21 @@
-"""Public doors for customers, no sign-in: report a fault (/report) and track it (/track).
+"""Public doors for customers, no sign-in: report a fault (/report) and track it (/track), and
+the customer's own link from their messages (/t/<token>) with the return-visit survey.
 
-Both are rate-limited per client in the database; the report form has a honeypot against
-bots. Registration goes through backoffice.intake like every other channel (R-TKT-1/2).
+The forms are rate-limited per client in the database; the report form has a honeypot against
+bots. Registration goes through backoffice.intake like every other channel (R-TKT-1/2). The
+tracking link carries a signed ticket id (backoffice.notifications.tracking_token): a forged or
+mangled one is "not found", whatever ticket it names.
 """
 from datetime import timedelta
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from backoffice import intake, rate_limit, sla, warranty
+from backoffice import intake, notifications, rate_limit, return_visits, sla, warranty
 from backoffice.access import SYSTEM, set_scope
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
@@ -40,6 +43,8 @@ class ReportForm(FlaskForm):
     outlet_code = SelectField(_l("Where you bought it"), choices=[])
     kind = SelectField(_l("What do you need"), choices=[])
     fault = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=intake.MAX_FAULT)])
+    # PIPL (R-NTF-1): asked, never assumed; the notice under it says what the number is used for.
+    consent = BooleanField(_l("Send me messages about this service (SMS/WeChat/e-mail)"))
     website = StringField("Website")  # honeypot: hidden by CSS, people leave it empty
 
     def fill_choices(self) -> None:
@@ -103,7 +108,8 @@ def _report_from(form: ReportForm) -> intake.Report:
                   "area": form.area.data},
         unit={"model_code": form.model_code.data, "serial": form.serial.data,
               "invoice_date": form.invoice_date.data.isoformat() if form.invoice_date.data else "",
-              "outlet_code": form.outlet_code.data})
+              "outlet_code": form.outlet_code.data},
+        consent=bool(form.consent.data))
 
 
 @bp.route("/track", methods=["GET", "POST"])
@@ -134,3 +140,61 @@ def _public_status(ticket: Ticket) -> dict:
             "next_label": label(Clock, next_clock.clock) if next_clock else None,
             "next_due": format_local(next_clock.due_at, zone) if next_clock else None,
             "done": ticket.status in (TicketStatus.RESOLVED, TicketStatus.RETURN_VISIT, TicketStatus.CLOSED)}
+
+
+# --- the customer's link: /t/<token> (the receipt and every later message carry it) ------------
+
+TOKEN_MAX = 100  # a signed ticket id is some 30 characters
+SATISFACTION = ((5, _l("Very satisfied")), (4, _l("Satisfied")), (3, _l("Fair")), (2, _l("Unsatisfied")),
+                (1, _l("Very unsatisfied")))
+
+
+class SurveyForm(FlaskForm):
+    # The service checks the rating (backoffice.return_visits): a bad one gets its message there.
+    satisfaction = RadioField(_l("How satisfied are you with our service?"), validate_choice=False,
+                              choices=[(str(n), text) for n, text in SATISFACTION])
+    comment = TextAreaField(_l("Anything you want to tell us (optional)"))
+
+
+def _ticket_of(token: str) -> Ticket | None:
+    ticket_id = notifications.ticket_of_token(token) if len(token) <= TOKEN_MAX else None
+    return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
+
+
+def _not_found():
+    return render_template("public/link.html", result=None, not_found=True), 404
+
+
+@bp.route("/t/<token>")
+def track_link(token):
+    """The ticket's public status, as /track shows it; nothing about anyone else."""
+    set_scope(SYSTEM)
+    ticket = _ticket_of(token)
+    if ticket is None:
+        return _not_found()
+    survey = return_visits.survey_state(ticket) is None
+    return render_template("public/link.html", result=_public_status(ticket), not_found=False,
+                           survey_url=url_for(".survey", token=token) if survey else None)
+
+
+@bp.route("/t/<token>/survey", methods=["GET", "POST"])
+def survey(token):
+    """The return-visit survey (R-TKT-4, R-NTF-1): the customer rates the service once."""
+    set_scope(SYSTEM)
+    ticket = _ticket_of(token)
+    if ticket is None:
+        return _not_found()
+    form, errors, number = SurveyForm(), {}, ticket.number
+    state = return_visits.survey_state(ticket)
+    if request.method == "POST" and state is None:  # CSRF checked before (CSRFProtect)
+        if not _allowed("survey"):
+            return render_template("public/survey.html", form=form, number=number, state=None, errors={},
+                                   limited=True), 429
+        try:
+            state = return_visits.record_survey(db.session, ticket, form.satisfaction.data, form.comment.data)
+            db.session.commit()
+        except FieldErrors as exc:
+            db.session.rollback()
+            errors = exc.errors
+    return render_template("public/survey.html", form=form, number=number, state=state, errors=errors,
+                           limited=False)

@@ -17,6 +17,7 @@ from backoffice import (
     attachments,
     dashboard,
     dispatching,
+    notifications,
     policy,
     return_path,
     sla,
@@ -53,6 +54,7 @@ from .approvals import request_form_context
 from .base import ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, parse_id
 from .customers import OutletOwnedView, outlet_options
 from .fields import LABELS, enum_formatter, status_badge, time_formatter
+from .outbox import message_rows
 from .ticket_filters import ProductModelFilter, fault_report_filter
 
 
@@ -413,6 +415,8 @@ class TicketView(OutletOwnedView):
             kwargs["step_failure"] = g.get("step_failure") or {}
             kwargs["repeat_repair"] = workflow.is_repeat_repair(ticket)
             kwargs["fee_claim"] = fee_claim_of(ticket)
+            kwargs["customer_messages"] = message_rows(notifications.messages_about(db.session, ticket))  # R-NTF-1
+            kwargs["customer_may_be_told"] = notifications.may_tell(ticket.customer)
             kwargs["certificate_warning"] = dispatching.certificate_warning(db.session, ticket)  # R-APR-6
             kwargs.update(request_form_context(ticket))
             kwargs["can_request_approval"] = approvals.actions(db.session, None, current_user)["request"]

@@ -66,7 +66,7 @@ class CustomersAndUnits:
                     district[0], "urban" if urban else "suburban", km, key)
         phone2 = f"{district[3]}-{rng.randint(2000_0000, 8999_9999)}" if rng.random() < 0.1 else ""
         self.rows["customer"].append((customer[0], customer[1], phone, key, phone2, address, district[0],
-                                      customer[5], Decimal(km), outlet.id, "", at, at))
+                                      customer[5], Decimal(km), outlet.id, "", "", "", "sms", "", at, at))
         outlet.customers.append(customer)
         return customer
 

@@ -29,7 +29,8 @@ TICKET_COLUMNS = ("id", "number", "kind", "channel", "category", "status", "faul
                   "parts_needed", "estimate", "appointment_at", "version_id", "created_at", "updated_at")
 COLUMNS = {
     "customer": ("id", "name", "phone", "phone_key", "phone2", "address", "region", "area", "distance_km",
-                 "outlet_id", "note", "created_at", "updated_at"),
+                 "outlet_id", "note", "email", "wechat_openid", "notify_channel", "notify_consent_source",
+                 "created_at", "updated_at"),
     "unit": ("id", "serial", "size", "product_model_id", "customer_id", "outlet_id", "invoice_no", "invoice_date",
              "price", "purchase_channel", "created_at", "updated_at"),
     "ticket": TICKET_COLUMNS,

@@ -81,6 +81,7 @@ def live_server(demo_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("e2e") / "live.db"
     shutil.copy(demo_template, path)
     server = LiveServer(make_app(f"sqlite:///{path}"), path)
+    server.app.config["PUBLIC_BASE_URL"] = server.url  # customers' links lead to this server
     server.start()
     yield server
     server.stop()

@@ -60,6 +60,7 @@ def pg_url():
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+            _trigram_extension_in_public(connection)
     except Exception as exc:
         cause = getattr(exc, "orig", None) or exc
         detail = (str(cause).strip().splitlines() or [""])[0]
@@ -68,6 +69,20 @@ def pg_url():
     finally:
         engine.dispose()
     return url
+
+
+def _trigram_extension_in_public(connection) -> None:
+    """pg_trgm (migration 0023) is database-wide but lives in one schema: left to the migrations it
+    would land in the first test schema that ran them, and dropping that schema (CASCADE) would take
+    the extension and every other run's trigram indexes with it; a run that was killed would leave
+    it in a stray schema a dump then cannot restore. So it lives in public, for every run."""
+    where = connection.scalar(text("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                                   "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"))
+    if where is None:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
+    elif where != "public":
+        connection.execute(text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
+    connection.commit()
 
 
 class Schemas:

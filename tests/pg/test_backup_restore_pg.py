@@ -39,8 +39,9 @@ def test_a_dump_restores_into_a_fresh_database_and_the_app_reads_it(pg_app, pg_d
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     restored_url = pg_url.set(database=name)
     try:
-        subprocess.run([tool("pg_restore"), "--no-owner", f"--dbname={libpq(restored_url)}", str(dump)],
-                       check=True, capture_output=True)
+        restored = subprocess.run([tool("pg_restore"), "--no-owner", f"--dbname={libpq(restored_url)}", str(dump)],
+                                  check=False, capture_output=True, text=True)
+        assert restored.returncode == 0, restored.stderr[-2000:]
         app = make_app(schema_url(restored_url, schema))
         try:
             with app.app_context():

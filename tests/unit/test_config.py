@@ -110,3 +110,18 @@ def test_trusted_proxies_default_to_none_and_must_be_a_count(env, tmp_path):
         env.setenv("TRUSTED_PROXIES", bad)
         with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
             load_config(str(tmp_path))
+
+
+def test_an_unknown_message_gateway_stops_the_app_at_start(env, tmp_path):  # R-NTF-3
+    env.setenv("SMS_GATEWAY", "tencent")
+    with pytest.raises(ConfigError, match="SMS_GATEWAY='tencent'"):
+        load_config(str(tmp_path))
+    env.setenv("SMS_GATEWAY", " Aliyun ")
+    assert load_config(str(tmp_path))["SMS_GATEWAY"] == "aliyun"
+
+
+def test_the_task_queue_is_a_sqlite_file_in_the_instance_unless_told(env, tmp_path):
+    env.delenv("TASK_QUEUE_URL", raising=False)
+    assert load_config(str(tmp_path))["TASK_QUEUE_URL"] == f"sqlite:///{tmp_path / 'tasks.db'}"
+    env.setenv("TASK_QUEUE_URL", "redis://127.0.0.1:6379/0")
+    assert load_config(str(tmp_path))["TASK_QUEUE_URL"] == "redis://127.0.0.1:6379/0"

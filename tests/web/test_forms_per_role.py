@@ -213,10 +213,17 @@ def customer_edit(w: World) -> Case:
     customer = f.make_customer(w.session, w.outlet)
     w.session.commit()
     address = f"广州市番禺区市桥街光明北路{n()}号"
-    return Case(data={"address": address, "note": "用户搬家，地址已更新"}, record_id=customer.id,
+    email = f"kehu{n()}@example.com"
+
+    def consent_recorded(world, row):  # issue 17, PIPL: the ticked box records when and how
+        assert row.notify_consent_at is not None and row.notify_opt_out_at is None
+
+    return Case(data={"address": address, "note": "用户搬家，地址已更新", "email": email,
+                      "notify_channel": "email", "notify_consent": "y"}, record_id=customer.id,
                 find=select(Customer).where(Customer.id == customer.id),
-                expect={"address": address, "note": "用户搬家，地址已更新", "outlet_id": w.outlet.id},
-                search=customer.phone, shows=address)
+                expect={"address": address, "note": "用户搬家，地址已更新", "outlet_id": w.outlet.id,
+                        "email": email, "notify_channel": "email", "notify_consent_source": "archive"},
+                search=customer.phone, shows=address, check=consent_recorded)
 
 
 def unit_create(w: World) -> Case:

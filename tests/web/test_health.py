@@ -14,7 +14,7 @@ def test_healthz_answers_without_signing_in(client):
 def test_readyz_is_ready_when_the_database_answers(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.get_json() == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
 
 
 def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path):
@@ -31,3 +31,15 @@ def test_readyz_is_not_ready_when_the_database_does_not_answer(tmp_path):
 def test_healthz_stays_up_when_the_database_is_down(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'no-such-directory' / 'backoffice.db'}")
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_readyz_is_not_ready_when_the_task_queue_cannot_be_reached(client, monkeypatch):
+    from backoffice import tasks
+
+    def unreachable():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(tasks.huey.storage, "queue_size", unreachable)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["queue"] == "unavailable (ConnectionError)"

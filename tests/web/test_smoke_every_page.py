@@ -8,7 +8,8 @@ ENDPOINTS = ["ticket", "customer", "unit", "product_model", "outlet", "part", "a
              "api_token",
              "parts_request", "parts_account", "ledger_entry", "old_part", "parts_return", "parts_month",
              "fee_claim", "fee_batch", "travel_band", "money_posting",
-             "training_course", "training_session", "training_record", "model_sales"]
+             "training_course", "training_session", "training_record", "model_sales",
+             "outbox", "job_run", "notification"]
 PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/parts_request/picking/?id=5", "/admin/parts_account/statement.csv?id=1",
          "/admin/parts_account/statement.csv?id=2&from=2026-01-01&to=2026-12-31",

@@ -1,0 +1,17 @@
+"""GET /metrics for Prometheus (backoffice.metrics). Like /healthz it needs no session or sign-in
+(a GET: no CSRF token either); with METRICS_TOKEN set it answers only "Authorization: Bearer
+<token>", else 401."""
+from flask import Blueprint, Response, current_app, request
+
+from backoffice import metrics
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def scrape():
+    if not metrics.authorized(request.headers.get("Authorization", ""), current_app.config["METRICS_TOKEN"]):
+        return Response(status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"',
+                                             "Cache-Control": "no-store"})
+    return Response(metrics.exposition(current_app), content_type=metrics.CONTENT_TYPE,
+                    headers={"Cache-Control": "no-store"})
