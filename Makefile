@@ -26,8 +26,9 @@ seed: migrate
 # the embedded SQLite queue: Ctrl+C stops both.
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT) with a task worker  (Ctrl+C to stop both)"
-	@$(PY) -m flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(PY) -m flask --app app run --host $(HOST) --port $(PORT)
+	@export PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}; \
+	$(PY) -m flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m flask --app app run --host $(HOST) --port $(PORT)
 
 # Ruff (ruff.toml) and the layer contracts (.importlinter: views → backoffice → models).
 lint: venv

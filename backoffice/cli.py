@@ -210,7 +210,8 @@ def worker(workers, no_periodic):
     use_app(current_app._get_current_object())
     click.echo(f"Worker: {workers} threads, queue {huey.storage.__class__.__name__}"
                + (", no schedule" if no_periodic else ", running the schedule"))
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic).run()
+    # An idle consumer polls SQLite at most every 2 s (Redis storage blocks on the queue instead).
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic, max_delay=2.0).run()
 
 
 @click.command("run-job")

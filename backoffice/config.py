@@ -120,6 +120,16 @@ def _engine_options() -> dict:
     return options
 
 
+def _public_base_url(production: bool) -> str:
+    """Where the links in customers' messages lead. Production must say (an SMS pointing at
+    localhost reaches nobody), over HTTPS (the link carries the ticket's token)."""
+    url = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    if production and not url.startswith("https://"):
+        raise ConfigError("PUBLIC_BASE_URL must be set to the https:// address customers open "
+                          f"when BACKOFFICE_ENV=production (got {url or 'nothing'!r})")
+    return url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+
+
 def task_queue_url(instance: Path) -> str:
     return os.environ.get("TASK_QUEUE_URL") or f"sqlite:///{instance / 'tasks.db'}"
 
@@ -226,12 +236,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LIST_COUNT_CAP": _int("LIST_COUNT_CAP", 10_000, minimum=100),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Public doors: (uses, minutes) per client address.
-        "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10), "survey": (10, 60)},
+        "PUBLIC_RATE_LIMITS": {"report": (5, 60), "track": (30, 10), "survey": (10, 60), "stop": (10, 60)},
         # Whole requests are capped a little above the largest attachment (413 beyond).
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "FLASK_ADMIN_SWATCH": "default",
         # Issue 17. The address customers' links start with (the tracking link in an SMS).
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
+        "PUBLIC_BASE_URL": _public_base_url(production),
         # The task queue's storage (backoffice/tasks.py): a SQLite file beside the database by
         # default (one machine, `make run`), redis://host:6379/0 in production.
         "TASK_QUEUE_URL": task_queue_url(instance),

@@ -381,18 +381,14 @@ def audit(session: Session, claim: FeeClaim, actor: User, decision: str, note: s
         raise FieldErrors({"decision": _l("Choose a decision.")})
     claim.status, claim.approved_total = status.value, approved
     claim.audit_note, claim.audited_by_id, claim.audited_at = note, actor.id, at or utcnow()
-    _tell_outlet(session, claim, AUDITED[status], claim.audited_at.isoformat(), amount=f"{approved:,.2f}",
-                 claimed=f"{claim.claimed_total:,.2f}")
+    recipients.tell_outlet_of(session, claim, AUDITED[status], claim.audited_at.isoformat(), CLAIM_PAGE,
+                              number=claim.number, amount=f"{approved:,.2f}", claimed=f"{claim.claimed_total:,.2f}")
 
 
-# Issue 17: what the outlet's dealers are told of an audit, by its outcome (STAFF_TEXTS).
+# Issue 17: what the outlet's dealers are told of an audit, by its outcome (STAFF_TEXTS), once per
+# event (R-FEE-2); the amounts as shown, in yuan.
 AUDITED = {C.APPROVED: "claim_approved", C.ADJUSTED: "claim_adjusted", C.REJECTED: "claim_rejected"}
-
-
-def _tell_outlet(session: Session, claim: FeeClaim, kind: str, key: str, **params) -> None:
-    """The claim's outlet hears of it once per event (R-FEE-2); the amounts as shown, in yuan."""
-    recipients.tell_dealers(session, claim.outlet_id, kind, f"{claim.id}:{key}", link="fee_claim.details_view",
-                            number=claim.number, id=claim.id, **params)
+CLAIM_PAGE = "fee_claim.details_view"  # views: the claim's breakdown, endpoint "fee_claim"
 
 
 def charge_back_for(session: Session, overcharge: Decimal) -> Decimal:
@@ -423,8 +419,8 @@ def confirm_overcharge(session: Session, claim: FeeClaim, actor: User, overcharg
     claim.overcharge = money(overcharge)
     claim.charge_back = charge_back_for(session, claim.overcharge)
     claim.charge_back_note, claim.charge_back_by_id, claim.charge_back_at = note.strip(), actor.id, at or utcnow()
-    _tell_outlet(session, claim, "claim_charged_back", "charge_back", overcharge=f"{claim.overcharge:,.2f}",
-                 charge_back=f"{claim.charge_back:,.2f}")
+    recipients.tell_outlet_of(session, claim, "claim_charged_back", "charge_back", CLAIM_PAGE, number=claim.number,
+                              overcharge=f"{claim.overcharge:,.2f}", charge_back=f"{claim.charge_back:,.2f}")
 
 
 # --- monthly settlement (R-FEE-2) ---------------------------------------------------------------

@@ -327,13 +327,19 @@ def register_report(session: Session, report: Report, actor: User | None) -> Tic
     except ValidationFailed as exc:  # a rule of the ticket itself: report it like a field error
         session.rollback()
         raise FieldErrors({"ticket": exc.message}) from None
-    _receipt(session, ticket, report)
+    _receipt(session, ticket, report, actor)
     return ticket
 
 
-def _receipt(session: Session, ticket: Ticket, report: Report) -> None:
+def _receipt(session: Session, ticket: Ticket, report: Report, actor: User | None) -> None:
     """R-NTF-1: the receipt with the tracking link, to a customer who agreed now or before.
-    An unticked box changes nothing: it is no opt-out."""
-    if report.consent is True:
-        notifications.record_consent(ticket.customer, source=report.channel)
+    An unticked box changes nothing: it is no opt-out.
+
+    PIPL: a consent staff took (an actor: the clerk's intake) is the customer's word. The
+    anonymous doors (the public form, the channel API: no actor) cannot tell who typed a known
+    phone, so their consent never undoes an opt-out (notifications.record_consent), and a caller
+    who is only another contact of the phone's customer cannot agree for that customer."""
+    verified = actor is not None
+    if report.consent is True and (verified or not report.contact_name):
+        notifications.record_consent(ticket.customer, source=report.channel, verified=verified)
     notifications.tell_customer(session, ticket, "receipt")

@@ -14,7 +14,7 @@ import socket
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +60,22 @@ def claim(session: Session, job: str, slot: str) -> bool:
         session.rollback()
         return False
     return won
+
+
+def why_idle(session: Session, job: str, slot: str | None, now: datetime) -> str | None:
+    """Why a run of (job, slot) now would do nothing — "not_due" (no slot yet today), "done",
+    "running" (a live worker has it) — or None: not run yet, failed, or its worker died (`claim`
+    takes it over)."""
+    if slot is None:
+        return "not_due"
+    run = session.scalars(_run(job, slot)).first()
+    if run is None:
+        return None
+    if run.status == JobStatus.DONE.value:
+        return "done"
+    if run.status == JobStatus.RUNNING.value and run.started_at >= now - STALE:
+        return "running"
+    return None
 
 
 def run_once(session: Session, job: str, slot: str, work: Callable[[Session], Outcome]) -> JobRun | None:

@@ -6,6 +6,7 @@ the interface lie.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -259,6 +260,23 @@ def label(enum, value, session=None) -> str:
     except ValueError:
         return str(value)
     return text.render(session) if isinstance(text, PolicyLabel) and session is not None else str(text)
+
+
+def label_of(labels: Mapping, value) -> str:
+    """The label of `value` in a value → (lazy) label mapping, e.g. JOB_LABELS; a value without
+    one shows as it is (a name renamed since its row was written)."""
+    if value is None:
+        return ""
+    return str(labels.get(value, value))
+
+
+# Issue 17: the periodic jobs (backoffice.scheduled.JOBS) named for people, and their schedules
+# (Job.schedule, keyed by its English text so that a changed schedule shows as written, not stale).
+JOB_LABELS = {"sla_sweep": _l("SLA sweep"), "visits_due": _l("Return visits due"),
+              "month_end": _l("Month end"), "nightly_purge": _l("Nightly purge")}
+JOB_SCHEDULES = {"every 5 minutes": _l("every 5 minutes"), "daily from 08:00": _l("daily from 08:00"),
+                 "monthly, from 01:00 on the 1st": _l("monthly, from 01:00 on the 1st"),
+                 "daily from 02:00": _l("daily from 02:00")}
 
 
 CLOCK_STATES = {"met": _l("met"), "breached": _l("breached"), "paused": _l("paused"),

@@ -8,40 +8,57 @@ request) queues one message, and a race between two transactions cannot fail eit
 """
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import event, func, select
+from flask_babel.speaklater import LazyString
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Customer, OutboxMessage, StaffNotification, Ticket, User, utcnow
-from models.choices import NotifyChannel
+from models.choices import NotifyChannel, OutboxStatus
 
 from .i18n import DEFAULT as CUSTOMER_LOCALE
 
-# What a customer is told, by template (the texts are translated; customers read Chinese).
+
+@dataclass(frozen=True)
+class CustomerTemplate:
+    """One kind of customer message: its text and subject (translated; customers read Chinese)
+    and its name for the staff who read the outbox (views.outbox)."""
+
+    text: LazyString
+    subject: LazyString
+    label: LazyString
+
+
 # R-TKT-1 receipt, 001/002 appointment and return visit, 003 mail-in, R-CMP-2 complaint answer.
-CUSTOMER_TEXTS = {
-    "receipt": _l("Your service request %(number)s has been received. Follow it here: %(link)s"),
-    "appointment": _l("Request %(number)s: engineer %(engineer)s will visit you %(window)s. Details: %(link)s"),
-    "mail_in_received": _l("Request %(number)s: we have received the item you sent. Follow it here: %(link)s"),
-    "mail_in_shipped": _l("Request %(number)s: your item was shipped back by %(courier)s, "
-                          "tracking number %(tracking)s."),
-    "return_visit": _l("How was our service on request %(number)s? Tell us here: %(link)s"),
-    "complaint_answer": _l("Our answer to your complaint %(number)s: %(answer)s"),
-}
-CUSTOMER_SUBJECTS = {
-    "receipt": _l("Service request %(number)s received"),
-    "appointment": _l("Service request %(number)s: appointment"),
-    "mail_in_received": _l("Service request %(number)s: item received"),
-    "mail_in_shipped": _l("Service request %(number)s: item shipped back"),
-    "return_visit": _l("Service request %(number)s: how did we do?"),
-    "complaint_answer": _l("Complaint %(number)s: our answer"),
+CUSTOMER_TEMPLATES = {
+    "receipt": CustomerTemplate(
+        _l("Your service request %(number)s has been received. Follow it here: %(link)s"),
+        _l("Service request %(number)s received"), _l("Receipt of the request")),
+    "appointment": CustomerTemplate(
+        _l("Request %(number)s: engineer %(engineer)s will visit you %(window)s. Details: %(link)s"),
+        _l("Service request %(number)s: appointment"), _l("Appointment notice")),
+    "mail_in_received": CustomerTemplate(
+        _l("Request %(number)s: we have received the item you sent. Follow it here: %(link)s"),
+        _l("Service request %(number)s: item received"), _l("Mail-in item received")),
+    "mail_in_shipped": CustomerTemplate(
+        _l("Request %(number)s: your item was shipped back by %(courier)s, tracking number %(tracking)s."),
+        _l("Service request %(number)s: item shipped back"), _l("Item shipped back")),
+    "return_visit": CustomerTemplate(
+        _l("How was our service on request %(number)s? Tell us here: %(link)s"),
+        _l("Service request %(number)s: how did we do?"), _l("Return-visit survey")),
+    "complaint_answer": CustomerTemplate(
+        _l("Our answer to your complaint %(number)s: %(answer)s"),
+        _l("Complaint %(number)s: our answer"), _l("Complaint answer")),
 }
 
 
@@ -59,20 +76,45 @@ def insert_once(session: Session, table, values: dict) -> bool:
 # --- customers ---------------------------------------------------------------------------------
 
 def may_tell(customer: Customer | None) -> bool:
-    """PIPL: only a customer who agreed, and has not opted out since."""
+    """PIPL: only a customer who agreed, and has not opted out since (R-NTF-1)."""
     return (customer is not None and customer.notify_consent_at is not None
             and (customer.notify_opt_out_at is None or customer.notify_opt_out_at < customer.notify_consent_at))
 
 
-def record_consent(customer: Customer, source: str, at: datetime | None = None) -> None:
-    """The customer agreed (by `source`: hotline, web, wechat, …) to service messages."""
+def record_consent(customer: Customer, source: str, at: datetime | None = None, *,
+                   verified: bool = False) -> bool:
+    """The customer agreed (by `source`: hotline, web, wechat, archive, …) to service messages;
+    True when it was recorded.
+
+    PIPL: `verified` is a consent staff took from the customer (the clerk's intake, the archive
+    form): it stands whatever was recorded before and undoes an opt-out. An anonymous door (the
+    public form, the channel API) cannot verify who typed a known phone number: its consent is
+    recorded only for a customer with no choice on record — it never undoes an opt-out, and an
+    earlier consent keeps its time and source."""
+    if not verified and (customer.notify_opt_out_at is not None or customer.notify_consent_at is not None):
+        return False
     customer.notify_consent_at = at or utcnow()
     customer.notify_consent_source = source[:20]
     customer.notify_opt_out_at = None
+    return True
 
 
-def record_opt_out(customer: Customer, at: datetime | None = None) -> None:
+OPTED_OUT = "customer opted out"  # the outbox's last_error of a message the opt-out stopped
+
+
+def record_opt_out(session: Session, customer: Customer, at: datetime | None = None) -> int:
+    """The customer withdrew their consent (PIPL: as easily as they gave it). Messages still queued
+    for them are not sent: they are failed with OPTED_OUT (backoffice.outbox checks again before
+    each send). How many queued messages were stopped."""
     customer.notify_opt_out_at = at or utcnow()
+    if customer.id is None:  # a new record: nothing can be queued for it yet
+        return 0
+    table = OutboxMessage.__table__
+    stopped = session.execute(update(table).where(table.c.customer_id == customer.id,
+                                                  table.c.status == OutboxStatus.QUEUED.value)
+                              .values(status=OutboxStatus.FAILED.value, last_error=OPTED_OUT)
+                              .returning(table.c.id))
+    return len(stopped.all())
 
 
 def recipient_of(customer: Customer, ticket: Ticket | None = None) -> tuple[str, str] | None:
@@ -85,21 +127,41 @@ def recipient_of(customer: Customer, ticket: Ticket | None = None) -> tuple[str,
     return (NotifyChannel.SMS.value, phone) if phone else None
 
 
-def tracking_token(ticket_id: int) -> str:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="track").dumps(ticket_id)
+# The customer's link (R-NTF-1): a random token per ticket, stored on it (Ticket.tracking_token),
+# made the first time a message needs it. It tells nothing (not the ticket's id nor how many
+# there are), does not depend on SECRET_KEY, and a ticket's link is revoked by clearing it.
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # token_urlsafe's alphabet, the column's length
 
 
-def ticket_of_token(token: str) -> int | None:
-    try:
-        found = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="track").loads(token)
-    except BadSignature:
+def tracking_token(ticket: Ticket) -> str:
+    """The ticket's token, made now if it has none. Written with its own UPDATE … COALESCE, not as an
+    edit of the ticket: no version bump (a clerk editing the ticket is not refused for it), no
+    audit entry for a secret, and of two transactions making one at once the first one's stands."""
+    if ticket.tracking_token:
+        return ticket.tracking_token
+    session = object_session(ticket)
+    if ticket.id is None:
+        session.flush([ticket])
+    table = Ticket.__table__
+    token = session.execute(
+        update(table).where(table.c.id == ticket.id)
+        .values(tracking_token=func.coalesce(table.c.tracking_token, secrets.token_urlsafe(16)))
+        .returning(table.c.tracking_token)).scalar_one()
+    set_committed_value(ticket, "tracking_token", token)
+    return token
+
+
+def ticket_of_token(session: Session, token: str) -> Ticket | None:
+    """The ticket the link names (within the caller's scope); None for an unknown, malformed or
+    overlong token — checked before the database is asked."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         return None
-    return found if isinstance(found, int) else None
+    return session.scalar(select(Ticket).where(Ticket.tracking_token == token))
 
 
 def tracking_link(ticket: Ticket) -> str:
     """The customer's link to the ticket's public status page (views.public_pages.track_link)."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{tracking_token(ticket.id)}"
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{tracking_token(ticket)}"
 
 
 def survey_link(ticket: Ticket) -> str:
@@ -120,14 +182,14 @@ def tell_customer(session: Session, ticket: Ticket, template: str, key: str = ""
     channel, recipient = found
     session.flush([ticket])  # its id and number
     params = {"number": ticket.number, "link": tracking_link(ticket), **params}
+    texts = CUSTOMER_TEMPLATES[template]
     with force_locale(CUSTOMER_LOCALE):
-        body = str(CUSTOMER_TEXTS[template]) % params
-        subject = str(CUSTOMER_SUBJECTS[template]) % params
+        body, subject = str(texts.text) % params, str(texts.subject) % params
     now = utcnow()
     queued = insert_once(session, OutboxMessage.__table__, {
         "dedupe_key": f"{template}:{ticket.id}:{key}"[:120], "channel": channel, "recipient": recipient,
         "template": template, "params": params, "subject": subject, "body": body, "ticket_id": ticket.id,
-        "customer_id": customer.id, "status": "queued", "attempts": 0, "next_attempt_at": now,
+        "customer_id": customer.id, "status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now,
         "last_error": "", "gateway": "", "provider_id": "", "created_at": now})
     if queued:
         session.info[_QUEUED] = True
@@ -203,10 +265,12 @@ def staff_text(notification: StaffNotification) -> str:
     """The notification in the reader's language. Stored values that have labels are shown as labels."""
     from models.choices import Clock
 
-    from .labels import label
+    from .labels import JOB_LABELS, label, label_of
     from .timezones import format_local
 
     params = dict(notification.params or {})
+    if "job" in params:
+        params["job"] = label_of(JOB_LABELS, params["job"])
     if "clock" in params:
         params["clock"] = label(Clock, params["clock"])
     if "due" in params:
@@ -215,14 +279,6 @@ def staff_text(notification: StaffNotification) -> str:
         return str(STAFF_TEXTS[notification.kind]) % params
     except (KeyError, TypeError, ValueError):  # a row written by an older version of a text
         return str(STAFF_TEXTS.get(notification.kind, notification.kind))
-
-
-def unread_count(session: Session, user) -> int:
-    """The user's unread notifications (scoped: only their own are visible anyway)."""
-    if user is None or not has_app_context():
-        return 0
-    return session.scalar(select(func.count(StaffNotification.id)).where(
-        StaffNotification.user_id == user.id, StaffNotification.read_at.is_(None))) or 0
 
 
 def mark_read(session: Session, user, ids: Iterable[int] | None = None) -> int:

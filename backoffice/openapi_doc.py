@@ -51,7 +51,8 @@ _new_ticket = {
             "PIPL: the customer agreed to receive service messages (the receipt with a tracking link, "
             "the appointment, mail-in shipments, the survey, the complaint's answer) by SMS, WeChat or "
             "e-mail. Recorded on the customer with this token's channel; false or absent changes nothing "
-            "(an earlier consent stands).")},
+            "(an earlier consent stands). It does not undo the customer's opt-out, and a caller who is "
+            "another contact on a known customer's phone does not agree for that customer.")},
     },
     "additionalProperties": True,
 }

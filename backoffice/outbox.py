@@ -10,9 +10,13 @@ message queued; it is due again when the lease runs out.
 A temporary gateway error reschedules the message with exponential backoff (OUTBOX_FIRST_DELAY_SECONDS
 doubling, at most OUTBOX_MAX_DELAY_MINUTES); a permanent one, or OUTBOX_MAX_ATTEMPTS attempts,
 marks it failed for a person to see and `requeue`. Nothing is ever deleted: a gateway that is
-down only delays. Delivery is at least once: if the database is lost between a send and its
-commit the message goes again after the lease, with the same outbox id (the SMTP Message-ID,
-Aliyun's OutId) so the resend is recognisable.
+down only delays. Delivery is at least once, not exactly once: a worker that stops between a
+send and its commit, or whose send outlasts the lease so that another worker claims the message
+again, means a second send — with the same outbox id (the SMTP Message-ID, Aliyun's OutId) so the
+resend is recognisable; the late worker's outcome is then not written (a warning is logged).
+
+PIPL (R-NTF-1): a message whose customer opted out after it was queued is never sent; it is
+failed with notifications.OPTED_OUT at its claim (record_opt_out fails the queued ones already).
 
 The runner serves every message (it is the system, not a user): its reads bypass the request's
 scope. `requeue` is an admin's action and sees only what the admin may see.
@@ -25,14 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import OutboxMessage, utcnow
+from models import Customer, OutboxMessage, utcnow
 from models.choices import OutboxStatus
 
 from .access import UNSCOPED
 from .gateways import Gateway, GatewayError, Message, gateway_for
+from .notifications import OPTED_OUT
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,9 @@ def deliver_due(session: Session, now: datetime | None = None, limit: int = 50,
     counts = {"sent": 0, "retried": 0, "failed": 0}
     _give_up_lost(session, clock(), int(config["OUTBOX_MAX_ATTEMPTS"]))
     for message_id in _due_ids(session, clock(), limit):
+        if _withdrawn(session, message_id):
+            counts["failed"] += 1
+            continue
         claimed = _claim(session, message_id, clock(), int(config["OUTBOX_MAX_ATTEMPTS"]))
         if claimed is None:
             continue  # another worker has it
@@ -85,6 +93,21 @@ def _due_ids(session: Session, now: datetime, limit: int) -> list[int]:
         .execution_options(**UNSCOPED)))
     session.commit()  # end the read: each claim is a transaction of its own
     return ids
+
+
+def _withdrawn(session: Session, message_id: int) -> bool:
+    """Fail the queued message if its customer may no longer be told (opted out since it was
+    queued, PIPL); True when it was. Committed: the claim that follows finds it failed."""
+    customer = Customer.__table__
+    told_no_more = exists().where(
+        customer.c.id == _table.c.customer_id,
+        or_(customer.c.notify_consent_at.is_(None),
+            and_(customer.c.notify_opt_out_at.is_not(None),
+                 customer.c.notify_opt_out_at >= customer.c.notify_consent_at)))
+    row = session.execute(update(_table).where(_table.c.id == message_id, _table.c.status == QUEUED, told_no_more)
+                          .values(status=FAILED, last_error=OPTED_OUT).returning(_table.c.id)).first()
+    session.commit()
+    return row is not None
 
 
 def _claim(session: Session, message_id: int, now: datetime, max_attempts: int) -> Claimed | None:
@@ -141,10 +164,18 @@ def _deliver(session: Session, claimed: Claimed, gateway: Gateway | GatewayError
 
 
 def _record(session: Session, claimed: Claimed, **values) -> None:
-    """Write the outcome of this worker's attempt (only while the message is still its claim)."""
-    session.execute(update(_table).where(_table.c.id == claimed.message.id, _table.c.status == QUEUED,
-                                         _table.c.attempts == claimed.attempts).values(**values))
+    """Write the outcome of this worker's attempt, only while the message is still its claim.
+    Otherwise its lease ran out and another worker claimed it again (or the customer opted out
+    meanwhile): that worker's outcome stands, and a sent message may have been sent twice."""
+    changed = session.execute(
+        update(_table).where(_table.c.id == claimed.message.id, _table.c.status == QUEUED,
+                             _table.c.attempts == claimed.attempts).values(**values)
+        .returning(_table.c.id)).first()
     session.commit()
+    if changed is None:
+        log.warning("outbox message %s: attempt %s ended after its lease (it was claimed again or "
+                    "withdrawn); its outcome %r is not recorded", claimed.message.id, claimed.attempts,
+                    values.get("status", "retry"))
 
 
 def backoff(attempts: int, config: Mapping) -> timedelta:

@@ -64,6 +64,7 @@ REVIEWED_ALREADY = _l("Already reviewed: the request can no longer be withdrawn.
 NOT_DISPUTED = _l("Only a delivery with a reported difference is settled.")
 PICKED = {s.value for s in (S.REVIEWED, S.SHIPPED, S.DELIVERED, S.DISPUTED)}
 UNREVIEWED = {s.value for s in (S.AWAITING_EXCEPTION, S.AWAITING_INCIDENT, S.SUBMITTED)}
+REQUEST_PAGE = "parts_request.details_view"  # views: the request's page, endpoint "parts_request"
 ENDED = {S.REJECTED.value, S.WITHDRAWN.value}  # do not count against the week's batches
 NEEDED_AHEAD = timedelta(days=7)  # manual 004: parts are requested one week ahead (R-PART-3)
 
@@ -323,13 +324,9 @@ def ship(session: Session, request: PartsRequest, actor: User, courier: str, tra
         ledger.post(session, request.outlet_id, LedgerKind.FREIGHT, ZERO, cash=freight,
                     source=Source.freight(request.id), actor=actor, at=at,
                     reason=f"{request.number} {request.courier} {request.tracking_no}")
-    _tell_shipped(session, request, "parts_shipped", str(request.id), request.courier, request.tracking_no)
-
-
-def _tell_shipped(session: Session, request: PartsRequest, kind: str, key: str, courier: str, tracking: str) -> None:
-    """Issue 17: the outlet's dealers hear that a parcel left, once per parcel (R-PART-3)."""
-    recipients.tell_dealers(session, request.outlet_id, kind, key, link="parts_request.details_view",
-                            number=request.number, courier=courier, tracking=tracking, id=request.id)
+    # Issue 17: the outlet's dealers hear that a parcel left, once per parcel (R-PART-3).
+    recipients.tell_outlet_of(session, request, "parts_shipped", "", REQUEST_PAGE, number=request.number,
+                              courier=request.courier, tracking=request.tracking_no)
 
 
 def parcel_errors(courier: str, tracking_no: str) -> dict:
@@ -401,8 +398,9 @@ def resolve_dispute(session: Session, request: PartsRequest, actor: User, how: s
     if how == DisputeResolution.RESHIP:
         request.reship_courier, request.reship_tracking_no = courier.strip(), tracking_no.strip()
         request.status = S.SHIPPED.value
-        _tell_shipped(session, request, "parts_reshipped", f"{request.id}:{at.isoformat()}",
-                      request.reship_courier, request.reship_tracking_no)
+        recipients.tell_outlet_of(session, request, "parts_reshipped", at.isoformat(), REQUEST_PAGE,
+                                  number=request.number, courier=request.reship_courier,
+                                  tracking=request.reship_tracking_no)  # a parcel of its own (R-PART-10)
         return
     on_account = [line for line in short if line.settlement != Settlement.PURCHASE]
     ledger.check_headroom(session, request.outlet_id,

@@ -20,10 +20,15 @@ from .permissions import MANAGERS
 APPROVAL_PAGE = "approval.details_view"  # views: ApprovalView, endpoint "approval"
 
 
+def active(session: Session, *roles: str) -> list[User]:
+    """The active users of these roles, whoever is asking."""
+    return list(session.scalars(select(User).where(User.role.in_(sorted(roles)), User.active.is_(True))
+                                .order_by(User.id).execution_options(**UNSCOPED)))
+
+
 def managers(session: Session) -> list[User]:
     """Everyone who decides approval requests (R-RET-4): managers and admins."""
-    return list(session.scalars(select(User).where(User.role.in_(sorted(MANAGERS)), User.active.is_(True))
-                                .order_by(User.id).execution_options(**UNSCOPED)))
+    return active(session, *MANAGERS)
 
 
 def deciders(session: Session, request: ApprovalRequest) -> list[User]:
@@ -59,3 +64,13 @@ def tell_deciders(session: Session, request: ApprovalRequest, kind: str = "appro
 def tell_dealers(session: Session, outlet_id: int, kind: str, key: str, *, link: str, **params) -> int:
     """The outlet's dealers are told once per `key`; `params` are plain values (stored as JSON)."""
     return tell_staff(session, dealers_of(session, outlet_id), kind, key, link=link, **params)
+
+
+def tell_outlet_of(session: Session, record, kind: str, key: str, link: str, **params) -> int:
+    """The dealers of the record's outlet hear of an event on it (a statement, a fee claim, a
+    parts parcel), once per record and `key` ("" when the record has one such event). The
+    notification opens the record: `link` is its details endpoint, `id` its id."""
+    if record.id is None:
+        session.flush()  # its id
+    event = f"{record.id}:{key}" if key else str(record.id)
+    return tell_dealers(session, record.outlet_id, kind, event, link=link, id=record.id, **params)

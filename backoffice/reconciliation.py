@@ -66,6 +66,7 @@ O = DisputeOutcome  # noqa: E741
 SETTLED = (R.CONFIRMED.value, R.CLOSED.value)
 # The source of a resolution's correction line: "reconciliation:<dispute id>:<line n>".
 RECONCILIATION = "reconciliation"
+STATEMENT_PAGE = "parts_month.details_view"  # views: the month's statement, endpoint "parts_month"
 CORRECTION_LINES = 3  # rows of the resolve form
 
 # Why an action on a month is withheld.
@@ -226,15 +227,10 @@ def _issue(session: Session, outlet_id: int, month: date, actor: User | None) ->
         if found is None:
             raise
         return found, False
-    _tell_outlet(session, record, "statement_issued", f"{record.month:%Y-%m}")
+    # Issue 17: the outlet's dealers, who sign the statement, hear of it (R-PART-7).
+    recipients.tell_outlet_of(session, record, "statement_issued", "", STATEMENT_PAGE,
+                              month=f"{record.month:%Y-%m}", revision=record.revision or 1)
     return record, True
-
-
-def _tell_outlet(session: Session, record: PartsReconciliation, kind: str, key: str) -> None:
-    """Issue 17: the outlet's dealers, who sign the statement, hear of it once per `key` (R-PART-7)."""
-    recipients.tell_dealers(session, record.outlet_id, kind, f"{record.outlet_id}:{key}",
-                            link="parts_month.details_view", month=f"{record.month:%Y-%m}",
-                            revision=record.revision or 1, id=record.id)
 
 
 def due_outlets(session: Session, month: date) -> list[int]:
@@ -353,7 +349,9 @@ def resolve(session: Session, record: PartsReconciliation, actor: User, outcome:
     found.corrections = sum((e.delta for e in posted), ZERO) if outcome == O.CORRECTIONS else None
     found.resolved_by, found.resolved_at = actor, at
     _reissue(session, record)
-    _tell_outlet(session, record, "statement_reissued", f"{record.month:%Y-%m}:r{record.revision}")
+    # Issue 17: the corrected statement waits for the dealers' confirmation again (R-PART-7).
+    recipients.tell_outlet_of(session, record, "statement_reissued", f"r{record.revision}", STATEMENT_PAGE,
+                              month=f"{record.month:%Y-%m}", revision=record.revision)
     return found
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from models import ReturnVisit, Ticket, utcnow
@@ -70,18 +70,34 @@ def record_survey(session: Session, ticket: Ticket, satisfaction, comment: str =
     """The customer rates the service 1-5 through the survey link: it completes the due return
     visit (no visitor: nobody called), once. A resolved ticket moves on as after the center's call
     (an unsatisfied customer reopens it, R-TKT-4, R-CMP-2); a visit made already is never
-    overwritten and no second visit is made."""
+    overwritten and no second visit is made — not even by two answers sent at the same moment."""
     score, comment = _checked(satisfaction, comment)
     state = survey_state(ticket)
     if state is not None:
         return state
     at = at or utcnow()
+    visit = open_visit(ticket)
+    if not _take_visit(session, visit, at):
+        session.expire(visit)  # another answer won: its rating stands, read anew
+        return Survey.ALREADY
     if ticket.status == TicketStatus.RESOLVED:
         workflow.customer_survey(session, ticket, score, comment, at)
     else:  # a visit left open by a reopening: rated, the rework goes on
-        visit = open_visit(ticket)
         visit.done_at, visit.satisfaction, visit.comment = at, score, comment
     return Survey.RECORDED
+
+
+def _take_visit(session: Session, visit: ReturnVisit, at: datetime) -> bool:
+    """Claim the open visit for this answer with a conditional UPDATE (… AND done_at IS NULL): of
+    two concurrent answers only one changes the row (PostgreSQL makes the second wait for the first
+    to commit, then finds it done; SQLite writes one at a time). The winner then records the visit
+    through the ORM as before (its audit trail, the workflow's step), writing the same done_at."""
+    if visit.id is None:
+        session.flush([visit])
+    table = ReturnVisit.__table__
+    won = session.execute(update(table).where(table.c.id == visit.id, table.c.done_at.is_(None))
+                          .values(done_at=at).returning(table.c.id)).first()
+    return won is not None
 
 
 def _checked(satisfaction, comment) -> tuple[int, str]:

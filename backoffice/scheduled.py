@@ -52,11 +52,6 @@ def local_date(now: datetime):
     return now.astimezone(zone_of()).date()
 
 
-def _active(session: Session, role: Role) -> list[User]:
-    return list(session.scalars(select(User).where(User.role == role.value, User.active.is_(True))
-                                .order_by(User.id)).all())
-
-
 # --- SLA sweep (R-SLA-1, R-CMP-2, R-NTF-2) ---------------------------------------------------------------
 
 def sla_sweep(session: Session, now: datetime) -> Outcome:
@@ -87,7 +82,8 @@ def _clocks(session: Session, *conditions) -> list[TicketClock]:
 
 def _who_acts(session: Session, ticket: Ticket) -> list[User]:
     registrar = ticket.registered_by
-    clerks = [registrar] if registrar is not None and registrar.role == Role.CLERK else _active(session, Role.CLERK)
+    registered_by_clerk = registrar is not None and registrar.role == Role.CLERK
+    clerks = [registrar] if registered_by_clerk else recipients.active(session, Role.CLERK)
     desk = recipients.dealers_of(session, ticket.outlet_id)
     return [u for u in (ticket.assigned_engineer, *clerks, *desk) if u is not None]
 
@@ -113,7 +109,7 @@ def visits_due(session: Session, now: datetime) -> Outcome:
                                               link=notifications.survey_link(visit.ticket))
                   for visit in due if visit.due_at >= start)
     if due:
-        notifications.tell_staff(session, _active(session, Role.CLERK), "visits_due", key=today.isoformat(),
+        notifications.tell_staff(session, recipients.active(session, Role.CLERK), "visits_due", key=today.isoformat(),
                                  link="return_visit.index_view", count=len(due))
     return Outcome(len(due), f"{len(due)} visits due, {surveys} survey messages")
 
@@ -155,13 +151,13 @@ def nightly_purge(session: Session, now: datetime) -> Outcome:
     removed["notifications"] = _delete(session, delete(StaffNotification).where(
         StaffNotification.created_at < now - _days(session, "retention.notifications_days")))
     removed["job runs"] = _delete(session, delete(JobRun).where(
-        JobRun.started_at < now - _days(session, "retention.job_runs_days")))
+        JobRun.started_at < now - _days(session, "retention.job_runs_days", at_least=62)))  # the month's lock row
     total = sum(removed.values())
     return Outcome(total, ", ".join(f"{name} {count}" for name, count in removed.items()))
 
 
-def _days(session: Session, key: str) -> timedelta:
-    return timedelta(days=int(policy.value(session, key)))
+def _days(session: Session, key: str, at_least: int = 1) -> timedelta:
+    return timedelta(days=max(int(policy.value(session, key)), at_least))
 
 
 def _delete(session: Session, statement) -> int:
@@ -176,6 +172,7 @@ class Job:
     work: Callable[[Session, datetime], Outcome]
     slot: Callable[[datetime], str | None]  # the run this instant belongs to; None: not yet today
     schedule: str  # for people (README, the admin screen)
+    minute: str  # the minutes of each hour the queue offers it (a crontab field: "*/5", "7")
 
 
 def every_minutes(minutes: int) -> Callable[[datetime], str]:
@@ -203,10 +200,11 @@ def monthly_from(hour: int) -> Callable[[datetime], str | None]:
     return slot
 
 
+# Daily and monthly jobs are offered every hour and act once per day / month (their slot), so a
+# worker that was down at the usual hour catches up at the next one.
 JOBS = {job.name: job for job in (
-    Job("sla_sweep", sla_sweep, every_minutes(5), "every 5 minutes"),
-    Job("visits_due", visits_due, daily_from(8), "daily from 08:00"),
-    Job("month_end", month_end, monthly_from(1), "monthly, from 01:00 on the 1st"),
-    Job("nightly_purge", nightly_purge, daily_from(2), "daily from 02:00"),
+    Job("sla_sweep", sla_sweep, every_minutes(5), "every 5 minutes", "*/5"),
+    Job("visits_due", visits_due, daily_from(8), "daily from 08:00", "2"),
+    Job("month_end", month_end, monthly_from(1), "monthly, from 01:00 on the 1st", "12"),
+    Job("nightly_purge", nightly_purge, daily_from(2), "daily from 02:00", "7"),
 )}
-

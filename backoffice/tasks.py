@@ -13,18 +13,17 @@ consumers run the periodic schedule.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 from flask import Flask, current_app, g, has_app_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import select
 
-from models import JobRun, User, db, utcnow
+from models import JobRun, db, utcnow
 from models.choices import Role
 
-from . import job_runs, notifications, scheduled
+from . import job_runs, notifications, recipients, scheduled
 from .config import task_queue_url
 
 log = logging.getLogger(__name__)
@@ -82,43 +81,42 @@ def run_job(name: str, now: datetime | None = None) -> JobRun | None:
 
 
 def _tell_admins(name: str, slot: str, exc: Exception) -> None:
-    attempts = db.session.scalar(select(JobRun.attempts).where(JobRun.job == name, JobRun.slot == slot)) or 1
-    admins = db.session.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
-    notifications.tell_staff(db.session, admins, "job_failed", key=f"{name}:{slot}:{attempts}",
-                             link="job_run.index_view", job=name, error=type(exc).__name__)
+    """Once a day per job: a job failing every five minutes must not bury the admins' notifications."""
+    day = scheduled.local_date(utcnow()).isoformat()
+    notifications.tell_staff(db.session, recipients.active(db.session, Role.ADMIN), "job_failed",
+                             key=f"{name}:{day}", link="job_run.index_view", job=name, error=type(exc).__name__)
     db.session.commit()
 
 
+DELIVERY_BATCH = 50
+DELIVERY_WINDOW = timedelta(seconds=50)  # then the next minute's run goes on with the backlog
+
+
 def deliver() -> int:
-    """Send what is due in the outbox; how many were sent."""
+    """Send what is due in the outbox, batch after batch while full ones come back (a backlog after
+    a gateway outage), for up to a minute; how many were sent."""
     from . import outbox
 
+    sent, until = 0, utcnow() + DELIVERY_WINDOW
     with _app().app_context():
-        return outbox.deliver_due(db.session).sent
+        while True:
+            done = outbox.deliver_due(db.session, limit=DELIVERY_BATCH)
+            sent += done.sent
+            if done.sent + done.retried + done.failed < DELIVERY_BATCH or utcnow() >= until:
+                return sent
 
 
-# --- the schedule -------------------------------------------------------------------------------
-# Daily and monthly jobs are offered every hour and act once per day / month (their slot), so a
-# worker that was down at the usual hour catches up at the next one.
+# --- the schedule (scheduled.JOBS says when; the job lock says whether) ------------------------
 
-@huey.periodic_task(crontab(minute="*/5"))
-def sla_sweep_task():
-    run_job("sla_sweep")
-
-
-@huey.periodic_task(crontab(minute="2"))
-def visits_due_task():
-    run_job("visits_due")
+def _offer(name: str, minute: str):
+    """The periodic task that offers job `name` at these minutes of every hour."""
+    @huey.periodic_task(crontab(minute=minute), name=f"{name}_task")
+    def offered():
+        run_job(name)
+    return offered
 
 
-@huey.periodic_task(crontab(minute="7"))
-def nightly_purge_task():
-    run_job("nightly_purge")
-
-
-@huey.periodic_task(crontab(minute="12"))
-def month_end_task():
-    run_job("month_end")
+PERIODIC = {name: _offer(name, job.minute) for name, job in scheduled.JOBS.items()}
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -101,6 +101,9 @@ class Ticket(Audited, TimestampMixin, db.Model):
     parts_needed: Mapped[str] = mapped_column(sa.Text, default="")
     estimate: Mapped[Decimal | None] = mapped_column(Money)
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The customer's link /t/<token> (R-NTF-1): random, made when a message first needs it
+    # (backoffice.notifications.tracking_token); NULL until then.
+    tracking_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True, index=True)
     version_id: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version_id}

@@ -9,6 +9,8 @@ import pytest
 
 # The task queue keeps what tests enqueue in memory (backoffice/tasks.py reads this at import).
 os.environ.setdefault("TASK_QUEUE_URL", "memory://")
+# Customers' links point here (production refuses to start without an https address).
+os.environ.setdefault("PUBLIC_BASE_URL", "https://service.example.test")
 
 from backoffice import create_app
 from backoffice.demo import DEMO_PASSWORD, seed

@@ -148,9 +148,9 @@ class CustomerView(OutletOwnedView):
         model.wechat_openid = (model.wechat_openid or "").strip()
         # PIPL: consent is recorded with its time and source, an opt-out with its time.
         if form.notify_consent.data and not notifications.may_tell(model):
-            notifications.record_consent(model, source=CONSENT_SOURCE)
+            notifications.record_consent(model, source=CONSENT_SOURCE, verified=True)  # staff heard it
         elif not form.notify_consent.data and notifications.may_tell(model):
-            notifications.record_opt_out(model)
+            notifications.record_opt_out(db.session, model)  # what is still queued is not sent
         duplicates = customer_service.same_phone(db.session, model)
         if duplicates:
             # DOMAIN §2: duplicates are flagged, never merged silently.

@@ -1,27 +1,36 @@
-"""The periodic jobs' runs (issue 17): started, finished, items, error, by which worker. Read-only:
-the runs are written by the job runner (backoffice.job_runs). Administrators and managers only."""
+"""The periodic jobs' runs (issue 17): started, finished, items, error, by which worker. The runs
+are written by the job runner (backoffice.job_runs). Administrators and managers only.
+
+Above the list, one line per job: its schedule and its last run; an administrator may run a job
+now (it goes on the task queue; a worker runs the job's current slot, once)."""
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from backoffice.labels import choices
-from backoffice.permissions import MANAGERS
-from models import JobRun, db
+from backoffice import job_runs, scheduled, tasks
+from backoffice.labels import JOB_LABELS, JOB_SCHEDULES, choices, label_of
+from backoffice.permissions import ADMINS, MANAGERS
+from backoffice.timezones import format_local
+from models import JobRun, db, utcnow
 from models.choices import JobStatus
 
-from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView
+from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, role_in
 from .fields import enum_formatter, status_badge, time_formatter
 
-# The periodic jobs (backoffice.scheduled.JOBS) named for people; an unknown name shows as it is.
-JOB_LABELS = {"sla_sweep": _l("SLA sweep"), "visits_due": _l("Return visits due"),
-              "month_end": _l("Month end"), "nightly_purge": _l("Nightly purge")}
+log = logging.getLogger(__name__)
+RUNNERS = ADMINS  # who may run a job now; managers read the runs only
 
 
 def job_label(job: str) -> str:
-    return str(JOB_LABELS.get(job, job))
+    return label_of(JOB_LABELS, job)
 
 
 def job_formatter(view, context, model, name):
@@ -46,12 +55,64 @@ def error_formatter(view, context, model, name):
     return Markup('<pre class="small mb-0" data-testid="job-error">{}</pre>').format(model.error) if model.error else ""
 
 
+@dataclass(frozen=True)
+class JobLine:
+    """A periodic job as the line above the list shows it."""
+
+    name: str
+    label: str
+    schedule: str
+    last: JobRun | None
+
+
+def last_runs() -> dict[str, JobRun]:
+    """Each job's latest run, in one grouped statement (a failed run taken over counts from its new
+    start)."""
+    latest = (select(JobRun.job, func.max(JobRun.started_at).label("started_at"))
+              .group_by(JobRun.job).subquery())
+    runs = db.session.scalars(select(JobRun).join(
+        latest, (JobRun.job == latest.c.job) & (JobRun.started_at == latest.c.started_at)).order_by(JobRun.id))
+    return {run.job: run for run in runs}  # two runs started at the same instant: the later row
+
+
+def job_lines() -> list[JobLine]:
+    last = last_runs()
+    return [JobLine(name, job_label(name), label_of(JOB_SCHEDULES, job.schedule), last.get(name))
+            for name, job in scheduled.JOBS.items()]
+
+
+def last_run_html(run: JobRun | None) -> Markup:
+    if run is None:
+        return Markup('<span class="text-muted">{}</span>').format(_("Never run"))
+    badge = status_badge(JobStatus)(None, None, run, "status")
+    if run.finished_at is None:
+        return Markup("{} {}").format(badge, _("since %(time)s", time=format_local(run.started_at)))
+    return Markup("{} {}").format(badge, _("finished %(time)s", time=format_local(run.finished_at)))
+
+
+def not_now(job: scheduled.Job) -> str | None:
+    """Why running `job` now would do nothing (backoffice.job_runs.why_idle), said; None: it runs."""
+    now = utcnow()
+    slot = job.slot(now)
+    label, schedule = job_label(job.name), label_of(JOB_SCHEDULES, job.schedule)
+    why = job_runs.why_idle(db.session, job.name, slot, now)
+    if why == "not_due":
+        return _("%(job)s is not due yet (%(schedule)s).", job=label, schedule=schedule)
+    if why == "done":
+        return _("%(job)s already ran for %(slot)s; it runs again at its next time (%(schedule)s).",
+                 job=label, slot=slot, schedule=schedule)
+    if why == "running":
+        return _("%(job)s is running now.", job=label)
+    return None
+
+
 def job_options():
     return [(job, job_label(job)) for job in db.session.scalars(select(JobRun.job).distinct().order_by(JobRun.job))]
 
 
 class JobRunView(SecureModelView):
     roles = export_roles = MANAGERS
+    list_template = "admin/job_run_list.html"
     column_list = ("job", "slot", "status", "attempts", "started_at", "finished_at", "duration", "items",
                    "summary", "worker")
     column_details_list = ("job", "slot", "status", "attempts", "started_at", "finished_at", "duration", "items",
@@ -77,3 +138,31 @@ class JobRunView(SecureModelView):
             LocalDateBetweenFilter(JobRun.started_at, _l("Started")),
         )
         super().__init__(*args, **kwargs)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.update(job_lines=job_lines(), last_run_html=last_run_html, can_run=role_in(RUNNERS))
+        return super().render(template, **kwargs)
+
+    @expose("/run/", methods=("POST",))
+    def run_view(self):
+        """An administrator runs a job now: a worker takes it from the queue in a moment."""
+        if not role_in(RUNNERS):
+            abort(403)
+        job = scheduled.JOBS.get(request.form.get("job", ""))
+        if job is None:
+            flash(_("Choose one of the jobs listed."), "error")
+        elif (reason := not_now(job)) is not None:
+            flash(reason, "warning")
+        else:
+            self._enqueue(job.name)
+        return redirect(self.get_url(".index_view"))
+
+    def _enqueue(self, name: str) -> None:
+        try:
+            tasks.run_job_now(name)
+        except Exception:  # Redis down: say so; the job still runs at its time
+            log.warning("task queue unreachable: %s not queued", name, exc_info=True)
+            flash(_("The task queue cannot be reached: %(job)s was not queued.", job=job_label(name)), "error")
+            return
+        flash(_("Queued: %(job)s will run in a moment.", job=job_label(name)), "success")

@@ -26,9 +26,14 @@ READ_STATE_LABELS = {"unread": _l("Unread"), "read": _l("Read")}
 
 
 def target_url(row: StaffNotification) -> str | None:
-    """Where the notification points: its ticket, else the endpoint it names (with an id)."""
-    if row.ticket_id is not None:
-        return url_for("ticket.details_view", id=row.ticket_id)
+    """Where the notification points: the record it is about (its endpoint, with its id), else its
+    ticket (an SLA alert), else nowhere. An approval about a ticket opens the approval."""
+    if (url := record_url(row)) is not None:
+        return url
+    return url_for("ticket.details_view", id=row.ticket_id) if row.ticket_id is not None else None
+
+
+def record_url(row: StaffNotification) -> str | None:
     if not row.link:
         return None
     record_id = (row.params or {}).get("id")

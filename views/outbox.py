@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from backoffice import outbox
 from backoffice.labels import choices, label
+from backoffice.notifications import CUSTOMER_TEMPLATES
 from backoffice.permissions import CENTER
 from models import OutboxMessage, db
 from models.choices import NotifyChannel, OutboxStatus
@@ -18,14 +19,11 @@ from models.choices import NotifyChannel, OutboxStatus
 from .base import LocalDateBetweenFilter, ScopedOptionsFilter, SecureModelView, parse_id
 from .fields import enum_formatter, status_badge, time_formatter
 
-# The customer texts by template (backoffice.notifications.CUSTOMER_TEXTS), named for the staff.
-TEMPLATE_LABELS = {"receipt": _l("Receipt of the request"), "appointment": _l("Appointment notice"),
-                   "mail_in_received": _l("Mail-in item received"), "mail_in_shipped": _l("Item shipped back"),
-                   "return_visit": _l("Return-visit survey"), "complaint_answer": _l("Complaint answer")}
-
 
 def template_label(value: str) -> str:
-    return str(TEMPLATE_LABELS.get(value, value))
+    """The message's kind as staff name it (backoffice.notifications.CUSTOMER_TEMPLATES)."""
+    template = CUSTOMER_TEMPLATES.get(value)
+    return str(template.label) if template is not None else value
 
 
 def ticket_link(view, context, model, name):
@@ -83,7 +81,7 @@ class OutboxView(SecureModelView):
             ScopedOptionsFilter(OutboxMessage.channel, _l("Sent by"),
                                 lambda: [(v, str(t)) for v, t in choices(NotifyChannel)]),
             ScopedOptionsFilter(OutboxMessage.template, _l("Message"),
-                                lambda: [(k, str(t)) for k, t in TEMPLATE_LABELS.items()]),
+                                lambda: [(k, str(t.label)) for k, t in CUSTOMER_TEMPLATES.items()]),
             LocalDateBetweenFilter(OutboxMessage.created_at, _l("Created")),
         )
         super().__init__(*args, **kwargs)

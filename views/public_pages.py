@@ -1,12 +1,14 @@
 """Public doors for customers, no sign-in: report a fault (/report) and track it (/track), and
-the customer's own link from their messages (/t/<token>) with the return-visit survey.
+the customer's own link from their messages (/t/<token>) with the return-visit survey and a
+button that stops the service messages.
 
 The forms are rate-limited per client in the database; the report form has a honeypot against
 bots. Registration goes through backoffice.intake like every other channel (R-TKT-1/2). The
-tracking link carries a signed ticket id (backoffice.notifications.tracking_token): a forged or
-mangled one is "not found", whatever ticket it names.
+tracking link carries the ticket's random token (backoffice.notifications.tracking_token): an
+unknown, forged or mangled one is "not found".
 """
 from datetime import timedelta
+from functools import wraps
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -63,6 +65,7 @@ class TrackForm(FlaskForm):
 
 
 def _allowed(bucket: str) -> bool:
+    """Within the client's allowance for `bucket` (PUBLIC_RATE_LIMITS), counted apart."""
     limit, minutes = current_app.config["PUBLIC_RATE_LIMITS"][bucket]
     key = rate_limit.client_key(bucket, request.remote_addr or "")
     allowed = rate_limit.allow(db.session, bucket, key, limit, timedelta(minutes=minutes))
@@ -144,7 +147,6 @@ def _public_status(ticket: Ticket) -> dict:
 
 # --- the customer's link: /t/<token> (the receipt and every later message carry it) ------------
 
-TOKEN_MAX = 100  # a signed ticket id is some 30 characters
 SATISFACTION = ((5, _l("Very satisfied")), (4, _l("Satisfied")), (3, _l("Fair")), (2, _l("Unsatisfied")),
                 (1, _l("Very unsatisfied")))
 
@@ -156,34 +158,55 @@ class SurveyForm(FlaskForm):
     comment = TextAreaField(_l("Anything you want to tell us (optional)"))
 
 
-def _ticket_of(token: str) -> Ticket | None:
-    ticket_id = notifications.ticket_of_token(token) if len(token) <= TOKEN_MAX else None
-    return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
+def of_link(view):
+    """A page of the customer's link: the view gets the token's ticket, or the visitor gets "not
+    found" (404) for an unknown, forged or mangled token. No sign-in: the link is the key, and
+    the page shows that ticket only."""
+    @wraps(view)
+    def wrapper(token):
+        set_scope(SYSTEM)
+        ticket = notifications.ticket_of_token(db.session, token)
+        if ticket is None:
+            return render_template("public/link.html", result=None, not_found=True), 404
+        return view(token, ticket)
+    return wrapper
 
 
-def _not_found():
-    return render_template("public/link.html", result=None, not_found=True), 404
+def _link_page(token: str, ticket: Ticket, stopped: bool = False, limited: bool = False):
+    """The ticket's public status, as /track shows it, with the survey while a visit waits for it
+    and the button that stops the messages while the customer gets them."""
+    survey = return_visits.survey_state(ticket) is None
+    return render_template("public/link.html", result=_public_status(ticket), not_found=False,
+                           survey_url=url_for(".survey", token=token) if survey else None,
+                           stop_url=url_for(".stop_messages", token=token)
+                           if notifications.may_tell(ticket.customer) else None, stopped=stopped,
+                           limited=limited, form=FlaskForm())
 
 
 @bp.route("/t/<token>")
-def track_link(token):
+@of_link
+def track_link(token, ticket):
     """The ticket's public status, as /track shows it; nothing about anyone else."""
-    set_scope(SYSTEM)
-    ticket = _ticket_of(token)
-    if ticket is None:
-        return _not_found()
-    survey = return_visits.survey_state(ticket) is None
-    return render_template("public/link.html", result=_public_status(ticket), not_found=False,
-                           survey_url=url_for(".survey", token=token) if survey else None)
+    return _link_page(token, ticket)
+
+
+@bp.post("/t/<token>/stop")
+@of_link
+def stop_messages(token, ticket):
+    """PIPL (R-NTF-1): withdrawing is as easy as agreeing — one button on the link's page stops
+    the customer's service messages, those queued too. CSRF-checked (CSRFProtect), rate-limited."""
+    if not _allowed("stop"):
+        return _link_page(token, ticket, limited=True), 429
+    if notifications.may_tell(ticket.customer):
+        notifications.record_opt_out(db.session, ticket.customer)
+        db.session.commit()
+    return _link_page(token, ticket, stopped=True)
 
 
 @bp.route("/t/<token>/survey", methods=["GET", "POST"])
-def survey(token):
+@of_link
+def survey(token, ticket):
     """The return-visit survey (R-TKT-4, R-NTF-1): the customer rates the service once."""
-    set_scope(SYSTEM)
-    ticket = _ticket_of(token)
-    if ticket is None:
-        return _not_found()
     form, errors, number = SurveyForm(), {}, ticket.number
     state = return_visits.survey_state(ticket)
     if request.method == "POST" and state is None:  # CSRF checked before (CSRFProtect)

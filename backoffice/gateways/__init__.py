@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 
 class GatewayError(Exception):
@@ -108,7 +109,9 @@ def call_json(provider: str, method: str, url: str, *, error_from: int = 500, **
     try:
         response = requests.request(method, url, timeout=HTTP_TIMEOUT, **kwargs)
     except requests.RequestException as exc:
-        raise GatewayError(f"{provider} unreachable: {exc}") from exc
+        # The kind and the host only: the exception's text holds the whole URL, and WeChat takes
+        # the app secret and the access token in the query string (the error lands on screens and in logs).
+        raise GatewayError(f"{provider} unreachable ({type(exc).__name__}) at {urlsplit(url).hostname}") from None
     if response.status_code >= error_from:
         raise GatewayError(f"{provider} HTTP {response.status_code}")
     try:

@@ -6,6 +6,13 @@ templates, so ALIYUN_SMS_TEMPLATES maps our template names to their template cod
 message's params fill the template's ${…} variables. OutId carries the outbox id so a delivery
 report (or a resend) can be matched to the message.
 
+Aliyun refuses a URL inside a variable (isv.PARAM_NOT_SUPPORT_URL) and limits each variable's
+length (35 characters for most variable types, isv.PARAM_LENGTH_LIMIT). So the ${link} variable
+carries only the ticket's tracking token, and the registered template carries the fixed address
+around it: "…https://<PUBLIC_BASE_URL host>/t/${link}" (the return-visit survey's
+"…/t/${link}/survey"). Every variable is cut to VARIABLE_MAX characters: the full text (a long
+complaint answer) is on the page the link opens.
+
 Errors: HTTP 5xx, connection failures, throttling and our configuration (keys, signature name,
 template codes) are temporary; a refused number or content is permanent.
 """
@@ -18,9 +25,11 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from . import GatewayError, Message, call_json, json_setting
+
+VARIABLE_MAX = 35  # characters in one template variable (Aliyun's limit for most variable types)
 
 # Codes about this number or this content: sending the same message again cannot succeed.
 PERMANENT = frozenset({
@@ -43,6 +52,21 @@ def signature(params: Mapping[str, str], secret: str, method: str = "POST") -> s
     return base64.b64encode(digest).decode()
 
 
+def link_token(link: str) -> str:
+    """The tracking token of a link https://host[/prefix]/t/<token>[/survey]: the part after /t/."""
+    parts = urlsplit(link).path.strip("/").split("/")
+    after_t = [parts[i + 1] for i in range(len(parts) - 1) if parts[i] == "t"]
+    return after_t[-1] if after_t else parts[-1]
+
+
+def template_variables(params: Mapping | None) -> dict[str, str]:
+    """The message's params as Aliyun takes them: no URL (the link as its token), none too long."""
+    variables = {key: str(value) for key, value in (params or {}).items()}
+    if "link" in variables:
+        variables["link"] = link_token(variables["link"])
+    return {key: value[:VARIABLE_MAX] for key, value in variables.items()}
+
+
 class AliyunSmsGateway:
     name = "aliyun"
 
@@ -62,8 +86,7 @@ class AliyunSmsGateway:
             "AccessKeyId": self.key_id, "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
             "SignatureNonce": uuid.uuid4().hex, "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "PhoneNumbers": message.recipient, "SignName": self.sign_name, "TemplateCode": code,
-            "TemplateParam": json.dumps({k: str(v) for k, v in (message.params or {}).items()},
-                                        ensure_ascii=False),
+            "TemplateParam": json.dumps(template_variables(message.params), ensure_ascii=False),
             "OutId": str(message.id),
         }
         params["Signature"] = signature(params, self.secret)

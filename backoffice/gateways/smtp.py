@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from . import GatewayError, Message
+from . import GatewayError, Message, mask
 
 TIMEOUT = 10  # seconds per SMTP operation: a hung server must not hold the worker
 
@@ -58,7 +58,8 @@ class SmtpGateway:
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _text in exc.recipients.values()]
-            raise GatewayError(f"recipient refused: {exc.recipients}",
+            refused = "; ".join(f"{mask(to)} {code} {_text(text)}" for to, (code, text) in exc.recipients.items())
+            raise GatewayError(f"recipient refused: {refused}",  # masked: the error shows on screens and in logs
                                temporary=not all(code >= 500 for code in codes)) from exc
         except smtplib.SMTPDataError as exc:  # the content refused
             raise GatewayError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",

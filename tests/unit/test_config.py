@@ -125,3 +125,17 @@ def test_the_task_queue_is_a_sqlite_file_in_the_instance_unless_told(env, tmp_pa
     assert load_config(str(tmp_path))["TASK_QUEUE_URL"] == f"sqlite:///{tmp_path / 'tasks.db'}"
     env.setenv("TASK_QUEUE_URL", "redis://127.0.0.1:6379/0")
     assert load_config(str(tmp_path))["TASK_QUEUE_URL"] == "redis://127.0.0.1:6379/0"
+
+
+def test_production_needs_the_https_address_customers_links_lead_to(env, tmp_path):  # R-NTF-1
+    env.setenv("BACKOFFICE_ENV", "production")
+    env.setenv("SECRET_KEY", secrets.token_urlsafe(32))
+    env.setenv("DATABASE_URL", "postgresql://u@h/db")
+    env.delenv("PUBLIC_BASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        load_config(str(tmp_path))
+    env.setenv("PUBLIC_BASE_URL", "http://service.example.com")
+    with pytest.raises(ConfigError, match="https://"):
+        load_config(str(tmp_path))
+    env.setenv("PUBLIC_BASE_URL", "https://service.example.com")
+    assert load_config(str(tmp_path))["PUBLIC_BASE_URL"] == "https://service.example.com"

@@ -1,23 +1,24 @@
 """Customers hear about their service, with their consent, once per event (R-NTF-1, issue 17):
 the receipt with the tracking link, the appointment, mail-in received and shipped back, the
-complaint's answer; and the survey the link leads to completes the due return visit (R-TKT-4)."""
+complaint's answer; and the survey the link leads to completes the due return visit (R-TKT-4).
+PIPL: only staff can undo an opt-out, and an opt-out stops what is queued."""
 import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice import customer_messages, intake, notifications, return_visits
 from backoffice.errors import FieldErrors
 from backoffice.timezones import local_today
-from models import Customer, OutboxMessage, Ticket, utcnow
+from models import AuditEntry, Customer, OutboxMessage, ReturnVisit, Ticket, utcnow
 from models.choices import TicketStatus
 from tests import factories as f
 
 
 @pytest.fixture(autouse=True)
 def app_context(app):
-    """Links are signed with the app's secret and start with its PUBLIC_BASE_URL."""
+    """Links start with the app's PUBLIC_BASE_URL."""
     with app.app_context():
         yield
 
@@ -55,8 +56,8 @@ def test_a_report_with_consent_queues_one_receipt_whose_link_leads_back_to_the_t
     assert message.template == "receipt" and message.status == "queued"
     assert message.channel == "sms" and message.recipient == ticket.contact_phone
     assert ticket.number in message.body
-    token = re.search(r"/t/([\w.\-]+)", message.body).group(1)
-    assert notifications.ticket_of_token(token) == ticket.id
+    token = re.search(r"/t/([\w-]+)", message.body).group(1)
+    assert notifications.ticket_of_token(session, token) == ticket
     customer = session.get(Customer, ticket.customer_id)
     assert customer.notify_consent_at is not None and customer.notify_consent_source == "wechat"
 
@@ -78,7 +79,7 @@ def test_a_customer_who_agreed_before_gets_the_receipt_without_being_asked_again
 
 def test_a_customer_who_opted_out_hears_nothing(session):
     first = intake.register_report(session, report(consent=True), None)
-    notifications.record_opt_out(first.customer)
+    notifications.record_opt_out(session, first.customer)
     second = intake.register_report(session, report(phone=first.customer.phone, fault="又坏了"), None)
     session.commit()
     assert outbox(session, second) == []
@@ -89,6 +90,134 @@ def test_a_report_refused_for_bad_input_queues_nothing(session):
     with pytest.raises(FieldErrors):
         intake.register_report(session, report(consent=True, fault=""), None)
     assert session.scalars(select(OutboxMessage)).all() == before
+
+
+# --- PIPL: who may agree, and what an opt-out stops -------------------------------------------
+
+def opted_out_customer(session, clerk) -> Customer:
+    """A customer who agreed at the desk and later opted out; committed."""
+    ticket = intake.register_report(session, report(consent=True, channel="hotline"), clerk)
+    notifications.record_opt_out(session, ticket.customer)
+    session.commit()
+    return ticket.customer
+
+
+@pytest.mark.parametrize("door", ["web", "wechat"])  # the public form, the channel API: no actor
+def test_an_anonymous_door_cannot_undo_an_opt_out(session, world, door):
+    customer = opted_out_customer(session, world["clerk"])
+    opted_out_at = customer.notify_opt_out_at
+    ticket = intake.register_report(session, report(consent=True, channel=door, phone=customer.phone,
+                                                    customer={"name": customer.name, "phone": customer.phone}),
+                                    None)
+    session.commit()
+    session.expire_all()
+    customer = session.get(Customer, customer.id)
+    assert ticket.customer_id == customer.id
+    assert customer.notify_opt_out_at == opted_out_at and customer.notify_consent_source == "hotline"
+    assert not notifications.may_tell(customer) and outbox(session, ticket) == []
+
+
+def test_the_clerk_hearing_the_customer_agree_again_undoes_the_opt_out(session, world):
+    customer = opted_out_customer(session, world["clerk"])
+    ticket = intake.register_report(session, report(consent=True, channel="walk_in", phone=customer.phone,
+                                                    customer={"name": customer.name, "phone": customer.phone}),
+                                    world["clerk"])
+    session.commit()
+    session.expire_all()
+    customer = session.get(Customer, customer.id)
+    assert customer.notify_opt_out_at is None and customer.notify_consent_source == "walk_in"
+    assert [m.template for m in outbox(session, ticket)] == ["receipt"]
+
+
+@pytest.mark.parametrize("door", ["web", "wechat"])
+def test_another_contact_on_a_known_phone_cannot_agree_for_the_customer_anonymously(session, world, door):
+    first = intake.register_report(session, report(channel="hotline"), world["clerk"])  # no choice recorded
+    session.commit()
+    phone = first.customer.phone
+    second = intake.register_report(session, report(consent=True, channel=door, name_choice=intake.NameChoice.CONTACT,
+                                                    customer={"name": "王芳的邻居", "phone": phone}), None)
+    session.commit()
+    session.expire_all()
+    customer = session.get(Customer, first.customer_id)
+    assert second.customer_id == customer.id and second.contact_name == "王芳的邻居"
+    assert customer.notify_consent_at is None and outbox(session, second) == []
+
+
+def test_an_anonymous_consent_keeps_an_earlier_consent_as_recorded(session, world):
+    customer = agreed(session, world["customer"])
+    at, source = customer.notify_consent_at, customer.notify_consent_source
+    assert notifications.record_consent(customer, "web") is False
+    assert (customer.notify_consent_at, customer.notify_consent_source) == (at, source)
+    assert notifications.record_consent(customer, "archive", verified=True) is True
+    assert customer.notify_consent_source == "archive"
+
+
+def test_opting_out_fails_the_messages_still_queued_and_leaves_the_sent_ones(session, world):
+    customer = agreed(session, world["customer"])
+    ticket = f.make_ticket(session, customer)
+    notifications.tell_customer(session, ticket, "appointment", key="1", engineer="李工", window="明天")
+    notifications.tell_customer(session, ticket, "appointment", key="2", engineer="李工", window="后天")
+    session.commit()
+    sent, _queued = outbox(session, ticket, "appointment")
+    sent.status = "sent"
+    session.commit()
+    assert notifications.record_opt_out(session, customer) == 1
+    session.commit()
+    session.expire_all()
+    assert [(m.status, m.last_error) for m in outbox(session, ticket, "appointment")] == [
+        ("sent", ""), ("failed", notifications.OPTED_OUT)]
+    assert notifications.tell_customer(session, ticket, "appointment", key="3", engineer="李工", window="周五") is False
+
+
+# --- the tracking token ---------------------------------------------------------------------------
+
+def test_the_tracking_token_is_random_stored_on_the_ticket_and_found_by_equality(session, world):
+    ticket = f.make_ticket(session, world["customer"])
+    other = f.make_ticket(session, world["customer"])
+    session.commit()
+    assert ticket.tracking_token is None  # made when a message first needs it
+    token = notifications.tracking_token(ticket)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", token) and str(ticket.id) not in token
+    assert notifications.tracking_token(ticket) == token != notifications.tracking_token(other)
+    assert notifications.tracking_link(ticket).endswith(f"/t/{token}")
+    assert notifications.survey_link(ticket).endswith(f"/t/{token}/survey")
+    session.commit()
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).tracking_token == token
+    assert notifications.ticket_of_token(session, token) == session.get(Ticket, ticket.id)
+
+
+def test_making_the_token_is_no_edit_of_the_ticket(session, world):
+    """No version bump (a clerk editing the ticket at the same time is not refused) and no audit
+    entry holding the secret."""
+    ticket = f.make_ticket(session, world["customer"])
+    session.commit()
+    version, entries = ticket.version_id, session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()))
+    notifications.tracking_token(ticket)
+    session.commit()
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).version_id == version
+    assert session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc())) == entries
+
+
+def test_a_token_made_meanwhile_by_another_transaction_stands(session, world):
+    ticket = f.make_ticket(session, world["customer"])
+    session.commit()
+    session.execute(update(Ticket.__table__).where(Ticket.__table__.c.id == ticket.id)
+                    .values(tracking_token="made-by-the-other-one"))
+    assert ticket.tracking_token is None  # this session has not seen it
+    assert notifications.tracking_token(ticket) == "made-by-the-other-one"
+
+
+@pytest.mark.parametrize("token", ["", "x" * 33, "abc.def", "a b", "ä" * 5, "../../etc", "%00", None, 12])
+def test_a_malformed_token_finds_nothing_without_asking_the_database(session, statements, token):
+    statements.clear()
+    assert notifications.ticket_of_token(session, token) is None
+    assert statements == []
+
+
+def test_an_unknown_token_finds_nothing(session):
+    assert notifications.ticket_of_token(session, "AAAAAAAAAAAAAAAAAAAAAA") is None
 
 
 # --- the events of the service ----------------------------------------------------------------
@@ -162,6 +291,22 @@ def test_the_survey_completes_the_due_visit_once(session, world):
     assert return_visits.record_survey(session, ticket, "1", "改主意了") == return_visits.Survey.ALREADY
     session.commit()
     assert [(v.satisfaction, v.comment) for v in session.get(Ticket, ticket.id).return_visits] == [(5, "师傅很专业")]
+
+
+def test_an_answer_that_lost_the_race_records_nothing(session, world):
+    """Another answer completed the visit after this one read it (two POSTs at once): the
+    conditional UPDATE finds it done, so the first answer's rating stands and the ticket stays."""
+    ticket = f.make_ticket(session, world["customer"], unit=world["unit"], status="resolved")
+    session.commit()
+    [visit] = ticket.return_visits
+    table = ReturnVisit.__table__
+    session.execute(update(table).where(table.c.id == visit.id).values(done_at=utcnow(), satisfaction=4))
+    assert visit.done_at is None  # the stale copy this answer works from
+    assert return_visits.record_survey(session, ticket, "1", "差") == return_visits.Survey.ALREADY
+    session.commit()
+    session.expire_all()
+    assert [(v.satisfaction, v.comment) for v in session.get(Ticket, ticket.id).return_visits] == [(4, "")]
+    assert session.get(Ticket, ticket.id).status == TicketStatus.RESOLVED
 
 
 def test_an_unsatisfied_customer_reopens_the_ticket_as_at_the_centers_call(session, world):

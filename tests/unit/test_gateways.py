@@ -208,8 +208,35 @@ def test_aliyun_sms_is_a_signed_sendsms_request_and_returns_the_biz_id(aliyun_co
         "SendSms", "2017-05-25", "HMAC-SHA1", "1.0")
     assert (form["PhoneNumbers"], form["SignName"], form["TemplateCode"], form["OutId"]) == (
         "13900001234", "某某家电售后", "SMS_153055065", "41")
-    assert json.loads(form["TemplateParam"]) == SMS.params
+    # No URL in a variable: the link goes as its token (the template holds https://…/t/${link}).
+    assert json.loads(form["TemplateParam"]) == {**SMS.params, "link": "abc*~ d"}
     assert form["Timestamp"].endswith("Z") and form["AccessKeyId"] == "LTAItestkey"
+
+
+def test_aliyun_variables_carry_no_url_and_at_most_35_characters(aliyun_config):
+    answer = "更换主板并退还上门费，三日内完成，如有问题请致电服务热线4008-123-456。" * 2
+    message = Message(id=43, channel="sms", recipient="13900001234", template="appointment",
+                      params={"number": "GD202605000123", "answer": answer, "engineer": "李工",
+                              "link": "https://svc.example.cn/t/q7Xy-Z_0aBcDeFgHiJkLmN/survey"})
+    with FakeProvider(aliyun()) as fake:
+        aliyun_config["ALIYUN_SMS_ENDPOINT"] = fake.url + "/"
+        gateway_for("sms", aliyun_config).send(message)
+    [(_method, _path, _query, body, _headers)] = fake.requests
+    variables = json.loads(dict(parse_qsl(body.decode()))["TemplateParam"])
+    assert variables == {"number": "GD202605000123", "answer": answer[:35], "engineer": "李工",
+                         "link": "q7Xy-Z_0aBcDeFgHiJkLmN"}  # the survey's template ends …/t/${link}/survey
+    assert all("://" not in v and len(v) <= 35 for v in variables.values())
+
+
+@pytest.mark.parametrize(("link", "token"), [
+    ("https://svc.example.cn/t/AbC-d_1", "AbC-d_1"),
+    ("https://svc.example.cn/t/AbC-d_1/survey", "AbC-d_1"),
+    ("https://svc.example.cn/service/t/AbC-d_1/survey", "AbC-d_1"),  # PUBLIC_BASE_URL with a path
+])
+def test_the_link_variable_is_the_tracking_token(link, token):
+    from backoffice.gateways.aliyun_sms import link_token
+
+    assert link_token(link) == token
 
 
 @pytest.mark.parametrize(("code", "temporary"), [("isv.MOBILE_NUMBER_ILLEGAL", False),

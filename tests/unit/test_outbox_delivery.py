@@ -1,15 +1,16 @@
 """The customers' outbox is delivered through a gateway: never lost while the gateway is down,
 retried with a doubling delay, delivered exactly once when it recovers, failed for a person after
-its attempts (issue 17 point 2)."""
+its attempts (issue 17 point 2, R-NTF-3); never sent once its customer opted out (PIPL, R-NTF-1)."""
+import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice.gateways import GatewayError
-from backoffice.notifications import record_consent, tell_customer
+from backoffice.notifications import OPTED_OUT, record_consent, tell_customer
 from backoffice.outbox import LEASE, backoff, deliver_due, outbox_depth, requeue
-from models import OutboxMessage, utcnow
+from models import Customer, OutboxMessage, utcnow
 from tests import factories as f
 
 
@@ -172,3 +173,66 @@ def test_outbox_depth_counts_messages_by_status(session, config):
     deliver_due(session, limit=1000)
     after = outbox_depth(session)
     assert sum(after.values()) == sum(queued.values()) and after["sent"] >= before["sent"] + 1
+
+
+# --- PIPL: an opt-out after the message was queued ----------------------------------------------
+
+def opt_out_behind_the_services_back(session, message_id):
+    """The customer opted out and the queued message was left as it was (the belt and braces case:
+    a row record_opt_out did not reach, e.g. queued by a transaction that committed after it)."""
+    customer_id = session.get(OutboxMessage, message_id).customer_id
+    session.execute(update(Customer.__table__).where(Customer.__table__.c.id == customer_id)
+                    .values(notify_opt_out_at=utcnow()))
+    session.commit()
+
+
+def test_a_message_whose_customer_opted_out_since_is_failed_not_sent(session, queued):
+    opt_out_behind_the_services_back(session, queued)
+    up = Recording()
+    assert deliver_due(session, gateways={"sms": up}, limit=1000).failed >= 1
+    row = stored(session, queued)
+    assert queued not in up.calls
+    assert (row.status, row.last_error, row.attempts) == ("failed", OPTED_OUT, 0)
+    assert requeue(session, [queued]) == 1  # retried by an admin: still not sent
+    session.commit()
+    deliver_due(session, gateways={"sms": up}, limit=1000)
+    assert queued not in up.calls and stored(session, queued).status == "failed"
+
+
+def test_a_customer_who_agreed_again_gets_a_requeued_message(session, queued):
+    opt_out_behind_the_services_back(session, queued)
+    deliver_due(session, gateways={"sms": Recording()}, limit=1000)
+    customer = session.get(Customer, stored(session, queued).customer_id)
+    record_consent(customer, "hotline", verified=True)
+    requeue(session, [queued])
+    session.commit()
+    up = Recording()
+    deliver_due(session, gateways={"sms": up}, limit=1000)
+    assert up.calls.count(queued) == 1 and stored(session, queued).status == "sent"
+
+
+# --- at least once: a worker whose lease ran out -------------------------------------------------
+
+class Slow:
+    """A gateway whose send outlasts the lease: meanwhile another worker claims the message again."""
+
+    name = "slow"
+
+    def __init__(self, session, message_id):
+        self.session, self.message_id = session, message_id
+
+    def send(self, message):
+        table = OutboxMessage.__table__
+        self.session.execute(update(table).where(table.c.id == self.message_id)
+                             .values(attempts=table.c.attempts + 1))  # the other worker's claim
+        self.session.commit()
+        return "slow-1"
+
+
+def test_an_outcome_written_after_the_lease_is_dropped_with_a_warning(session, queued, caplog):
+    with caplog.at_level(logging.WARNING, logger="backoffice.outbox"):
+        deliver_due(session, gateways={"sms": Slow(session, queued)}, limit=1000)
+    row = stored(session, queued)
+    assert (row.status, row.attempts, row.provider_id) == ("queued", 2, ""), "the other worker's claim stands"
+    assert any(f"outbox message {queued}" in r.getMessage() and "after its lease" in r.getMessage()
+               for r in caplog.records)

@@ -2,6 +2,7 @@
 (backoffice.job_runs, backoffice.tasks.run_job)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -123,7 +124,7 @@ def test_a_failed_run_is_recorded_admins_are_told_and_the_next_tick_takes_it_ove
         session.add(RateEvent(bucket="job-test", key="k", at=at))  # work the failure must undo
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(scheduled.JOBS, "visits_due", job.__class__(job.name, broken, job.slot, job.schedule))
+    monkeypatch.setitem(scheduled.JOBS, "visits_due", dataclasses.replace(job, work=broken))
     with pytest.raises(RuntimeError):
         tasks.run_job("visits_due", now)
     run = db.session.scalars(select(JobRun).where(JobRun.job == "visits_due", JobRun.slot == "2031-05-07")).one()
@@ -198,7 +199,7 @@ def test_visits_due_today_send_each_agreeing_customer_the_survey_once_and_tell_t
                                                           OutboxMessage.template == "return_visit")).all()
     assert len(surveys) == 1
     token = surveys[0].params["link"].rsplit("/t/", 1)[1].removesuffix("/survey")
-    assert notifications.ticket_of_token(token) == ticket.id
+    assert notifications.ticket_of_token(session, token) == ticket
     assert surveys[0].recipient == ticket.contact_phone
     assert len(told(session, "visits_due", user=world["clerk"])) == 1
 

@@ -15,7 +15,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from backoffice import approvals, fee_claims, ledger, network_approvals, parts_requests, reconciliation
+from backoffice import approvals, fee_claims, ledger, network_approvals, parts_requests, recipients, reconciliation
 from backoffice.errors import DomainError
 from backoffice.notifications import staff_text
 from backoffice.parts_requests import LineDraft
@@ -250,6 +250,21 @@ def test_the_scheduled_issue_tells_the_outlets_dealers(session):  # R-PART-7: is
     last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     assert set(told(session, "statement_issued", month=f"{last:%Y-%m}",
                     id=reconciliation._find(session, world["a"].id, last).id)) == {world["dealer_a"].id}
+
+
+def test_each_record_is_an_event_of_its_own(session):  # recipients.tell_outlet_of: once per record and key
+    world = f.make_service_network(session)
+    ledger.grant_quota(session, world["a"], world["manager"], at=utcnow() - timedelta(days=40))
+    this_month = to_local(utcnow()).date().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    records = [reconciliation.issue(session, world["a"].id, month) for month in (last_month, this_month)]
+    for record in records:  # noticed again: nothing new
+        recipients.tell_outlet_of(session, record, "statement_issued", "", "parts_month.details_view")
+    session.commit()
+    for record in records:
+        rows = told(session, "statement_issued", id=record.id)
+        assert set(rows) == {world["dealer_a"].id}
+        assert rows[world["dealer_a"].id].link == "parts_month.details_view"
 
 
 def test_a_reissued_statement_asks_the_outlet_to_confirm_again(app, session):  # R-PART-7

@@ -104,3 +104,19 @@ def test_flask_worker_on_redis_runs_what_the_web_side_enqueues(demo_template, tm
         worker.terminate()
         worker.wait(10)
         redis.Redis.from_url(queue).flushdb()
+
+
+def test_a_backlog_is_delivered_batch_after_batch_in_one_run(app):
+    """After a gateway outage the backlog goes out in one run, not 50 a minute (R-NTF-3)."""
+    from models import utcnow
+
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all(OutboxMessage(dedupe_key=f"backlog-{n}", channel="sms", recipient=f"1390000{n:04d}",
+                                         template="receipt", body="…", next_attempt_at=now, created_at=now)
+                           for n in range(tasks.DELIVERY_BATCH * 2 + 7))
+        db.session.commit()
+        assert tasks.deliver() == tasks.DELIVERY_BATCH * 2 + 7
+        left = db.session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("backlog-%"),
+                                                              OutboxMessage.status != OutboxStatus.SENT.value)).all()
+        assert left == []

@@ -1,18 +1,21 @@
 """Customers hear about their service (R-NTF-1, issue 17) from every door a report comes in by —
 the clerk's intake, the public form, the channel API — only when they agree (PIPL); and the
-link in their messages opens their ticket's public status and the return-visit survey."""
+link in their messages opens their ticket's public status, the return-visit survey and the button
+that stops the messages. An anonymous door never undoes an opt-out."""
 import re
 from datetime import timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from backoffice import notifications
 from backoffice.timezones import local_today
-from models import Customer, OutboxMessage, ReturnVisit, Ticket
+from models import Customer, OutboxMessage, ReturnVisit, Ticket, utcnow
 from tests import factories as f
 from tests.conftest import csrf_token
+from tests.web.test_forms_per_role import FormPage
 
 INVOICE = (local_today() - timedelta(days=40)).isoformat()
 
@@ -34,8 +37,11 @@ def phone() -> str:
 
 
 def token_of(app, ticket) -> str:
+    """The ticket's link token, made as a message would make it; committed."""
     with app.app_context():
-        return notifications.tracking_token(ticket.id)
+        token = notifications.tracking_token(ticket)
+    object_session(ticket).commit()
+    return token
 
 
 # --- consent at each door -----------------------------------------------------------------------
@@ -165,12 +171,10 @@ def test_the_link_page_is_chinese_by_default(app, client, session):
 
 def forged_tokens(app, ticket):
     good = token_of(app, ticket)
-    other_secret = URLSafeSerializer("another-secret", salt="track").dumps(ticket.id)
-    with app.app_context():
-        gone = notifications.tracking_token(2_000_000_000)
-    wrong_type = URLSafeSerializer(app.config["SECRET_KEY"], salt="track").dumps("1")
-    return [good[:-1] + ("A" if good[-1] != "A" else "B"), "abc", "MQ", other_secret, gone, wrong_type,
-            "x" * 5000, "%E2%9C%93.abc", "..", str(ticket.id)]
+    signed_id = URLSafeSerializer(app.config["SECRET_KEY"], salt="track").dumps(ticket.id)  # the old scheme
+    return [good[:-1] + ("A" if good[-1] != "A" else "B"), good.upper() if good.upper() != good else good.lower(),
+            good + "x", "abc", "MQ", signed_id, "x" * 5000, "x" * 33, "%E2%9C%93.abc", "..",
+            str(ticket.id), "a%20b", "'; DROP TABLE ticket; --"]
 
 
 def test_a_forged_or_mangled_link_is_not_found_never_an_error(app, client, session):
@@ -183,6 +187,17 @@ def test_a_forged_or_mangled_link_is_not_found_never_an_error(app, client, sessi
             assert response.status_code == 404, (url, response.status_code)
             assert ticket.number not in text(response)
         assert 'data-testid="track-not-found"' in text(client.get(f"/t/{bad}"))
+        stop = client.post(f"/t/{bad}/stop", data={"csrf_token": csrf_token(client, "/track")})
+        assert stop.status_code == 404
+
+
+def test_a_ticket_without_a_token_has_no_link(client, session):
+    """Tokens are made when a message needs one; a ticket never told about has none to guess."""
+    customer = f.make_customer(session, f.make_outlet(session))
+    ticket = f.make_ticket(session, customer)
+    session.commit()
+    assert ticket.tracking_token is None
+    assert client.get("/t/None").status_code == 404 and client.get("/t/").status_code == 404
 
 
 # --- the survey -------------------------------------------------------------------------------
@@ -268,3 +283,116 @@ def test_the_receipts_link_opens_the_ticket(app, client, session):
     path = re.search(r"https?://[^/]+(/t/\S+)", message.body).group(1)
     page = text(client.get(path))
     assert session.get(Ticket, message.ticket_id).number in page
+
+
+# --- PIPL: an anonymous door never undoes an opt-out; the link's page stops the messages ---------
+
+def opted_out(session, outlet) -> Customer:
+    customer = f.make_customer(session, outlet, name="何美玲")
+    notifications.record_consent(customer, "hotline", verified=True)
+    session.flush()
+    notifications.record_opt_out(session, customer)
+    session.commit()
+    return customer
+
+
+def consent_of(session, customer) -> tuple:
+    session.expire_all()
+    found = session.get(Customer, customer.id)
+    return found.notify_consent_source, found.notify_opt_out_at is not None, notifications.may_tell(found)
+
+
+def test_the_public_form_with_a_known_phone_does_not_undo_an_opt_out(client, session):
+    outlet = f.make_outlet(session)
+    customer = opted_out(session, outlet)
+    response = client.post("/report", data=report_form(client, outlet, customer.phone, consent="y"))
+    assert response.status_code == 200 and 'data-testid="receipt-number"' in text(response)
+    assert consent_of(session, customer) == ("hotline", True, False)
+    assert receipts(session, customer.phone) == []
+
+
+def test_the_api_with_a_known_phone_does_not_undo_an_opt_out(client, token, session):
+    outlet = f.make_outlet(session)
+    customer = opted_out(session, outlet)
+    body = api_body(outlet, customer.phone, consent=True)
+    body["customer"]["name"] = customer.name
+    response = client.post("/api/v1/tickets", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.json
+    assert consent_of(session, customer) == ("hotline", True, False)
+    assert receipts(session, customer.phone) == []
+
+
+def told_ticket(session):
+    """A ticket of a customer who agreed, with a message still queued; committed."""
+    customer = f.make_customer(session, f.make_outlet(session))
+    notifications.record_consent(customer, "hotline", verified=True)
+    ticket = f.make_ticket(session, customer)
+    notifications.tell_customer(session, ticket, "receipt", key="stop")
+    session.commit()
+    return ticket
+
+
+def stop(client, link):
+    return client.post(f"{link}/stop", data={"csrf_token": csrf_token(client, link)},
+                       headers={"Accept-Language": "en"})
+
+
+def test_the_customer_stops_the_messages_with_one_button_on_the_link_page(app, client, session):
+    with app.app_context():
+        ticket = told_ticket(session)
+    link = f"/t/{ticket.tracking_token}"
+    page = text(client.get(link, headers={"Accept-Language": "en"}))
+    assert 'data-testid="stop-messages"' in page and "Stop service messages" in page
+    response = stop(client, link)
+    assert response.status_code == 200 and 'data-testid="messages-stopped"' in text(response)
+    assert ticket.number in text(response)
+    session.expire_all()
+    customer = session.get(Customer, ticket.customer_id)
+    assert customer.notify_opt_out_at is not None and not notifications.may_tell(customer)
+    [queued] = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)).all()
+    assert (queued.status, queued.last_error) == ("failed", notifications.OPTED_OUT)
+    assert 'data-testid="stop-messages"' not in text(client.get(link))  # nothing left to stop
+
+
+def test_stopping_twice_keeps_the_first_opt_out(app, client, session):
+    with app.app_context():
+        ticket = told_ticket(session)
+    link = f"/t/{ticket.tracking_token}"
+    stop(client, link)
+    first = session.get(Customer, ticket.customer_id).notify_opt_out_at
+    assert stop(client, link).status_code == 200
+    session.expire_all()
+    assert session.get(Customer, ticket.customer_id).notify_opt_out_at == first
+
+
+def test_stopping_without_csrf_token_is_refused(app, client, session):
+    with app.app_context():
+        ticket = told_ticket(session)
+    assert client.post(f"/t/{ticket.tracking_token}/stop").status_code == 400
+    session.expire_all()
+    assert notifications.may_tell(session.get(Customer, ticket.customer_id))
+
+
+def test_stopping_is_rate_limited_per_client(app, client, session):
+    app.config["PUBLIC_RATE_LIMITS"] = {**app.config["PUBLIC_RATE_LIMITS"], "stop": (1, 60)}
+    with app.app_context():
+        ticket, other = told_ticket(session), told_ticket(session)
+    assert stop(client, f"/t/{ticket.tracking_token}").status_code == 200
+    assert stop(client, f"/t/{other.tracking_token}").status_code == 429
+    session.expire_all()
+    assert notifications.may_tell(session.get(Customer, other.customer_id))
+
+
+def test_the_archive_form_can_record_consent_again_after_an_opt_out(as_user, session):
+    """Staff took the customer's word: the archive's consent box undoes an opt-out (PIPL)."""
+    outlet = f.make_outlet(session)
+    customer, clerk = opted_out(session, outlet), f.make_user(session, "clerk")
+    session.commit()
+    client, url = as_user(clerk), f"/admin/customer/edit/?id={customer.id}"
+    before = utcnow()
+    saved = client.post(url, data={**FormPage(text(client.get(url))).values, "notify_consent": "y"})
+    assert saved.status_code == 302, text(saved)[:2000]
+    session.expire_all()
+    found = session.get(Customer, customer.id)
+    assert found.notify_opt_out_at is None and found.notify_consent_source == "archive"
+    assert found.notify_consent_at >= before

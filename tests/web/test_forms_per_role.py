@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
@@ -687,3 +687,50 @@ def test_sla_policy_edit_keeps_a_rule_for_any_warranty(app, session):
     session.expire_all()
     rule = session.get(SlaPolicy, rule.id)
     assert rule.hours == Decimal("7") and rule.in_warranty is None
+
+
+# --- the job runs screen's "Run now" form (issue 17): not a create/edit form, the same net --------
+
+def run_now_form(html: str) -> tuple[str, dict[str, str], list[str]] | None:
+    """The page's run-now form as a browser sends it: its action, hidden fields, button values."""
+    found = re.search(r'<form method="post" action="([^"]+)" data-testid="run-now">(.*?)</form>', html, re.S)
+    if found is None:
+        return None
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', found.group(2)))
+    return unescape(found.group(1)), hidden, re.findall(r'<button[^>]*name="job" value="(\w+)"', found.group(2))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_job_run_now_form_per_role(app, session, role, monkeypatch):
+    """An administrator's press of each job's button queues that job; a manager reads the runs
+    with no form and is refused the POST; the other roles have no such screen."""
+    from backoffice import tasks
+    from backoffice.scheduled import JOBS
+    from backoffice.timezones import local_to_utc
+    from views import job_runs
+
+    noon = local_to_utc(datetime.combine(local_today().replace(day=15), time(12)))
+    monkeypatch.setattr(job_runs, "utcnow", lambda: noon)  # every job's slot has begun, none has run
+    world = build_world(app, session, role)
+    client = world.client
+    opened = client.get("/admin/job_run/")
+    form = run_now_form(text(opened)) if opened.status_code == 200 else None
+    tasks.huey.flush()
+    try:
+        if role == Role.ADMIN:
+            assert form is not None, "the admin has no run-now form"
+            action, hidden, jobs = form
+            assert hidden.get("csrf_token") and set(jobs) == set(JOBS)
+            for job in jobs:
+                pressed = client.post(action, data={**hidden, "job": job})
+                assert pressed.status_code == 302, f"{job}: {page_problems(text(pressed))}"
+            assert [task.args[0] for task in tasks.huey.pending() if task.name == "run_job_now"] == jobs
+            return
+        assert form is None, f"{role} is offered the run-now form"
+        assert opened.status_code == (200 if role == Role.MANAGER else 403)
+        pressed = client.post("/admin/job_run/run/", data={"csrf_token": csrf_token(client, "/admin/"),
+                                                           "job": "sla_sweep"})
+        assert pressed.status_code == 403
+        assert tasks.huey.pending_count() == 0
+    finally:
+        tasks.huey.flush()

@@ -150,6 +150,13 @@ def test_the_endpoint_is_open_without_a_token(client):
     assert response.content_type.startswith("text/plain")
 
 
+def test_production_serves_no_metrics_without_a_token(app, client):
+    app.config["BACKOFFICE_ENV"] = "production"
+    assert client.get("/metrics").status_code == 404
+    app.config["METRICS_TOKEN"] = "s3cret-scrape-token"
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"}).status_code == 200
+
+
 def test_two_apps_count_apart_and_nothing_goes_on_the_global_registry(tmp_path):
     first = make_app(f"sqlite:///{tmp_path / 'first.db'}")
     second = make_app(f"sqlite:///{tmp_path / 'second.db'}")

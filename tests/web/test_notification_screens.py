@@ -3,12 +3,14 @@ jobs' runs, and the customer archive's contact and consent fields (PIPL)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from backoffice import notifications
+from backoffice.scheduled import JOBS
+from backoffice.timezones import format_local
 from models import Customer, JobRun, OutboxMessage, StaffNotification, utcnow
 from tests import factories as f
 from tests.web.test_forms_per_role import FormPage
@@ -89,6 +91,23 @@ def test_a_notification_links_to_the_record_its_endpoint_names(session, world, a
     listing = page(as_user(dealer), "/admin/notification/")
     assert "Parts request PR0001 was shipped." in listing
     assert 'href="/admin/parts_request/details/?id=42"' in listing
+
+
+def test_an_approval_about_a_ticket_opens_the_approval_not_the_ticket(session, world, as_user):  # R-RET-4
+    request = f.make_refund_request(session, world)  # the deciders are told (backoffice.recipients)
+    session.commit()
+    listing = page(as_user(world["manager"]), "/admin/notification/")
+    assert f"#{request.id}" in listing
+    assert f'href="/admin/approval/details/?id={request.id}"' in listing
+    assert f'href="/admin/ticket/details/?id={request.ticket_id}"' not in listing
+
+
+def test_a_notification_whose_endpoint_is_gone_falls_back_to_its_ticket(session, world, as_user):
+    ticket = f.make_ticket(session, world["customer"])
+    tell(session, world["clerk"], "approval_waiting", ticket=ticket, link="renamed.details_view",
+         number="AP0001", id=7)
+    listing = page(as_user(world["clerk"]), "/admin/notification/")
+    assert f'href="/admin/ticket/details/?id={ticket.id}"' in listing and "renamed" not in listing
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "clerk", "engineer_a", "dealer_a"])
@@ -214,21 +233,149 @@ def test_admin_and_manager_see_the_job_runs_newest_first_with_the_error(session,
         listing = page(client, "/admin/job_run/")
         assert "3 alerts queued" in listing and "2 min 5 s" in listing and "Run failed" in listing
         assert "SLA sweep" in listing and "Month end" in listing  # each job named for people
-        assert listing.index("month_end") < listing.index("sla_sweep")  # newest first
+        runs = listing[listing.index("model-list"):]  # the list of runs, below the jobs' lines
+        assert runs.index("month_end") < runs.index("sla_sweep")  # newest first
         assert "ValueError: no statement month" in page(client, f"/admin/job_run/details/?id={failed.id}")
         assert client.get("/admin/job_run/new/").status_code == 403
         assert client.get(f"/admin/job_run/edit/?id={failed.id}").status_code == 403
 
 
-def test_every_periodic_job_has_a_name_for_people():
+def test_every_periodic_job_has_a_name_and_a_schedule_for_people():
+    from backoffice.labels import JOB_LABELS, JOB_SCHEDULES
     from backoffice.scheduled import JOBS
-    from views.job_runs import JOB_LABELS
 
     assert set(JOBS) <= set(JOB_LABELS)
+    assert {job.schedule for job in JOBS.values()} <= set(JOB_SCHEDULES)
+
+
+def test_above_the_runs_each_job_shows_its_schedule_and_its_last_run(session, world, as_user):
+    now = utcnow()
+    session.add_all([
+        JobRun(job="sla_sweep", slot="old", status="failed", started_at=now - timedelta(hours=2),
+               finished_at=now - timedelta(hours=2), error="ValueError: x"),
+        JobRun(job="sla_sweep", slot="new", status="done", started_at=now - timedelta(minutes=10),
+               finished_at=datetime(2026, 3, 1, 8, 0, 5, tzinfo=UTC)),
+        JobRun(job="month_end", slot="2026-02", status="running", started_at=datetime(2026, 3, 1, 1, tzinfo=UTC)),
+    ])
+    session.commit()
+    for role in ("admin", "manager"):
+        listing = page(as_user(world[role]), "/admin/job_run/")
+        lines = job_lines(listing)
+        assert set(lines) == set(JOBS)
+        assert "SLA sweep" in lines["sla_sweep"] and "every 5 minutes" in lines["sla_sweep"]
+        assert "Done" in lines["sla_sweep"] and "Run failed" not in lines["sla_sweep"]  # the latest run
+        assert f"finished {format_local(datetime(2026, 3, 1, 8, 0, 5, tzinfo=UTC))}" in lines["sla_sweep"]
+        assert "Running" in lines["month_end"] and "monthly, from 01:00 on the 1st" in lines["month_end"]
+        assert "Never run" in lines["visits_due"] and "daily from 08:00" in lines["visits_due"]
+
+
+def test_the_job_lines_come_in_one_statement(session, world, as_user, statements):
+    for n in range(30):
+        session.add(JobRun(job=("sla_sweep", "visits_due", "nightly_purge")[n % 3], slot=f"s{n}", status="done",
+                           started_at=utcnow() - timedelta(minutes=n), finished_at=utcnow()))
+    session.commit()
+    client = as_user(world["admin"])
+    statements.clear()
+    client.get("/admin/job_run/").get_data()
+    assert sum("GROUP BY job_run.job" in s for s in statements) == 1  # every job's last run
+    assert not any(re.search(r"job_run\.job = [?%]", s) for s in statements)  # no statement per job
+
+
+# --- running a job now (administrators; who may use the form: tests/web/test_forms_per_role.py) ---
+
+@pytest.fixture
+def queue():
+    """The in-memory task queue (TASK_QUEUE_URL=memory://), emptied around the test."""
+    from backoffice import tasks
+
+    tasks.huey.flush()
+    yield tasks.huey
+    tasks.huey.flush()
+
+
+def runs_asked(queue) -> list[str]:
+    return [task.args[0] for task in queue.pending() if task.name == "run_job_now"]
+
+
+def test_an_admin_runs_a_job_now_through_the_queue(session, world, as_user, queue):
+    client = as_user(world["admin"])
+    listing = page(client, "/admin/job_run/")
+    for name in JOBS:
+        assert re.search(rf'<button[^>]*name="job" value="{name}"[^>]*>\s*Run now', listing), name
+    response = client.post("/admin/job_run/run/", data={"job": "sla_sweep", "csrf_token": client.csrf})
+    assert response.status_code == 302 and response.location.endswith("/admin/job_run/")
+    assert runs_asked(queue) == ["sla_sweep"]
+    assert "Queued: SLA sweep will run in a moment." in page(client, "/admin/job_run/")
+
+
+def test_a_job_run_now_is_recorded_with_its_slot(app, session, world, as_user, queue, monkeypatch):
+    from backoffice import tasks
+    from views import job_runs
+
+    now = utcnow()  # one instant for the whole test: no five-minute boundary falls inside it
+    monkeypatch.setattr(tasks, "utcnow", lambda: now)
+    monkeypatch.setattr(job_runs, "utcnow", lambda: now)
+    client = as_user(world["admin"])
+    queue.immediate = True  # the worker takes it at once, in the request
+    try:
+        response = client.post("/admin/job_run/run/", data={"job": "sla_sweep", "csrf_token": client.csrf})
+    finally:
+        queue.immediate = False
+    assert response.status_code == 302
+    run = session.scalars(select(JobRun).where(JobRun.job == "sla_sweep")).one()
+    assert run.status == "done" and run.slot == JOBS["sla_sweep"].slot(now)
+    again = client.post("/admin/job_run/run/", data={"job": "sla_sweep", "csrf_token": client.csrf})
+    assert again.status_code == 302 and runs_asked(queue) == []  # that slot ran: nothing queued
+    assert f"SLA sweep already ran for {run.slot}" in page(client, "/admin/job_run/")
+
+
+def test_a_daily_job_before_its_hour_is_not_queued_and_says_when_it_runs(session, world, as_user, queue,
+                                                                        monkeypatch):
+    from backoffice.timezones import local_to_utc, local_today
+    from views import job_runs
+
+    early = local_to_utc(datetime.combine(local_today(), time(3, 0)))  # 03:00 local: before 08:00
+    monkeypatch.setattr(job_runs, "utcnow", lambda: early)
+    client = as_user(world["admin"])
+    response = client.post("/admin/job_run/run/", data={"job": "visits_due", "csrf_token": client.csrf})
+    assert response.status_code == 302 and runs_asked(queue) == []
+    assert "Return visits due is not due yet (daily from 08:00)." in page(client, "/admin/job_run/")
+
+
+@pytest.mark.parametrize("typed", ["no_such_job", "", "sla_sweep'; --"])
+def test_an_unknown_job_is_refused_with_a_message(session, world, as_user, queue, typed):
+    client = as_user(world["admin"])
+    response = client.post("/admin/job_run/run/", data={"job": typed, "csrf_token": client.csrf})
+    assert response.status_code == 302 and runs_asked(queue) == []
+    assert "Choose one of the jobs listed." in page(client, "/admin/job_run/")
+
+
+def test_a_queue_out_of_reach_is_said_not_a_500(session, world, as_user, queue, monkeypatch):
+    from backoffice import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(tasks, "run_job_now", unreachable)
+    client = as_user(world["admin"])
+    response = client.post("/admin/job_run/run/", data={"job": "sla_sweep", "csrf_token": client.csrf})
+    assert response.status_code == 302
+    assert "The task queue cannot be reached: SLA sweep was not queued." in page(client, "/admin/job_run/")
+
+
+def test_running_a_job_needs_the_csrf_token(session, world, as_user, queue):
+    response = as_user(world["admin"]).post("/admin/job_run/run/", data={"job": "sla_sweep"})
+    assert response.status_code == 400 and runs_asked(queue) == []
 
 
 def test_a_clerk_has_no_job_runs(world, as_user):
     assert as_user(world["clerk"]).get("/admin/job_run/").status_code == 403
+
+
+def job_lines(html: str) -> dict[str, str]:
+    """Each job's line above the list, as text."""
+    return {name: " ".join(re.sub(r"<[^>]+>", " ", row).split())
+            for name, row in re.findall(r'<tr data-testid="job-(\w+)">(.*?)</tr>', html, re.S)}
 
 
 # --- the customer archive: contact fields and consent (PIPL) -------------------------------------
