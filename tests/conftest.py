@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
-# The task queue keeps what tests enqueue in memory (backoffice/tasks.py reads this at import).
-os.environ.setdefault("TASK_QUEUE_URL", "memory://")
-# Customers' links point here (production refuses to start without an https address).
-os.environ.setdefault("PUBLIC_BASE_URL", "https://service.example.test")
+# Set, not defaulted: a developer's shell may hold production-like values. The task queue keeps
+# what tests enqueue in memory (backoffice/tasks.py reads this at import); customers' links point
+# to an https address (production refuses to start without one).
+os.environ["TASK_QUEUE_URL"] = "memory://"
+os.environ["PUBLIC_BASE_URL"] = "https://service.example.test"
 
 from backoffice import create_app
 from backoffice.demo import DEMO_PASSWORD, seed
