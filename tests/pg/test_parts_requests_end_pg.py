@@ -94,12 +94,37 @@ def test_withdraw_racing_the_managers_decision_closes_the_approval_once(engine):
         outlet_id = new_outlet(engine, funds="1000.00")
         request_id = submitted(engine, outlet_id, batches=3, exception_reason="促销备货")
         outcome = race(engine, request_id, approve)
-        assert sorted(outcome) in (["refused", "withdrawn"], ["approved", "refused"]), outcome
+        # Both may succeed only one after the other (a loaded machine can finish the approval before
+        # the withdrawal starts): the batch approved, then the request — still not reviewed — taken
+        # back, as R-PART-10 allows. Never an approval both decided and withdrawn.
+        assert sorted(outcome) in (["refused", "withdrawn"], ["approved", "refused"],
+                                   ["approved", "withdrawn"]), outcome
         with Session(engine) as session:
             request = session.get(PartsRequest, request_id)
             statuses = [a.status for a in session.scalars(select(ApprovalRequest).where(
                 ApprovalRequest.parts_request_id == request_id))]
-            if "withdrawn" in outcome:
+            if sorted(outcome) == ["approved", "withdrawn"]:
+                assert (request.status, statuses) == ("withdrawn", ["approved"])
+                assert request.reviewed_at is None  # nothing was issued on account
+            elif "withdrawn" in outcome:
                 assert (request.status, statuses) == ("withdrawn", ["withdrawn"])
             else:
                 assert (request.status, statuses) == ("submitted", ["approved"])
+
+
+def test_after_its_extra_batch_is_approved_a_request_not_yet_reviewed_may_still_be_withdrawn(engine):  # R-PART-10
+    """The race above may run one after the other; this is that order, on purpose."""
+    outlet_id = new_outlet(engine, funds="1000.00")
+    request_id = submitted(engine, outlet_id, batches=3, exception_reason="促销备货")
+    with Session(engine) as session:
+        request = session.get(PartsRequest, request_id)
+        approvals.decide(session, request.approvals[-1], user(session, "manager"), "approve", "同意加批")
+        session.commit()
+    with Session(engine) as session:
+        request = session.get(PartsRequest, request_id)
+        parts_requests.withdraw(session, request, user(session, "dealer1"), at=T0 + timedelta(hours=1))
+        session.commit()
+    with Session(engine) as session:
+        request = session.get(PartsRequest, request_id)
+        statuses = [a.status for a in request.approvals]
+        assert (request.status, statuses, request.reviewed_at) == ("withdrawn", ["approved"], None)
