@@ -102,7 +102,8 @@ def test_a_jobs_slot_runs_once_and_its_run_is_recorded(ctx):
     world = f.make_service_network(db.session)
     ticket = a_ticket(db.session, world)
     db.session.commit()
-    due = sla.clock_of(ticket, Clock.RESPONSE.value).due_at + timedelta(minutes=10)
+    late = sla.clock_of(ticket, Clock.RESPONSE.value).due_at + timedelta(minutes=10)
+    due = late.replace(minute=late.minute - late.minute % 5, second=1, microsecond=0)  # a slot's start
 
     first = tasks.run_job("sla_sweep", due)
     again = tasks.run_job("sla_sweep", due + timedelta(seconds=30))  # the same 5-minute slot
