@@ -106,6 +106,19 @@ def mine_sql(user_id: int):
     return and_(Ticket.assigned_engineer_id == user_id, Ticket.status.in_(OPEN))
 
 
+def registered_by_me_sql(user_id: int):
+    """The desk's own open tickets, those the user registered: a clerk's or a dealer's "mine"
+    (an engineer's is `mine_sql`, the tickets assigned to him)."""
+    return and_(Ticket.registered_by_id == user_id, Ticket.status.in_(OPEN))
+
+
+def waiting_for_customer_sql():
+    """Open tickets whose clocks are paused while the customer is waited for (R-SLA-3): the
+    "waiting for the customer" step pauses them, "customer is back" resumes them."""
+    paused = sla.ticket_has_clock(TicketClock.paused_since.is_not(None))
+    return and_(Ticket.status.not_in(sla.FINISHED), paused)
+
+
 def my_open_tickets(session: Session, user_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Ticket).where(mine_sql(user_id))) or 0
 
@@ -258,7 +271,9 @@ def parts_position(session: Session, outlet_id: int) -> PartsPosition:
 
 QUEUES = {"mine": mine_sql, "unassigned": lambda _user_id: unassigned_sql(),
           "overdue": lambda _user_id: sla.ticket_overdue_sql(utcnow()),
-          "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql()}
+          "complaints_awaiting_answer": lambda _user_id: complaints_awaiting_answer_sql(),
+          "registered_by_me": registered_by_me_sql,
+          "waiting_for_customer": lambda _user_id: waiting_for_customer_sql()}
 
 
 def _queue_wheres(user_id: int, keys) -> dict:

@@ -48,7 +48,7 @@ class User(Audited, TimestampMixin, db.Model):
     reports_to = relationship("User", remote_side=[id], foreign_keys=[reports_to_id])
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.username})" if self.full_name else self.username
+        return self.full_name or self.username  # a name, not "李晓敏 (clerk)" (issue 18)
 
     # Flask-Login protocol, kept here so the model needs no Flask import.
     @property

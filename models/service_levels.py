@@ -56,6 +56,10 @@ class TicketClock(db.Model):
         # hundred rows to start from rather than every open ticket.
         sa.Index("ix_ticket_clock_answer_ticking", "ticket_id", sqlite_where=sa.text(f"clock = 'answer' AND {TICKING}"),
                  postgresql_where=sa.text(f"clock = 'answer' AND {TICKING}")),
+        # A ticket's clocks paused while the customer is waited for (R-SLA-3): the ticket list's
+        # "waiting for the customer" tab, counted on every list page (issue 18).
+        sa.Index("ix_ticket_clock_paused", "ticket_id", sqlite_where=sa.text("paused_since IS NOT NULL"),
+                 postgresql_where=sa.text("paused_since IS NOT NULL")),
         # A ticket's clocks met late (sla.met_late_sql): "breached (ever)".
         sa.Index("ix_ticket_clock_met_late", "ticket_id",
                  sqlite_where=sa.text("met_at > due_at"), postgresql_where=sa.text("met_at > due_at")),

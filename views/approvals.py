@@ -13,12 +13,12 @@ from backoffice.errors import DomainError, FieldErrors
 from backoffice.labels import choices, label
 from backoffice.permissions import DESK, EVERYONE
 from backoffice.timezones import format_local
-from models import ApprovalRequest, PartsAccount, db, utcnow
+from models import ApprovalRequest, PartsAccount, db
 from models.choices import ApprovalGrounds, ApprovalKind, ApprovalStatus, Settlement, WarrantyWindow
 
 from .base import ChoiceFilter, ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
-from .fields import LABELS, enum_formatter, money_formatter, staff_name, time_formatter
+from .fields import LABELS, days_since, enum_formatter, money_formatter, staff_name, time_formatter, waiting_badge
 
 # Rows of the details page that only a ticket's request fills in.
 TICKET_ONLY = ("purchase_price", "warranty_window", "target_model", "target_size", "stock_outlet",
@@ -56,10 +56,9 @@ def age_formatter(view, context, model, name):
     """How long the request has waited, and whether its decision is overdue."""
     if model.status not in (ApprovalStatus.PENDING, ApprovalStatus.INFO_REQUESTED):
         return format_local(model.decided_at)
-    hours = int((utcnow() - model.created_at).total_seconds() // 3600)
+    days = days_since(model.created_at)  # in days, as every list's waiting time (issue 18)
     limit = policy.value(db.session, "approvals.decide_within_hours")
-    css = "badge-danger" if hours >= limit else "badge-light"
-    return Markup(f'<span class="badge {css}">{hours} h</span>')
+    return waiting_badge(days, late=days * 24 >= limit)
 
 
 def _enum_options(enum):

@@ -11,10 +11,10 @@ from itertools import islice
 
 from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_admin import BaseView, expose
-from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import desc

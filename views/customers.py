@@ -99,7 +99,7 @@ class CustomerView(OutletOwnedView):
     column_searchable_list = ("name", "phone", "phone2", "address")
     column_sortable_list = ("name", "phone", "region", "created_at", ("outlet", "outlet.code"))
     column_default_sort = [("created_at", True), ("id", True)]
-    column_labels = dict(LABELS, **CONTACT_LABELS)
+    column_labels = dict(LABELS, name=LABELS["full_name"], **CONTACT_LABELS)  # a person: 姓名, not 名称
     column_formatters = {"area": enum_formatter(Area), "created_at": time_formatter,
                          "updated_at": time_formatter, "notify_channel": enum_formatter(NotifyChannel),
                          "notify_consent_at": time_formatter, "notify_opt_out_at": time_formatter,

@@ -18,13 +18,13 @@ from backoffice import fee_claims, months, network_approvals, policy, reconcilia
 from backoffice.labels import label
 from backoffice.permissions import ADMINS, CENTER, DESK, why_not
 from backoffice.timezones import format_local, local_today
-from models import FeeBatch, FeeClaim, TravelBand, db, utcnow
+from models import FeeBatch, FeeClaim, TravelBand, db
 from models.choices import ClaimPartBasis, FeeClaimStatus, OldPartState, TicketStatus
 
 from .actions import run_action
 from .base import ScopedOptionsFilter, SecureModelView
 from .customers import outlet_options
-from .fields import LABELS, enum_formatter, money_formatter, time_formatter
+from .fields import LABELS, days_since, enum_formatter, money_formatter, time_formatter, waiting_badge
 from .service_posts import details_post, list_post
 
 C = FeeClaimStatus
@@ -61,11 +61,9 @@ def number_link(view, context, model, name):
 def age_formatter(view, context, model, name):
     """Days since the claim was generated; still waiting for audit is highlighted after the
     policy's days (fees.audit_within_days)."""
-    days = max((utcnow() - model.created_at).days, 0)
+    days = days_since(model.created_at)
     late = model.status == C.CLAIMED and days >= policy.shown("fees.audit_within_days")
-    css = "badge-warning" if late else "badge-light"
-    text = escape(_("%(days)d d", days=days))
-    return Markup(f'<span class="badge {css}">{text}</span>')
+    return waiting_badge(days, late, late_class="badge-warning")
 
 
 def net_formatter(view, context, model, name):

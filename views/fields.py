@@ -1,4 +1,6 @@
 """Column and form labels shared by every screen, and value formatters."""
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -6,6 +8,8 @@ from markupsafe import Markup, escape
 
 from backoffice.labels import label
 from backoffice.timezones import format_local
+from models import utcnow
+from models.customers import phone_key
 
 LABELS = {
     "name": _l("Name"), "phone": _l("Phone"), "phone2": _l("Second phone"), "address": _l("Address"),
@@ -70,3 +74,51 @@ def status_badge(enum):
         return Markup(f'<span class="badge badge-status badge-status-{escape(value)}">'
                       f"{escape(label(enum, value))}</span>")
     return fmt
+
+
+def person_formatter(view, context, model, name):
+    """A person by name alone: a user's __str__ adds the username in brackets ("李静 (clerk)")."""
+    person = getattr(model, name)
+    return "" if person is None else (person.full_name or person.username)
+
+
+# --- lists: what a row shows in one line (issue 18) ---------------------------------------------
+
+MASK = "****"
+
+
+def masked_phone(phone: str | None) -> str:
+    """138****8000: a list shows the first three and the last four digits of a phone; the record's
+    page and the desk's export show it whole. Seven digits or fewer keep only the last four."""
+    digits = phone_key(phone) or ""
+    if len(digits) <= 4:
+        return MASK if digits else ""
+    head = digits[:3] if len(digits) > 7 else ""
+    return f"{head}{MASK}{digits[-4:]}"
+
+
+def masked_phone_formatter(view, context, model, name):
+    return masked_phone(getattr(model, name))
+
+
+def shortened(limit: int):
+    """The text's first `limit` characters on one line; the whole text on hover (title)."""
+    def fmt(view, context, model, name):
+        text = " ".join((getattr(model, name) or "").split())
+        if len(text) <= limit:
+            return text
+        return Markup('<span title="{}">{}…</span>').format(text, text[:limit])
+    return fmt
+
+
+def days_since(at: datetime, now: datetime | None = None) -> float:
+    """Days from `at` until now: waiting times are said in one unit, days (issue 18)."""
+    return max(((now or utcnow()) - at).total_seconds(), 0) / 86400
+
+
+def waiting_badge(days: float, late: bool, late_class: str = "badge-danger") -> Markup:
+    """How long something has waited, in days: one decimal under ten days ("0.4 天"), whole
+    days from ten on; highlighted once it is late by the rule of its list."""
+    shown = f"{days:.1f}" if days < 10 else f"{int(days)}"
+    css = late_class if late else "badge-light"
+    return Markup('<span class="badge {}">{}</span>').format(css, _("%(days)s d", days=shown))

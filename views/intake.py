@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from backoffice import intake, notifications, sla, warranty
+from backoffice import intake, notifications, qr, sla, warranty
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
 from backoffice.permissions import DESK
@@ -118,5 +118,8 @@ class IntakeView(RolePage):
             abort(404)
         response = sla.clock_of(ticket, Clock.RESPONSE.value)
         zone = zone_of(ticket.outlet)
+        link = notifications.tracking_link(ticket)  # the ticket's token is made on its first link
+        db.session.commit()
         return self.render("admin/receipt.html", ticket=ticket, response=response, zone=zone,
-                           verdict=warranty.of_ticket(ticket), kind_label=label(TicketKind, ticket.kind))
+                           verdict=warranty.of_ticket(ticket), kind_label=label(TicketKind, ticket.kind),
+                           link=link, qr=qr.svg(link, title=_("Tracking link")))

@@ -3,7 +3,8 @@
 Flask-Admin draws each row's links through three template macros and a `url_for` per link: a
 page of 20 tickets spent more time there than in its SQL. The same links come from one URL per
 action and page, with the row's id put in; the HTML is Flask-Admin's `row_actions.link`. Any
-other action (an administrator's delete form) is drawn by its own macro as before.
+other action (an administrator's delete form) is drawn by its own macro as before. A column that
+links its row to the row's page (`details_link`: the ticket number, issue 18) uses the same URL.
 """
 from urllib.parse import quote
 
@@ -31,6 +32,12 @@ def _action(context, action, row_id, row):
     before, after = _url_around_id(context, endpoint)
     return Markup('<a class="icon" href="{}{}{}" title="{}"><span class="{}"></span></a>').format(
         before, quote(str(row_id), safe=""), after, action.title or "", icon)
+
+
+def details_link(context, row_id, text) -> Markup:
+    """The row's `text` linked to its details page, with the page's return URL."""
+    before, after = _url_around_id(context, ".details_view")
+    return Markup('<a href="{}{}{}">{}</a>').format(before, quote(str(row_id), safe=""), after, text)
 
 
 def _url_around_id(context, endpoint: str) -> tuple[Markup, Markup]:

@@ -26,7 +26,7 @@ from models.choices import NonCreditable, OldPartDisposal, OldPartState, PartsRe
 
 from .actions import run_action
 from .base import ChoiceFilter, ScopedOptionsFilter, SecureModelView, parse_id
-from .fields import LABELS, enum_formatter, time_formatter
+from .fields import LABELS, enum_formatter, time_formatter, waiting_badge
 from .parts_accounts import dealer_outlet_options
 
 OPS, RS = OldPartState, PartsReturnStatus
@@ -55,7 +55,7 @@ def age_badge(view, context, model, name):
         g.parts_return_days = int(policy.value(db.session, "parts.return_cycle_days"))
     days = (local_today() - model.replaced_on).days
     late = model.state == OPS.OWED and days > g.parts_return_days
-    return Markup(f'<span class="badge {"badge-danger" if late else "badge-light"}">{days}</span>')
+    return waiting_badge(days, late)  # "12 天": the unit said, as every list's waiting time
 
 
 def ticket_link(view, context, model, name):

@@ -6,26 +6,47 @@ The forms are rate-limited per client in the database; the report form has a hon
 bots. Registration goes through backoffice.intake like every other channel (R-TKT-1/2). The
 tracking link carries the ticket's random token (backoffice.notifications.tracking_token): an
 unknown, forged or mangled one is "not found".
+
+Issue 18: the report form's lists start at "Please choose" (a list left there is refused with
+its message, everything typed kept), required fields are marked, up to 3 photos go with the
+report (backoffice.report_photos), and a status page never shows a promise already past
+(backoffice.public_status).
 """
 from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from backoffice import intake, notifications, rate_limit, return_visits, sla, warranty
+from backoffice import (
+    attachments,
+    intake,
+    letterhead,
+    notifications,
+    public_status,
+    qr,
+    rate_limit,
+    report_photos,
+    return_visits,
+    sla,
+    warranty,
+)
 from backoffice.access import SYSTEM, set_scope
 from backoffice.errors import FieldErrors
 from backoffice.labels import choices, label
-from backoffice.timezones import format_local, zone_of
+from backoffice.timezones import zone_of
 from models import Outlet, ProductModel, Ticket, db
-from models.choices import Area, Channel, Clock, TicketKind, TicketStatus
+from models.choices import Area, Channel, Clock, TicketKind
 
 bp = Blueprint("public", __name__)
+# The printouts' letterhead (receipt, statements, settlements: admin/_printout.html), for every
+# template of the app; registered here, where the public receipt needs it too.
+bp.add_app_template_global(letterhead.current, "letterhead")
 
 PUBLIC_KINDS = (TicketKind.REPAIR, TicketKind.INSTALLATION, TicketKind.CONSULTATION, TicketKind.COMPLAINT)
 # Form field -> path used by backoffice.intake's field errors.
@@ -34,29 +55,44 @@ FIELD_PATHS = {"name": "customer.name", "phone": "customer.phone", "area": "cust
                "outlet_code": "unit.outlet_code", "kind": "kind", "fault": "fault"}
 
 
+# A list starts at "Please choose" (value ""): nothing is chosen for the visitor, and a list left
+# there is refused with CHOOSE next to it.
+CHOOSE = _l("Choose one of the options.")
+
+
+def _chosen():
+    return [DataRequired(message=CHOOSE)]
+
+
 class ReportForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=60)])
     phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
-    area = SelectField(_l("Urban / suburban"), choices=[])
-    model_code = SelectField(_l("Product model"), choices=[])
+    area = SelectField(_l("Urban / suburban"), choices=[], validators=_chosen())
+    model_code = SelectField(_l("Product model"), choices=[], validators=_chosen())
     serial = StringField(_l("Serial no. (on the nameplate)"), validators=[DataRequired(), Length(max=60)])
     invoice_date = DateField(_l("Invoice date"), validators=[Optional()])
-    outlet_code = SelectField(_l("Where you bought it"), choices=[])
-    kind = SelectField(_l("What do you need"), choices=[])
+    outlet_code = SelectField(_l("Where you bought it"), choices=[], validators=_chosen())
+    kind = SelectField(_l("What do you need"), choices=[], validators=_chosen())
     fault = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=intake.MAX_FAULT)])
+    # R-TKT-8: evidence from the customer; checked by backoffice.report_photos, not here.
+    photos = MultipleFileField(_l("Photos of the fault (optional)"))
     # PIPL (R-NTF-1): asked, never assumed; the notice under it says what the number is used for.
     consent = BooleanField(_l("Send me messages about this service (SMS/WeChat/e-mail)"))
     website = StringField("Website")  # honeypot: hidden by CSS, people leave it empty
 
     def fill_choices(self) -> None:
-        self.area.choices = choices(Area)
-        self.kind.choices = [(k.value, label(TicketKind, k.value)) for k in PUBLIC_KINDS]
+        self.area.choices = _with_placeholder(choices(Area))
+        self.kind.choices = _with_placeholder([(k.value, label(TicketKind, k.value)) for k in PUBLIC_KINDS])
         models = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
                                     .order_by(ProductModel.code))
-        self.model_code.choices = [(m.code, f"{m.name} ({m.code})") for m in models]
+        self.model_code.choices = _with_placeholder([(m.code, f"{m.name} ({m.code})") for m in models])
         outlets = db.session.scalars(select(Outlet).where(Outlet.active.is_(True)).order_by(Outlet.code))
-        self.outlet_code.choices = [(o.code, o.name) for o in outlets]
+        self.outlet_code.choices = _with_placeholder([(o.code, o.name) for o in outlets])
+
+
+def _with_placeholder(options: list) -> list:
+    return [("", _l("Please choose")), *options]
 
 
 class TrackForm(FlaskForm):
@@ -85,12 +121,19 @@ def report():
     errors = {}
     if request.method == "POST":
         if not _allowed("report"):
-            return _limited("public/report.html", form)
+            return _report_page(form, {}, limited=True), 429
         if form.website.data:  # a bot: pretend all went well, keep nothing
             return render_template("public/report_done.html", ticket=None, response=None, verdict=None)
-        if form.validate():
+        valid, photos, uploads = form.validate(), None, _uploads()
+        try:  # checked with the form, so one answer names every problem
+            photos = report_photos.check(uploads, _photo_allowance())
+        except FieldErrors as exc:
+            errors.update(exc.errors)
+        if valid and photos is not None:
             try:
                 ticket = intake.register_report(db.session, _report_from(form), None)
+                report_photos.attach(db.session, ticket, photos)
+                link = notifications.tracking_link(ticket)
                 db.session.commit()
             except FieldErrors as exc:
                 db.session.rollback()
@@ -99,8 +142,29 @@ def report():
             else:
                 return render_template("public/report_done.html", ticket=ticket,
                                        response=sla.clock_of(ticket, Clock.RESPONSE.value),
-                                       verdict=warranty.of_ticket(ticket), zone=zone_of(ticket.outlet))
-    return render_template("public/report.html", form=form, errors=errors, limited=False)
+                                       verdict=warranty.of_ticket(ticket), zone=zone_of(ticket.outlet),
+                                       photos=len(photos), link=link, qr=qr.svg(link, title=_("Tracking link")))
+        # A browser cannot refill a file input: the page asks for the photos again.
+        return _report_page(form, errors, reselect=any(name or data for name, data in uploads))
+    return _report_page(form, errors)
+
+
+def _report_page(form: ReportForm, errors: dict, limited: bool = False, reselect: bool = False) -> str:
+    return render_template("public/report.html", form=form, errors=errors, limited=limited, reselect=reselect,
+                           max_photos=report_photos.MAX_PHOTOS, photos_mb=_photo_allowance() // report_photos.MB)
+
+
+def _uploads() -> list[tuple[str, bytes]]:
+    """The files sent as photos (a text field of that name is no file: ignored)."""
+    return [(upload.filename or "", upload.read()) for upload in request.files.getlist("photos")]
+
+
+def _photo_allowance() -> int:
+    """Bytes the photos may take together: what a request may carry (MAX_CONTENT_LENGTH, 413
+    beyond) less room for the form's text, at most MAX_PHOTOS of the staff's largest file."""
+    cap = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    largest = report_photos.MAX_PHOTOS * attachments.MAX_BYTES
+    return min(largest, cap - report_photos.MB) if cap else largest
 
 
 def _report_from(form: ReportForm) -> intake.Report:
@@ -130,19 +194,9 @@ def track():
             if ticket is None or phone not in (ticket.contact_phone, ticket.customer.phone):
                 not_found = True  # the same answer whether the number exists or not
             else:
-                result = _public_status(ticket)
+                result = public_status.of_ticket(ticket)
     return render_template("public/track.html", form=form, result=result, not_found=not_found, errors={},
                            limited=False)
-
-
-def _public_status(ticket: Ticket) -> dict:
-    zone = zone_of(ticket.outlet)
-    upcoming = [c for c in ticket.clocks if c.met_at is None]
-    next_clock = min(upcoming, key=lambda c: c.due_at) if upcoming else None
-    return {"number": ticket.number, "status": label(TicketStatus, ticket.status),
-            "next_label": label(Clock, next_clock.clock) if next_clock else None,
-            "next_due": format_local(next_clock.due_at, zone) if next_clock else None,
-            "done": ticket.status in (TicketStatus.RESOLVED, TicketStatus.RETURN_VISIT, TicketStatus.CLOSED)}
 
 
 # --- the customer's link: /t/<token> (the receipt and every later message carry it) ------------
@@ -176,7 +230,7 @@ def _link_page(token: str, ticket: Ticket, stopped: bool = False, limited: bool 
     """The ticket's public status, as /track shows it, with the survey while a visit waits for it
     and the button that stops the messages while the customer gets them."""
     survey = return_visits.survey_state(ticket) is None
-    return render_template("public/link.html", result=_public_status(ticket), not_found=False,
+    return render_template("public/link.html", result=public_status.of_ticket(ticket), not_found=False,
                            survey_url=url_for(".survey", token=token) if survey else None,
                            stop_url=url_for(".stop_messages", token=token)
                            if notifications.may_tell(ticket.customer) else None, stopped=stopped,

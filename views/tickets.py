@@ -53,9 +53,19 @@ from . import ticket_export
 from .approvals import request_form_context
 from .base import ChoiceFilter, LocalDateBetweenFilter, ScopedOptionsFilter, parse_id
 from .customers import OutletOwnedView, outlet_options
-from .fields import LABELS, enum_formatter, status_badge, time_formatter
+from .fields import (
+    LABELS,
+    enum_formatter,
+    masked_phone_formatter,
+    person_formatter,
+    shortened,
+    status_badge,
+    time_formatter,
+)
+from .list_rows import details_link
 from .outbox import message_rows
 from .ticket_filters import ProductModelFilter, fault_report_filter
+from .ticket_tabs import tabs as list_tabs
 
 
 def sla_badge(view, context, model, name):
@@ -93,9 +103,21 @@ WORK_QUEUES = {  # the rules are backoffice.dashboard's: the home page counts th
     "unassigned": dashboard.unassigned_sql,
     "complaints_awaiting_answer": dashboard.complaints_awaiting_answer_sql,
     "open": lambda: Ticket.status.in_(dashboard.OPEN),  # not closed: the home page's open count
+    # The list's tabs (views.ticket_tabs): the desk's "mine", and the clocks paused (R-SLA-3).
+    "registered_by_me": lambda: dashboard.registered_by_me_sql(current_user.id),
+    "waiting_for_customer": dashboard.waiting_for_customer_sql,
 }
 WORK_QUEUE_LABELS = {"mine": _l("My tickets"), "unassigned": _l("Unassigned"),
-                     "complaints_awaiting_answer": _l("Complaints awaiting answer"), "open": _l("Open tickets")}
+                     "complaints_awaiting_answer": _l("Complaints awaiting answer"), "open": _l("Open tickets"),
+                     "registered_by_me": _l("Registered by me"), "waiting_for_customer": _l("Waiting for the customer")}
+
+# The list's fault column: this many characters on the row, the whole text on hover (issue 18).
+FAULT_CHARS = 14
+
+
+def number_link(view, context, model, name):
+    """The ticket number, linked to the ticket's page (issue 18)."""
+    return details_link(context, model.id, model.number)
 
 
 def parse_amount(text):
@@ -173,8 +195,10 @@ class TicketView(OutletOwnedView):
     export_roles = DESK
     details_template = "admin/ticket_details.html"
 
+    # Issue 18: the appointment and the fault on the row, one line each (views.fields); added last,
+    # so the sort links' column numbers (?sort=5: status) keep their meaning.
     column_list = ("number", "created_at", "customer", "contact_phone", "kind", "status", "sla",
-                   "outlet", "assigned_engineer")
+                   "outlet", "assigned_engineer", "appointment_at", "fault_description")
     column_details_list = ("number", "status", "kind", "channel", "category", "customer",
                            "contact_name", "contact_phone", "address", "unit", "fault_description",
                            "occurred_at", "outlet", "assigned_engineer", "registered_by",
@@ -187,14 +211,19 @@ class TicketView(OutletOwnedView):
     column_sortable_list = ("number", "created_at", "status", "kind", ("outlet", ("outlet_id",)))
     column_sort_tiebreak = ("created_at", "id")
     column_default_sort = [("created_at", True), ("id", True)]
-    column_labels = {**LABELS, **ticket_export.LABELS}
-    column_formatters = {
+    column_labels = {**LABELS, **ticket_export.LABELS, "appointment_at": _l("Appointment")}
+    # The ticket's page shows the ticket as it is; the list masks phones (a screen many people
+    # glance at: 138****8000), links the number and cuts the fault short.
+    column_formatters_detail = {
         "status": status_badge(TicketStatus), "kind": enum_formatter(TicketKind),
         "channel": enum_formatter(Channel), "category": enum_formatter(IssueCategory),
         "created_at": time_formatter, "updated_at": time_formatter, "closed_at": time_formatter,
-        "occurred_at": time_formatter, "sla": sla_badge,
+        "occurred_at": time_formatter, "appointment_at": time_formatter, "sla": sla_badge,
         "customer": lambda view, context, model, name: model.customer.name if model.customer else "",
+        "assigned_engineer": person_formatter, "registered_by": person_formatter,
     }
+    column_formatters = {**column_formatters_detail, "number": number_link,
+                         "contact_phone": masked_phone_formatter, "fault_description": shortened(FAULT_CHARS)}
     column_export_list = ("number", "created_at", "status", "kind", "channel", "category",
                           "customer", "contact_phone", "address", "unit", "fault_description",
                           "outlet", "assigned_engineer", *ticket_export.COLUMNS)
@@ -292,6 +321,10 @@ class TicketView(OutletOwnedView):
             if batches is not None:
                 return batches
         return super()._export_batches(query, cap, export_type)
+
+    def list_tabs(self):
+        """The saved filters above the list, with their counts (admin/model/list.html)."""
+        return list_tabs(self)
 
     def queue_url(self, key: str) -> str:
         """The list filtered to a work queue or SLA state, for menu links."""
@@ -422,4 +455,78 @@ class TicketView(OutletOwnedView):
             kwargs["can_request_approval"] = approvals.actions(db.session, None, current_user)["request"]
             kwargs["models"] = db.session.scalars(select(ProductModel).where(ProductModel.active.is_(True))
                                                   .order_by(ProductModel.code)).all()
+            kwargs["header"] = ticket_header(ticket)
+            kwargs["details_columns"] = [(name, title) for name, title in kwargs.get("details_columns", [])
+                                         if name not in IN_HEADER]  # said once, at the top
         return super().render(template, **kwargs)
+
+
+# --- the ticket page's header (issue 18) -------------------------------------------------------
+# The fields the header shows: the table of the other fields below it leaves them out.
+IN_HEADER = frozenset({"number", "status", "kind", "customer", "contact_name", "contact_phone", "address",
+                       "unit", "fault_description", "outlet", "assigned_engineer"})
+MAP_SEARCH = "https://uri.amap.com/search"  # AMap's public search page: no key; a phone opens its app
+
+
+def ticket_header(ticket, now=None) -> dict:
+    """What the header shows beyond the ticket's columns: each number to call, the address with
+    its map link, the appointment and the next deadline, in the serving outlet's time zone."""
+    from urllib.parse import urlencode
+
+    from backoffice.timezones import zone_of
+
+    customer = ticket.customer
+    numbers = (ticket.contact_phone, customer.phone, customer.phone2) if customer else (ticket.contact_phone,)
+    phones = [phone for phone in dict.fromkeys((n or "").strip() for n in numbers) if phone]
+    address = ticket.address or (customer.address if customer else "")
+    zone = zone_of(ticket.outlet)
+    return {"phones": [(phone, tel_href(phone)) for phone in phones], "address": address,
+            "map_url": f"{MAP_SEARCH}?{urlencode({'keyword': address})}" if address else "",
+            "appointment": outlet_time(ticket.appointment_at, zone),
+            "deadline": next_deadline(ticket, now or utcnow(), zone)}
+
+
+def outlet_time(value, zone) -> str:
+    """A time in the serving outlet's zone, named when it is not the service's own."""
+    from backoffice.timezones import service_zone
+
+    shown = format_local(value, zone)
+    return f"{shown} ({zone.key})" if shown and zone.key != service_zone().key else shown
+
+
+def tel_href(phone: str) -> str:
+    """tel:13800001234 from "138 0000 1234"; tel:02086001234 from "020-8600 1234 转 8" (an extension
+    is dialled by hand)."""
+    import re
+
+    dialled = re.match(r"[\d\s()+-]*", phone).group(0)
+    return "tel:" + re.sub(r"[^\d+]", "", dialled)
+
+
+def next_deadline(ticket, now, zone) -> dict | None:
+    """The ticking clock that runs out first (R-SLA-1), or that the clocks are paused while the
+    customer is waited for (R-SLA-3); none once the ticket is resolved."""
+    running = sla.running_clocks(ticket)
+    ticking = [c for c in running if c.paused_since is None]
+    if not ticking:
+        return {"clock": label(Clock, running[0].clock), "state": "paused"} if running else None
+    clock = min(ticking, key=lambda c: c.due_at)
+    return {"clock": label(Clock, clock.clock), "state": sla.state(clock, now, within=due_soon_within()),
+            "due_at": clock.due_at.isoformat(timespec="seconds"), "due_local": outlet_time(clock.due_at, zone),
+            "soon_seconds": int(due_soon_within().total_seconds()),
+            "text": countdown_text(clock.due_at - now), "phrases": countdown_phrases("{h}", "{m}")}
+
+
+def countdown_phrases(hours, minutes) -> dict:
+    """The countdown's four wordings; static/js/ticket_page.js fills in {h} and {m}."""
+    return {"in-hm": _("in %(hours)s h %(minutes)s min", hours=hours, minutes=minutes),
+            "in-m": _("in %(minutes)s min", minutes=minutes),
+            "over-hm": _("overdue %(hours)s h %(minutes)s min", hours=hours, minutes=minutes),
+            "over-m": _("overdue %(minutes)s min", minutes=minutes)}
+
+
+def countdown_text(left) -> str:
+    """"in 2 h 05 min" or "overdue 35 min": whole minutes, as the page's script counts them."""
+    hours, minutes = divmod(int(abs(left.total_seconds()) // 60), 60)
+    key = ("over" if left.total_seconds() < 0 else "in") + ("-hm" if hours else "-m")
+    return countdown_phrases(hours, f"{minutes:02d}" if hours else minutes)[key]

@@ -34,7 +34,7 @@ SESSION_LABELS = dict(LABELS, course=_l("Course"), held_on=_l("Date"), place=_l(
 RECORD_LABELS = dict(LABELS, person=_l("Person"), outlet=LABELS["outlet"], course=_l("Course"), held_on=_l("Date"),
                      score=_l("Exam score"), result=_l("Result"), certificate_no=_l("Certificate no."),
                      valid_until=_l("Valid until"), retraining_session=_l("Retraining"),
-                     **{"person.full_name": _l("Name"), "person.username": _l("Username")})
+                     **{"person.full_name": LABELS["full_name"], "person.username": _l("Username")})
 
 
 def category_text(value) -> str:

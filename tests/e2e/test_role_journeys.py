@@ -31,6 +31,7 @@ from backoffice.timezones import local_today
 from models import db
 from tests import factories as f
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, login, screenshot
+from views.fields import masked_phone
 
 CATALOG = (Path(__file__).resolve().parents[2] / "backoffice" / "translations" / "zh_Hans_CN"
            / "LC_MESSAGES" / "messages.mo")
@@ -139,6 +140,8 @@ class Person:
                 "fs => fs.map(f => f.dataset.step)")
             pytest.fail(f"{self.username}: step {name!r} not offered on {self.page.url} "
                         f"(offered: {offered}); screenshot {path}")
+        if form.is_hidden():  # its button opens it (static/js/ticket_page.js)
+            self.page.locator(f"[data-step-open={name}]").click()
         for field, value in (fields or {}).items():
             control = form.locator(f"[name={field}]").first
             if control.evaluate("e => e.tagName") == "SELECT":
@@ -151,8 +154,8 @@ class Person:
         self.flash_ok()
 
     def details_text(self) -> str:
-        """The ticket's own fields (number, status …) as shown on its page."""
-        return self.page.locator("table.searchable").inner_text()
+        """The ticket's own fields (number, status …) as shown at the top of its page."""
+        return self.page.get_by_test_id("ticket-header").inner_text()
 
     def sla_row(self, clock_msgid: str):
         names = shown(clock_msgid)
@@ -323,7 +326,7 @@ def test_clerk_registers_a_new_caller_by_phone_and_finds_the_ticket_in_the_list(
     row = clerk.list_row(number)
     assert row.count() == 1, page.locator(ROWS).all_inner_texts()
     assert row.locator("td.col-status").inner_text().strip() == REGISTERED
-    assert row.locator("td.col-contact_phone").inner_text().strip() == phone
+    assert row.locator("td.col-contact_phone").inner_text().strip() == masked_phone(phone)  # whole on its page
     badge = row.locator("td.col-sla .sla-badge")
     assert badge.count() == 1, row.inner_text()
     assert_shows(badge.inner_text(), "First response")

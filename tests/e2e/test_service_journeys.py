@@ -27,6 +27,8 @@ def step_form(page, name: str):
 def take_step(page, name: str, fields: dict | None = None, checks: tuple = ()) -> None:
     """Fill one workflow step's small form on the ticket page and submit it."""
     form = step_form(page, name)
+    if form.is_hidden():  # its button opens it (static/js/ticket_page.js)
+        page.locator(f"[data-step-open={name}]").click()
     for field, value in (fields or {}).items():
         control = form.locator(f"[name={field}]").first
         if control.evaluate("e => e.tagName") == "SELECT":
@@ -126,8 +128,7 @@ def test_engineer_diagnoses_is_dispatched_and_resolves_with_a_signed_report(brow
         with engineer.expect_navigation():
             engineer.press("form[role=search] input[name=search]", "Enter")
         with engineer.expect_navigation():
-            engineer.locator(f"table.model-list tr:has(td.col-number:text-is('{number}')) "
-                             "a[href*='/details/']").first.click()
+            engineer.locator(f"table.model-list td.col-number a:text-is('{number}')").click()  # the number links
         diagnose = step_form(engineer, "diagnose")
         take_step(engineer, "diagnose", {
             "service_mode": "onsite", "severity": "major",

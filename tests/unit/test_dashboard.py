@@ -175,7 +175,27 @@ def test_queue_counts_follow_the_lists_rules(session):
     session.flush()
     after = counts()
     assert {key: after[key] - before[key] for key in keys} == {
-        "mine": 3, "unassigned": 1, "overdue": 1, "complaints_awaiting_answer": 1}
+        "mine": 3, "unassigned": 1, "overdue": 1, "complaints_awaiting_answer": 1,
+        "registered_by_me": 0, "waiting_for_customer": 0}
+
+
+def test_the_desks_own_tickets_and_those_waiting_for_the_customer(session):  # R-SLA-3, issue 18
+    from backoffice import workflow
+
+    clerk = f.make_user(session, "clerk")
+    keys = ["registered_by_me", "waiting_for_customer"]
+    before = dashboard.queue_counts(session, clerk.id, keys)
+    customer = f.make_customer(session, f.make_outlet(session))
+    f.make_ticket(session, customer, actor=clerk)  # the clerk's
+    waiting, back = f.make_ticket(session, customer, actor=clerk), f.make_ticket(session, customer, actor=clerk)
+    for ticket in (waiting, back):
+        workflow.perform(session, ticket, "wait_for_customer", clerk, {"note": "客户出差"})
+    workflow.perform(session, back, "customer_back", clerk, {})
+    f.make_ticket(session, customer, actor=clerk, status="closed")  # closed: in neither
+    f.make_ticket(session, customer)  # registered by nobody in particular
+    session.flush()
+    after = dashboard.queue_counts(session, clerk.id, keys)
+    assert {key: after[key] - before[key] for key in keys} == {"registered_by_me": 3, "waiting_for_customer": 1}
 
 
 def test_queue_counts_are_one_query_and_only_the_queues_asked(session, app):

@@ -440,7 +440,7 @@ def test_statement_adds_up_to_the_cent(login_as, session):
     assert shown["cash_total"] == igniter.amount + broken.value
     for kind in ("issue", "purchase", "return_credit", "charge"):
         assert f'data-kind="{kind}"' in page
-    assert "@media print" in page and 'data-action="print"' in page
+    assert "css/print.css" in page and 'data-action="print"' in page  # the print style (issue 18)
 
 
 def test_statement_period_month_or_from_to(login_as, session):

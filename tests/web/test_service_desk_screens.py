@@ -162,7 +162,7 @@ def test_missing_outlet_for_a_new_caller_says_so_and_keeps_the_typing(as_user, w
     page = text(response)
     assert response.status_code == 200 and "慕容雪" in page and "热水器点火后马上熄火" in page
     assert re.search(r'id="outlet_id" name="outlet_id" class="form-control is-invalid"', page)
-    assert 'invalid-feedback d-block">' in page.split('id="outlet_id"')[1][:3000]
+    assert 'class="invalid-feedback d-block"' in page.split('id="outlet_id"')[1][:3000]
 
 
 def test_known_caller_without_a_chosen_outlet_is_served_by_theirs(as_user, world, session):

@@ -79,7 +79,7 @@ def test_approval_page_shows_the_warranty_window_label_not_its_value(login_as, s
     session.commit()
     in_english(session, "manager")
     page = text(login_as("manager").get(f"/admin/approval/details/?id={asked.id}"))
-    row = re.search(r"<b>Warranty window</b>\s*</td>\s*<td>(.*?)</td>", page, re.S).group(1).strip()
+    row = re.search(r">Warranty window</th>\s*<td>(.*?)</td>", page, re.S).group(1).strip()
     assert row == "7-day return window"
 
 
