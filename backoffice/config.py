@@ -246,6 +246,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # default (one machine, `make run`), redis://host:6379/0 in production.
         "TASK_QUEUE_URL": task_queue_url(instance),
         **_gateway_config(),
+        # The company's letterhead on receipts and statements (backoffice/letterhead.py): empty keeps
+        # the demo's defaults.
+        **{key: os.environ.get(key, "") for key in ("COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_HOTLINE",
+                                                      "COMPANY_SEAL_TEXT")},
         # /metrics (Prometheus): open when empty; else only with "Authorization: Bearer <token>".
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         # Benchmark mode (bench/bench.py): a stock Flask-Admin ticket list, a lean keyset page and
