@@ -24,7 +24,7 @@ from . import (
 )
 from .access import UNSCOPED, scope_for, set_scope
 from .config import load_config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, compress, csrf, db, login_manager, migrate
 from .i18n import select_locale, select_timezone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      include_object=_in_models)
     csrf.init_app(app)
+    compress.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

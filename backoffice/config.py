@@ -240,6 +240,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Whole requests are capped a little above the largest attachment (413 beyond).
         "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
         "FLASK_ADMIN_SWATCH": "default",
+        # Issue 18: what a browser loads leaves compressed (Flask-Compress): pages, styles, scripts.
+        # Not the API's JSON (integrations may not decode it) nor streamed exports.
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
+                               "image/svg+xml"],
         # Issue 17. The address customers' links start with (the tracking link in an SMS).
         "PUBLIC_BASE_URL": _public_base_url(production),
         # The task queue's storage (backoffice/tasks.py): a SQLite file beside the database by
