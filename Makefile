@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz venv migrate seed translations clean vendor-echarts bench bench-growth
+.PHONY: run test lint fuzz venv migrate seed translations clean vendor-echarts vendor-signature-pad bench bench-growth
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,17 @@ vendor-echarts:
 	cd /tmp/echarts-pack && npm pack --silent echarts@$(ECHARTS_VERSION) && tar xzf echarts-$(ECHARTS_VERSION).tgz
 	cp /tmp/echarts-pack/package/dist/echarts.common.min.js /tmp/echarts-pack/package/LICENSE \
 	   /tmp/echarts-pack/package/NOTICE /tmp/echarts-pack/package/licenses/LICENSE-d3 static/vendor/echarts/
+
+# The signature pad the customer signs on (issue 18), vendored the same way: the UMD build
+# (window.SignaturePad) without its source-map comment.
+SIGNATURE_PAD_VERSION ?= 5.1.4
+vendor-signature-pad:
+	rm -rf /tmp/signature-pad-pack && mkdir -p /tmp/signature-pad-pack static/vendor/signature_pad
+	cd /tmp/signature-pad-pack && npm pack --silent signature_pad@$(SIGNATURE_PAD_VERSION) && tar xzf signature_pad-$(SIGNATURE_PAD_VERSION).tgz
+	grep -v '^//# sourceMappingURL' /tmp/signature-pad-pack/package/dist/signature_pad.umd.min.js \
+	   > static/vendor/signature_pad/signature_pad.umd.min.js
+	cp /tmp/signature-pad-pack/package/LICENSE static/vendor/signature_pad/
+	echo $(SIGNATURE_PAD_VERSION) > static/vendor/signature_pad/VERSION
 
 clean:
 	rm -rf $(VENV) .pytest_cache

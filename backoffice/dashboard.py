@@ -5,7 +5,7 @@ The SLA figures use the predicates of `sla` (R-SLA-1), as the ticket list's filt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
@@ -38,7 +38,7 @@ from .money import money
 from .months import recent
 from .outlet_evaluation import Evaluation, ranking
 from .service_kpis import Compliance, clock_compliance, percent
-from .timezones import local_day_bounds, local_today
+from .timezones import local_day_bounds, local_today, to_local, zone_of
 
 OPEN = [s.value for s in TicketStatus if s not in (TicketStatus.CLOSED,)]
 # The home page's "registered recently" figure: a fixed choice of the page, not a rule.
@@ -187,14 +187,23 @@ def my_tickets_in(session: Session, user_id: int, status: str) -> int:
         Ticket.assigned_engineer_id == user_id, Ticket.status == status))
 
 
-def appointments_today(session: Session, user_id: int) -> list[Ticket]:
-    """The engineer's open tickets with an appointment today (local day), in time order."""
-    start, end = local_day_bounds(local_today(), local_today())
-    stmt = (select(Ticket).options(joinedload(Ticket.customer))
+def appointments_today(session: Session, user_id: int, now: datetime | None = None) -> list[Ticket]:
+    """The engineer's own open tickets (assigned to him, under his row scope) with an appointment
+    today, in time order. "Today" is the serving outlet's calendar day (its time zone, as the
+    ticket's page shows the appointment): an outlet west of the service's zone keeps its evening
+    visits on today's list. Whatever the zone, today's appointments lie within a day of now; the
+    few of those two days are read and kept by their outlet's day."""
+    now = now or utcnow()
+    stmt = (select(Ticket).options(joinedload(Ticket.customer), joinedload(Ticket.outlet))
             .where(Ticket.assigned_engineer_id == user_id, Ticket.status.in_(OPEN),
-                   Ticket.appointment_at >= start, Ticket.appointment_at < end)
+                   Ticket.appointment_at > now - timedelta(days=1), Ticket.appointment_at < now + timedelta(days=1))
             .order_by(Ticket.appointment_at, Ticket.id))
-    return list(session.scalars(stmt))
+
+    def today_there(ticket):
+        zone = zone_of(ticket.outlet)
+        return to_local(ticket.appointment_at, zone).date() == now.astimezone(zone).date()
+
+    return [ticket for ticket in session.scalars(stmt).unique() if today_there(ticket)]
 
 
 def _pending_approvals():

@@ -174,7 +174,24 @@ def seed(session: Session) -> bool:
     _approvals(session, rng, outlets, users)
     _outlet_evaluation(session, users)
     _quality_history(session, users, models, codes)
+    _todays_visits(session, users["engineer"])
     return True
+
+
+# The demo engineer's day (issue 18): the visits his home page and phone open on, local times.
+TODAYS_VISITS = (time(9, 30), time(11, 0), time(14, 30), time(16, 0))
+
+
+def _todays_visits(session, engineer):
+    """His first dispatched tickets are booked for today: the demo's walk set their appointments
+    hours after their dispatch, long past by now. No draw from the demo's random stream."""
+    booked = session.scalars(select(Ticket).where(Ticket.assigned_engineer_id == engineer.id,
+                                                  Ticket.status == TicketStatus.DISPATCHED)
+                             .order_by(Ticket.id).limit(len(TODAYS_VISITS))).all()
+    today = local_today()
+    for ticket, at in zip(booked, TODAYS_VISITS, strict=False):
+        ticket.appointment_at = datetime.combine(today, at, service_zone()).astimezone(UTC)
+    session.flush()
 
 
 DEALER_OF = {"GZ-TH": "dealer1", "GZ-TH-01": "dealer1", "FS-SD": "dealer2", "DG-NC": None}

@@ -41,9 +41,20 @@ def check(files: list[tuple[str, bytes]], max_total: int) -> list[Photo]:
         if problem:
             raise FieldErrors({"photos": problem})
     if sum(len(p.data) for p in photos) > max_total:
-        raise FieldErrors({"photos": _l("The photos together are larger than %(mb)d MB: choose smaller ones.",
-                                        mb=max_total // MB)})
+        raise FieldErrors({"photos": too_large(max_total)})
     return photos
+
+
+def too_large(max_total: int):
+    return _l("The photos together are larger than %(mb)d MB: choose smaller ones.", mb=max_total // MB)
+
+
+def request_bound(cap: int) -> int:
+    """How much of a report's request the server reads when it is over the request cap `cap`
+    (MAX_CONTENT_LENGTH): MAX_PHOTOS photos of the largest size a file may have, and the form's
+    text. Read, the form comes back (413) with everything typed and the photos' message; beyond
+    this bound the request is not read at all (the plain "too large" page)."""
+    return max(cap, MAX_PHOTOS * attachments.MAX_BYTES + MB)
 
 
 def _base_name(filename: str) -> str:

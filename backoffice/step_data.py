@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from models.choices import Settlement
 
-from . import money
+from . import money, signatures
 from .timezones import local_to_utc
 
 TRUE = {"y", "yes", "on", "1", "true"}
@@ -22,7 +22,7 @@ SETTLEMENTS = {s.value for s in Settlement}
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # text, textarea, choice, decimal, datetime, rating, check, fees, engineer, code, part
+    kind: str  # text, textarea, choice, decimal, datetime, rating, check, fees, engineer, code, part, signature
     label: object
     required: bool = False
     choices: str | None = None  # name of a choice list the view supplies (enum or lookup)
@@ -127,4 +127,4 @@ def _parts(value):
 
 PARSERS = {"text": _text, "textarea": _text, "choice": _text, "decimal": _decimal,
            "datetime": _datetime, "rating": _rating, "check": _check, "fees": _fees,
-           "engineer": _id, "code": _id, "part": _id, "parts": _parts}
+           "engineer": _id, "code": _id, "part": _id, "parts": _parts, "signature": signatures.decode}

@@ -42,6 +42,7 @@ from . import (
     old_parts,
     policy,
     return_path,
+    signatures,
     sla,
     warranty,
 )
@@ -245,6 +246,8 @@ def _resolve_onsite(session, ticket, values, actor, at):  # R-TKT-7
     report.engineer = actor if actor.role == Role.ENGINEER else ticket.assigned_engineer
     report.work_done, report.parts_replaced, report.tested_ok = values["work_done"], fitted, True
     report.signed_by, report.signed_at = values["signed_by"], at
+    drawn = values.get("signature")  # issue 18: drawn on the engineer's screen, else signed on paper
+    report.signature = signatures.keep(session, ticket, drawn, actor) if drawn else None
     ticket.report = report
     _schedule_visit(session, ticket, at)
 
@@ -368,7 +371,8 @@ TRANSITIONS = (
         Field("work_done", "textarea", _l("Work done"), True),
         Field("parts", "parts", _l("Parts replaced"), choices="part"),
         Field("tested_ok", "check", _l("Tested in front of the customer"), True),
-        Field("signed_by", "text", _l("Signed by (customer)"), True), OPTIONAL_NOTE),
+        Field("signed_by", "text", _l("Signed by (customer)"), True),
+        Field("signature", "signature", _l("Customer signs here")), OPTIONAL_NOTE),
         guard=_mode(ServiceMode.ONSITE, ServiceMode.REMOTE), effect=_resolve_onsite),
     Transition("ship_back", (S.IN_SERVICE,), S.RESOLVED, WORKERS, _l("Shipped back"), (
         Field("parts", "parts", _l("Parts replaced"), choices="part"),

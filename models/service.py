@@ -66,9 +66,13 @@ class ServiceReport(Audited, TimestampMixin, db.Model):
     tested_ok: Mapped[bool] = mapped_column(default=False)
     signed_by: Mapped[str] = mapped_column(sa.String(60))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The signature the customer drew on the engineer's screen (issue 18), a PNG kept as one of
+    # the ticket's attachments; None when signed on paper (the name above is always recorded).
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachment.id"))
 
     ticket = relationship("Ticket", back_populates="report")
     engineer = relationship("User")
+    signature = relationship("Attachment")
 
 
 class ReplacedPart(Audited, db.Model):

@@ -16,14 +16,14 @@ from backoffice.errors import DomainError
 from backoffice.labels import label
 from backoffice.months import month_end
 from backoffice.permissions import EVERYONE
-from backoffice.timezones import local_today
+from backoffice.timezones import local_today, zone_of
 from models import db
 from models.choices import Clock, FeeClaimStatus, OldPartState, ReconciliationStatus, Role, TicketKind, TicketStatus
 
 from .base import role_in
 from .charts import chart, series
 from .menu import APPROVALS, menu_count
-from .tickets import SLA_LABELS
+from .tickets import SLA_LABELS, map_href, tel_href
 
 
 def filter_url(view, *filters) -> str:
@@ -47,6 +47,18 @@ def _filter_index(view, name, value) -> int:
                           if (value in flt._conditions if hasattr(flt, "_conditions")
                               else getattr(flt.column, "key", None) == name))
     return cache[key]
+
+
+def appointment_card(ticket) -> dict:
+    """What an engineer's card of today's appointment shows beyond the ticket (issue 18): whom to
+    ask for and the number to tap, the address with its map link (as the ticket page's header),
+    the time in the serving outlet's zone."""
+    customer = ticket.customer
+    phone = (ticket.contact_phone or (customer.phone if customer else "") or "").strip()
+    address = ticket.address or (customer.address if customer else "")
+    return {"ticket": ticket, "name": ticket.contact_name or (customer.name if customer else ""),
+            "phone": phone, "tel": tel_href(phone) if phone else "", "address": address,
+            "map": map_href(address), "zone": zone_of(ticket.outlet)}
 
 
 class HomeView(AdminIndexView):
@@ -114,7 +126,7 @@ class HomeView(AdminIndexView):
             return (dashboard.my_tickets_in(db.session, me, status),
                     self._url("ticket", ("status", status), mine))
 
-        return dict(appointments=dashboard.appointments_today(db.session, me),
+        return dict(appointments=[appointment_card(t) for t in dashboard.appointments_today(db.session, me)],
                     mine=dashboard.my_open_tickets(db.session, me),
                     mine_url=self._url("ticket", ("queue", "mine")),
                     to_diagnose=status_figure(TicketStatus.REGISTERED.value),

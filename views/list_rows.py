@@ -30,8 +30,10 @@ def _action(context, action, row_id, row):
         return action.render(context, row_id, row)
     endpoint, icon = found
     before, after = _url_around_id(context, endpoint)
-    return Markup('<a class="icon" href="{}{}{}" title="{}"><span class="{}"></span></a>').format(
-        before, quote(str(row_id), safe=""), after, action.title or "", icon)
+    # The icon is decoration: a screen reader reads the action's name (issue 18, accessibility).
+    return Markup('<a class="icon" href="{}{}{}" title="{}"><span class="{}" aria-hidden="true"></span>'
+                  '<span class="sr-only">{}</span></a>').format(
+        before, quote(str(row_id), safe=""), after, action.title or "", icon, action.title or "")
 
 
 def details_link(context, row_id, text) -> Markup:

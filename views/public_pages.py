@@ -10,7 +10,9 @@ unknown, forged or mangled one is "not found".
 Issue 18: the report form's lists start at "Please choose" (a list left there is refused with
 its message, everything typed kept), required fields are marked, up to 3 photos go with the
 report (backoffice.report_photos), and a status page never shows a promise already past
-(backoffice.public_status).
+(backoffice.public_status). The page makes phone photos smaller before sending them
+(static/js/photo_resize.js); a report still over the request cap comes back (413) with everything
+typed kept and the photos' message.
 """
 from datetime import timedelta
 from functools import wraps
@@ -113,6 +115,23 @@ def _limited(template: str, form):
     return render_template(template, form=form, errors={}, limited=True), 429
 
 
+@bp.url_value_preprocessor
+def _read_reports_over_the_cap(endpoint, values):
+    """A report over the request cap (photos sent as the phone took them, without the page's
+    script that makes them smaller) is still read, up to report_photos.request_bound: the form
+    then comes back (413) with everything typed and the photos' message, not a bare error page.
+    Set here because URL value preprocessors run before every before_request hook, and the
+    app's hooks (input guard, CSRF) read the form."""
+    cap = current_app.config.get("MAX_CONTENT_LENGTH")
+    if endpoint == "public.report" and request.method == "POST" and cap:
+        request.max_content_length = report_photos.request_bound(cap)
+
+
+def _over_the_cap() -> bool:
+    cap = current_app.config.get("MAX_CONTENT_LENGTH")
+    return bool(cap) and (request.content_length or 0) > cap
+
+
 @bp.route("/report", methods=["GET", "POST"])
 def report():
     set_scope(SYSTEM)  # the form registers for the service center; it shows no one's data
@@ -129,6 +148,10 @@ def report():
             photos = report_photos.check(uploads, _photo_allowance())
         except FieldErrors as exc:
             errors.update(exc.errors)
+        over_cap = _over_the_cap()  # whatever the parts hold, more than a request may carry
+        if over_cap:
+            photos = None
+            errors.setdefault("photos", report_photos.too_large(_photo_allowance()))
         if valid and photos is not None:
             try:
                 ticket = intake.register_report(db.session, _report_from(form), None)
@@ -145,7 +168,8 @@ def report():
                                        verdict=warranty.of_ticket(ticket), zone=zone_of(ticket.outlet),
                                        photos=len(photos), link=link, qr=qr.svg(link, title=_("Tracking link")))
         # A browser cannot refill a file input: the page asks for the photos again.
-        return _report_page(form, errors, reselect=any(name or data for name, data in uploads))
+        return (_report_page(form, errors, reselect=any(name or data for name, data in uploads)),
+                413 if over_cap else 200)
     return _report_page(form, errors)
 
 

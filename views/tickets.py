@@ -64,6 +64,7 @@ from .fields import (
 )
 from .list_rows import details_link
 from .outbox import message_rows
+from .service_report import ServiceReportPages
 from .ticket_filters import ProductModelFilter, fault_report_filter
 from .ticket_tabs import tabs as list_tabs
 
@@ -188,7 +189,7 @@ def fee_claim_of(ticket: Ticket) -> dict | None:
             "total": total, "charge_back": claim.charge_back}
 
 
-class TicketView(OutletOwnedView):
+class TicketView(ServiceReportPages, OutletOwnedView):
     roles = EVERYONE
     create_roles = edit_roles = DESK
     delete_roles = ADMINS  # tickets are kept for statistics (R-RPT-3)
@@ -471,8 +472,6 @@ MAP_SEARCH = "https://uri.amap.com/search"  # AMap's public search page: no key;
 def ticket_header(ticket, now=None) -> dict:
     """What the header shows beyond the ticket's columns: each number to call, the address with
     its map link, the appointment and the next deadline, in the serving outlet's time zone."""
-    from urllib.parse import urlencode
-
     from backoffice.timezones import zone_of
 
     customer = ticket.customer
@@ -481,9 +480,17 @@ def ticket_header(ticket, now=None) -> dict:
     address = ticket.address or (customer.address if customer else "")
     zone = zone_of(ticket.outlet)
     return {"phones": [(phone, tel_href(phone)) for phone in phones], "address": address,
-            "map_url": f"{MAP_SEARCH}?{urlencode({'keyword': address})}" if address else "",
+            "map_url": map_href(address),
             "appointment": outlet_time(ticket.appointment_at, zone),
             "deadline": next_deadline(ticket, now or utcnow(), zone)}
+
+
+def map_href(address: str | None) -> str:
+    """The address searched on the map (MAP_SEARCH): the ticket page's header and the engineer's
+    appointments on his home page link it; "" for no address."""
+    from urllib.parse import urlencode
+
+    return f"{MAP_SEARCH}?{urlencode({'keyword': address})}" if address else ""
 
 
 def outlet_time(value, zone) -> str:
@@ -517,16 +524,26 @@ def next_deadline(ticket, now, zone) -> dict | None:
             "text": countdown_text(clock.due_at - now), "phrases": countdown_phrases("{h}", "{m}")}
 
 
-def countdown_phrases(hours, minutes) -> dict:
-    """The countdown's four wordings; static/js/ticket_page.js fills in {h} and {m}."""
-    return {"in-hm": _("in %(hours)s h %(minutes)s min", hours=hours, minutes=minutes),
+def countdown_phrases(hours, minutes, days="{d}") -> dict:
+    """The countdown's six wordings; static/js/ticket_page.js fills in {d}, {h} and {m}."""
+    return {"in-dh": _("in %(days)s d %(hours)s h", days=days, hours=hours),
+            "in-hm": _("in %(hours)s h %(minutes)s min", hours=hours, minutes=minutes),
             "in-m": _("in %(minutes)s min", minutes=minutes),
+            "over-dh": _("overdue %(days)s d %(hours)s h", days=days, hours=hours),
             "over-hm": _("overdue %(hours)s h %(minutes)s min", hours=hours, minutes=minutes),
             "over-m": _("overdue %(minutes)s min", minutes=minutes)}
 
 
+# From two days on, a countdown counts days and hours: "overdue 1334 h" is not read at a glance.
+DAYS_FROM_HOURS = 48
+
+
 def countdown_text(left) -> str:
-    """"in 2 h 05 min" or "overdue 35 min": whole minutes, as the page's script counts them."""
+    """"in 2 h 05 min", "overdue 35 min" or "overdue 55 d 14 h": whole minutes, as the page's
+    script counts them."""
     hours, minutes = divmod(int(abs(left.total_seconds()) // 60), 60)
-    key = ("over" if left.total_seconds() < 0 else "in") + ("-hm" if hours else "-m")
-    return countdown_phrases(hours, f"{minutes:02d}" if hours else minutes)[key]
+    key = "over" if left.total_seconds() < 0 else "in"
+    if hours >= DAYS_FROM_HOURS:
+        days, hours = divmod(hours, 24)
+        return countdown_phrases(hours, minutes, days)[key + "-dh"]
+    return countdown_phrases(hours, f"{minutes:02d}" if hours else minutes)[key + ("-hm" if hours else "-m")]

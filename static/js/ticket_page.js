@@ -2,16 +2,23 @@
 // Without this script the page still works: the countdown keeps the server's text and every
 // step's form is shown.
 (function () {
-  // The next SLA deadline counts down: "in 2 h 05 min", then "overdue 35 min". The wordings come
-  // translated in data-in-hm, data-in-m, data-over-hm and data-over-m with {h} and {m} to fill.
+  // The next SLA deadline counts down: "in 2 h 05 min", then "overdue 35 min", from two days on
+  // "overdue 55 d 14 h" (as views/tickets.countdown_text). The wordings come translated in
+  // data-{in,over}-{dh,hm,m} with {d}, {h} and {m} to fill.
+  var DAYS_FROM_HOURS = 48;
   function countdown(badge) {
     var left = Date.parse(badge.getAttribute("data-due")) - Date.now();
     if (isNaN(left)) { return; }  // a browser that cannot read the time keeps the server's text
     var minutes = Math.floor(Math.abs(left) / 60000);
     var hours = Math.floor(minutes / 60);
     minutes = minutes % 60;
-    var wording = badge.getAttribute("data-" + (left < 0 ? "over" : "in") + (hours ? "-hm" : "-m"));
-    badge.textContent = wording.replace("{h}", hours).replace("{m}", hours && minutes < 10 ? "0" + minutes : minutes);
+    var side = "data-" + (left < 0 ? "over" : "in");
+    if (hours >= DAYS_FROM_HOURS && badge.hasAttribute(side + "-dh")) {
+      badge.textContent = badge.getAttribute(side + "-dh").replace("{d}", Math.floor(hours / 24)).replace("{h}", hours % 24);
+    } else {
+      var wording = badge.getAttribute(side + (hours ? "-hm" : "-m"));
+      badge.textContent = wording.replace("{h}", hours).replace("{m}", hours && minutes < 10 ? "0" + minutes : minutes);
+    }
     var soon = Number(badge.getAttribute("data-soon")) * 1000;
     var state = left < 0 ? "breached" : (left <= soon ? "due_soon" : "running");
     badge.classList.remove("sla-running", "sla-due_soon", "sla-breached");

@@ -139,3 +139,16 @@ def screenshot(page, name: str, full_page: bool = False) -> None:
     if SCREENSHOT_DIR:
         Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=full_page)
+
+
+def fill_fault_report(page, *, model_code: str, outlet_code: str, serial: str, phone: str, fault: str,
+                      name: str = "冯嘉怡") -> None:
+    """Fill the public /report form (already open) as a customer does, photos aside."""
+    page.fill("#name", name)
+    page.fill("#phone", phone)
+    page.select_option("#area", "urban")
+    page.select_option("#model_code", model_code)
+    page.fill("#serial", serial)
+    page.select_option("#outlet_code", outlet_code)
+    page.select_option("#kind", "repair")
+    page.fill("#fault", fault)

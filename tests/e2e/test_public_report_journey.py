@@ -4,7 +4,7 @@ are stored with the new ticket; the receipt page carries the tracking link."""
 from __future__ import annotations
 
 from tests import factories as f
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import fill_fault_report, screenshot
 from tests.e2e.test_role_journeys import seeding
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
@@ -24,14 +24,8 @@ def test_a_customer_reports_a_fault_with_three_photos(live_server, browser):
         for name in ("area", "model_code", "outlet_code", "kind"):
             assert page.locator(f"#{name}").input_value() == ""  # nothing chosen for the visitor
         serial = f"E2E-PHOTO-{f.next_number():05d}"
-        page.fill("#name", "冯嘉怡")
-        page.fill("#phone", f"1351234{f.next_number():04d}")
-        page.select_option("#area", "urban")
-        page.select_option("#model_code", model_code)
-        page.fill("#serial", serial)
-        page.select_option("#outlet_code", outlet_code)
-        page.select_option("#kind", "repair")
-        page.fill("#fault", "油烟机开机后异响，照片见附件")
+        fill_fault_report(page, model_code=model_code, outlet_code=outlet_code, serial=serial,
+                          phone=f"1351234{f.next_number():04d}", fault="油烟机开机后异响，照片见附件")
         page.set_input_files("#photos", photos(4))
         with page.expect_navigation():
             page.click("form[data-testid=report-form] button[type=submit]")

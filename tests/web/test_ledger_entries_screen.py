@@ -18,7 +18,7 @@ from tests.web.test_approval_screens import decide
 URL = "/admin/ledger_entry/"
 EN = {"Accept-Language": "en"}
 DEALER1_OUTLETS = ("GZ-TH", "GZ-TH-01")
-SOURCE_CELL = re.compile(r'<td class="col-source">\s*(?:<a [^>]*>)?([^<\s]+)')
+SOURCE_CELL = re.compile(r'<td[^>]* class="col-source">\s*(?:<a [^>]*>)?([^<\s]+)')
 
 
 def text(response):
@@ -135,7 +135,7 @@ def test_kind_filter_and_date_filter(app, login_as, session):
     quotas = [e.source for e in every if e.kind == LedgerKind.QUOTA]
     assert quotas and len(quotas) < len(every)
     assert sorted(listed_sources(clerk, "flt0_1=quota")) == sorted(quotas)
-    kinds = re.findall(r'<td class="col-kind">\s*([^<]*?)\s*</td>',
+    kinds = re.findall(r'<td[^>]* class="col-kind">\s*([^<]*?)\s*</td>',
                        text(clerk.get(f"{URL}?flt0_1=quota", headers=EN)))
     assert kinds and set(kinds) == {"Quota"}
     # Dates are the service's local calendar days.
@@ -199,7 +199,7 @@ def test_adjustment_links_to_its_approval_and_unknown_sources_stay_plain_text(lo
     session.commit()
     page = text(login_as("admin").get(f"{URL}?page_size=100", headers=EN))
     assert f'<a href="/admin/approval/details/?id={approval.id}"' in page
-    legacy = re.search(r'<td class="col-source">\s*([^<]*?)\s*</td>', page[page.index("旧系统结转"):])
+    legacy = re.search(r'<td[^>]* class="col-source">\s*([^<]*?)\s*</td>', page[page.index("旧系统结转"):])
     assert legacy and legacy.group(1) == "legacy:&lt;b&gt;2025&lt;/b&gt;"  # text, escaped, no link
 
 

@@ -2,14 +2,9 @@
 row scope, by the rule of the list each link opens (backoffice.dashboard.queue_counts), read once
 per request."""
 import re
-from datetime import timedelta
 
-import pytest
-
-from models import utcnow
 from tests import factories as f
-
-LIST_COUNT_RE = re.compile(r'class="nav-link active">[^<(]*\((\d+)\)')  # the list's "List (N)" tab
+from tests.web.conftest import listed, overdue
 
 
 def badges(page: str) -> dict[str, tuple[str, int]]:
@@ -22,28 +17,11 @@ def counts(client) -> dict[str, int]:
     return {key: n for key, (_url, n) in badges(client.get("/admin/").get_data(as_text=True)).items()}
 
 
-def listed(client, url: str) -> int:
-    """The rows of the list behind a link ("List (N)"; no number when it is empty)."""
-    match = LIST_COUNT_RE.search(client.get(url).get_data(as_text=True))
-    return int(match.group(1)) if match else 0
-
-
 def assert_badges_equal_their_lists(client) -> dict[str, int]:
     shown = badges(client.get("/admin/").get_data(as_text=True))
     assert {key: listed(client, url) for key, (url, _n) in shown.items()} == {
         key: n for key, (_url, n) in shown.items()}
     return {key: n for key, (_url, n) in shown.items()}
-
-
-def overdue(ticket) -> None:
-    ticket.clocks[0].due_at = utcnow() - timedelta(hours=1)
-
-
-@pytest.fixture
-def world(app, session):
-    world = f.make_service_network(session)
-    session.commit()
-    return world
 
 
 def test_clerk_sees_each_queue_count_and_its_list_holds_as_many_rows(session, world, as_user):

@@ -29,6 +29,8 @@ PAGES = ["/admin/parts_request/request/", "/admin/parts_request/picking/?id=1",
          "/admin/kpis/", "/admin/kpis/?from=x&to=2026-02-30", "/admin/kpis/?export=xlsx",
          "/admin/kpis/?export=csv&outlet=3",
          "/admin/ticket/?flt0_11=fault_reports&flt1_10=1", "/admin/ticket/?flt0_11=x&flt1_10=abc",
+         *(f"/admin/ticket/{page}/?id={ticket_id}" for page in ("service_report", "signature")
+           for ticket_id in (1, 5, "x", "")),
          *(f"/admin/{endpoint}/details/?id={record_id}"
            for endpoint in ("parts_request", "parts_account", "old_part", "parts_return", "parts_month")
            for record_id in (2, 3, 4, 5))]

@@ -13,8 +13,8 @@ import pytest
 from backoffice.timezones import format_local
 from models import utcnow
 from tests import factories as f
+from tests.web.conftest import listed, overdue
 
-LIST_COUNT_RE = re.compile(r'class="nav-link active">[^<(]*\((\d+)\)')  # the list's "List (N)" tab
 TAB_RE = re.compile(r'<a class="nav-link[^"]*" href="([^"]+)" data-testid="tab-([a-z_]+)"([^>]*)>'
                     r'[^<]*<span[^>]*data-testid="tab-count-\2">([^<]+)</span>')
 ROLES = ("clerk", "engineer_a", "dealer_a")
@@ -25,12 +25,6 @@ def tabs(page: str) -> dict[str, tuple[str, int, bool]]:
     """{tab: (its link, its count, whether it is the active one)} as the list shows them."""
     return {key: (unescape(url), int(n), "aria-current" in rest)
             for url, key, rest, n in TAB_RE.findall(page)}
-
-
-def listed(client, url: str) -> int:
-    """The rows of the list behind a link ("List (N)"; no number when it is empty)."""
-    match = LIST_COUNT_RE.search(client.get(url).get_data(as_text=True))
-    return int(match.group(1)) if match else 0
 
 
 def tab_counts(client) -> dict[str, int]:
@@ -50,17 +44,6 @@ def wait_for_customer(client, ticket):
                            data={"csrf_token": client.csrf, "loaded_version": ticket.version_id,
                                  "note": "客户出差，下周再约"})
     assert response.status_code == 302
-
-
-def overdue(ticket) -> None:
-    ticket.clocks[0].due_at = utcnow() - timedelta(hours=1)
-
-
-@pytest.fixture
-def world(app, session):
-    world = f.make_service_network(session)
-    session.commit()
-    return world
 
 
 def make_work(session, world, role):
@@ -123,7 +106,7 @@ def test_the_number_links_to_the_ticket_page(session, world, as_user, role):
     (ticket, *_), _spare = make_work(session, world, role)
     client = as_user(world[role])
     row = row_of(client.get("/admin/ticket/").get_data(as_text=True), ticket.number)
-    link = re.search(rf'<td class="col-number">\s*<a href="([^"]+)">{ticket.number}</a>', row)
+    link = re.search(rf'<td[^>]* class="col-number">\s*<a href="([^"]+)">{ticket.number}</a>', row)
     assert link, row
     href = unescape(link.group(1))
     assert href.startswith(f"/admin/ticket/details/?id={ticket.id}&url="), href  # and back to this list
@@ -139,7 +122,7 @@ def test_phones_are_masked_on_the_list_and_whole_on_the_ticket_page(session, wor
     client = as_user(world[role])
     listing = client.get("/admin/ticket/").get_data(as_text=True)
     row = row_of(listing, ticket.number)
-    assert re.search(r'<td class="col-contact_phone">\s*138\*\*\*\*8000\s*</td>', row), row
+    assert re.search(r'<td[^>]* class="col-contact_phone">\s*138\*\*\*\*8000\s*</td>', row), row
     assert "13800138000" not in listing and world["customer"].phone not in listing
     assert "13800138000" in client.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
 
@@ -159,11 +142,12 @@ def test_the_row_shows_the_fault_cut_short_and_the_appointment_in_local_time(ses
                            assigned_engineer=world["engineer_a"])
     session.commit()
     row = row_of(as_user(world["clerk"]).get("/admin/ticket/").get_data(as_text=True), ticket.number)
-    cell = re.search(r'<td class="col-fault_description">\s*(.*?)\s*</td>', row, re.S).group(1)
+    cell = re.search(r'<td[^>]* class="col-fault_description">\s*(.*?)\s*</td>', row, re.S).group(1)
     assert cell == f'<span title="{fault}">{fault[:14]}…</span>'
-    assert re.search(rf'<td class="col-appointment_at">\s*{format_local(at)}\s*</td>', row), row
+    assert re.search(rf'<td[^>]* class="col-appointment_at">\s*{format_local(at)}\s*</td>', row), row
     engineer = world["engineer_a"]
-    assert re.search(rf'<td class="col-assigned_engineer">\s*{engineer.full_name}\s*</td>', row), row  # no "(username)"
+    # the engineer's name, no "(username)"
+    assert re.search(rf'<td[^>]* class="col-assigned_engineer">\s*{engineer.full_name}\s*</td>', row), row
 
 
 def test_rows_are_dense_and_the_page_size_is_said_per_page(session, world, as_user):
@@ -185,3 +169,16 @@ def test_tab_counts_are_one_statement(session, world, as_user, statements):
     counting = [s for s in statements if "paused_since IS NOT NULL" in s]
     assert len(counting) == 1, counting
     assert "registered_by_id =" in counting[0] and "assigned_engineer_id IS NULL" in counting[0]
+
+
+def test_each_cell_carries_its_column_title_for_the_phone_cards(session, world, as_user):
+    """On a phone a row is a card, each cell a line with its column's title before it (issue 18:
+    static/css/backoffice.css draws the title from the cell's data-label)."""
+    ticket = f.make_ticket(session, world["customer"], assigned_engineer=world["engineer_a"])
+    session.commit()
+    page = as_user(world["clerk"]).get("/admin/ticket/").get_data(as_text=True)
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    titles = [unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+              for cell in re.findall(r'<th class="column-header[^"]*">(.*?)</th>', head, re.S)]
+    cells = re.findall(r'<td data-label="([^"]*)" class="col-', row_of(page, ticket.number))
+    assert [unescape(label) for label in cells] == titles and "服务单号" in titles

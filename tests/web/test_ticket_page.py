@@ -149,3 +149,5 @@ def test_the_countdown_says_hours_and_minutes(app):
         assert countdown_text(timedelta(hours=2, minutes=5, seconds=30)) == "in 2 h 05 min"
         assert countdown_text(timedelta(minutes=-35, seconds=-10)) == "overdue 35 min"
         assert countdown_text(timedelta(hours=-26, minutes=-1)) == "overdue 26 h 01 min"
+        assert countdown_text(timedelta(hours=-1334, minutes=-56)) == "overdue 55 d 14 h"  # not 1334 h
+        assert countdown_text(timedelta(days=3, hours=2)) == "in 3 d 2 h"
