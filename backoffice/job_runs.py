@@ -9,11 +9,12 @@ rolled back and the error recorded.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -30,10 +31,15 @@ STALE = timedelta(hours=2)  # a run "running" this long lost its worker (jobs ta
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a job did: how many items it touched and a line for the admin screen."""
+    """What a job did: how many items it touched and, by kind, what they were ({"notified": 3,
+    "month": "2026-11"}). Stored as JSON; the admin screen words it in the reader's language."""
 
     items: int = 0
-    summary: str = ""
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return json.dumps(self.counts, ensure_ascii=False, separators=(",", ":"))[:500]
 
 
 def worker_name() -> str:
@@ -104,7 +110,7 @@ def _finish(session: Session, job: str, slot: str, status: JobStatus, outcome: O
             error: str = "") -> None:
     values = {"status": status.value, "finished_at": utcnow(), "error": error}
     if outcome is not None:
-        values.update(items=outcome.items, summary=outcome.summary[:500])
+        values.update(items=outcome.items, summary=outcome.summary)
     session.execute(update(JobRun).where(JobRun.job == job, JobRun.slot == slot).values(**values)
                     .execution_options(synchronize_session=False))
 

@@ -278,6 +278,14 @@ JOB_SCHEDULES = {"every 5 minutes": _l("every 5 minutes"), "daily from 08:00": _
                  "monthly, from 01:00 on the 1st": _l("monthly, from 01:00 on the 1st"),
                  "daily from 02:00": _l("daily from 02:00")}
 
+# What a run did (job_runs.Outcome.counts), worded for the reader of the job runs screen.
+JOB_COUNTS = {"notified": _l("staff told"), "visits_due": _l("return visits due"),
+              "surveys": _l("surveys sent"), "month": _l("month"), "statements": _l("statements issued"),
+              "claims": _l("fee claims made"), "batches": _l("settlement batches"),
+              "batch_alerts": _l("batch alerts"), "old_appraisal_records": _l("old appraisal and training records"),
+              "old_rate_events": _l("old rate-limit records"), "old_messages": _l("old customer messages"),
+              "old_notifications": _l("old notifications"), "old_job_runs": _l("old job runs")}
+
 
 CLOCK_STATES = {"met": _l("met"), "breached": _l("breached"), "paused": _l("paused"),
                 "due_soon": PolicyLabel(_l("due within %(hours)s h"), hours="sla.due_soon_hours"),

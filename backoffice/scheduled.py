@@ -69,7 +69,7 @@ def sla_sweep(session: Session, now: datetime) -> Outcome:
     managers = recipients.managers(session)
     for clock in _clocks(session, sla.overdue_sql(now), TicketClock.due_at >= now - lookback):
         told += notifications.tell_staff(session, managers, "sla_breached", **_clock_params(clock))
-    return Outcome(told, f"{told} notifications")
+    return Outcome(told, {"notified": told})
 
 
 def _clocks(session: Session, *conditions) -> list[TicketClock]:
@@ -111,7 +111,7 @@ def visits_due(session: Session, now: datetime) -> Outcome:
     if due:
         notifications.tell_staff(session, recipients.active(session, Role.CLERK), "visits_due", key=today.isoformat(),
                                  link="return_visit.index_view", count=len(due))
-    return Outcome(len(due), f"{len(due)} visits due, {surveys} survey messages")
+    return Outcome(len(due), {"visits_due": len(due), "surveys": surveys})
 
 
 # --- month end (R-PART-7, R-FEE-2, R-RPT-1) -----------------------------------------------------
@@ -130,9 +130,9 @@ def month_end(session: Session, now: datetime) -> Outcome:
         notifications.tell_staff(session, managers, "batch_alert", key=f"{month:%Y-%m}:{row.model_id}",
                                  month=f"{month:%Y-%m}", model=row.model, faults=row.faults,
                                  link="quality_report.index")
-    summary = (f"{month:%Y-%m}: {len(statements)} statements, {len(claims)} claims, {len(batches)} batches, "
-               f"{len(alerts)} batch alerts")
-    return Outcome(len(statements) + len(claims) + len(batches) + len(alerts), summary)
+    counts = {"statements": len(statements), "claims": len(claims), "batches": len(batches),
+              "batch_alerts": len(alerts)}
+    return Outcome(sum(counts.values()), {"month": f"{month:%Y-%m}", **counts})
 
 
 # --- nightly purge (R-APR-4, PIPL) --------------------------------------------------------------
@@ -143,17 +143,16 @@ def nightly_purge(session: Session, now: datetime) -> Outcome:
     (the outbox holds phone numbers: PIPL, kept no longer than needed); old job runs. Sessions
     are signed cookies that expire by themselves: nothing of them is stored to purge."""
     purged = retention.purge_expired(session, local_date(now))
-    removed = {"appraisal/training": purged.total}
-    removed["rate events"] = _delete(session, delete(RateEvent).where(RateEvent.at < now - timedelta(days=1)))
-    removed["messages"] = _delete(session, delete(OutboxMessage).where(
+    removed = {"old_appraisal_records": purged.total}
+    removed["old_rate_events"] = _delete(session, delete(RateEvent).where(RateEvent.at < now - timedelta(days=1)))
+    removed["old_messages"] = _delete(session, delete(OutboxMessage).where(
         OutboxMessage.status != OutboxStatus.QUEUED.value,
         OutboxMessage.created_at < now - _days(session, "retention.outbox_days")))
-    removed["notifications"] = _delete(session, delete(StaffNotification).where(
+    removed["old_notifications"] = _delete(session, delete(StaffNotification).where(
         StaffNotification.created_at < now - _days(session, "retention.notifications_days")))
-    removed["job runs"] = _delete(session, delete(JobRun).where(
+    removed["old_job_runs"] = _delete(session, delete(JobRun).where(
         JobRun.started_at < now - _days(session, "retention.job_runs_days", at_least=62)))  # the month's lock row
-    total = sum(removed.values())
-    return Outcome(total, ", ".join(f"{name} {count}" for name, count in removed.items()))
+    return Outcome(sum(removed.values()), removed)
 
 
 def _days(session: Session, key: str, at_least: int = 1) -> timedelta:

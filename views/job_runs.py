@@ -5,6 +5,7 @@ Above the list, one line per job: its schedule and its last run; an administrato
 now (it goes on the task queue; a worker runs the job's current slot, once)."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from backoffice import job_runs, scheduled, tasks
-from backoffice.labels import JOB_LABELS, JOB_SCHEDULES, choices, label_of
+from backoffice.labels import JOB_COUNTS, JOB_LABELS, JOB_SCHEDULES, choices, label_of
 from backoffice.permissions import ADMINS, MANAGERS
 from backoffice.timezones import format_local
 from models import JobRun, db, utcnow
@@ -35,6 +36,22 @@ def job_label(job: str) -> str:
 
 def job_formatter(view, context, model, name):
     return Markup('{} <small class="text-muted">{}</small>').format(job_label(model.job), model.job)
+
+
+def summary_text(summary: str) -> str:
+    """"月份 2026-11，对账单 4，…" from the run's counts (JSON); a line written before the counts
+    were kept (plain English) shows as it is."""
+    try:
+        counts = json.loads(summary or "{}")
+    except ValueError:
+        return summary
+    if not isinstance(counts, dict):
+        return summary
+    return " · ".join(f"{label_of(JOB_COUNTS, key)} {value}" for key, value in counts.items())
+
+
+def summary_formatter(view, context, model, name):
+    return summary_text(model.summary)
 
 
 def duration(run: JobRun) -> str:
@@ -123,10 +140,10 @@ class JobRunView(SecureModelView):
                      "items": _l("Items"), "summary": _l("Summary"), "error": _l("Error"), "worker": _l("Worker")}
     column_formatters = {"job": job_formatter, "status": status_badge(JobStatus), "started_at": time_formatter,
                          "finished_at": time_formatter, "duration": lambda v, c, m, n: duration(m),
-                         "error": error_formatter}
+                         "summary": summary_formatter, "error": error_formatter}
     column_formatters_export = {"job": lambda v, c, m, n: job_label(m.job), "status": enum_formatter(JobStatus),
                                 "started_at": time_formatter, "finished_at": time_formatter,
-                                "duration": lambda v, c, m, n: duration(m)}
+                                "duration": lambda v, c, m, n: duration(m), "summary": summary_formatter}
     column_sortable_list = ("job", "started_at", "finished_at", "items")
     column_default_sort = [("started_at", True), ("id", True)]
     column_searchable_list = ("job", "slot")

@@ -240,6 +240,24 @@ def test_admin_and_manager_see_the_job_runs_newest_first_with_the_error(session,
         assert client.get(f"/admin/job_run/edit/?id={failed.id}").status_code == 403
 
 
+def test_a_runs_counts_are_worded_in_the_readers_language(session, world, as_user):
+    """What the run did is kept as counts and worded when read: 月份 2026-11 · 对账单 4 …"""
+    from backoffice.job_runs import Outcome
+
+    outcome = Outcome(4, {"month": "2026-11", "statements": 4, "batch_alerts": 1})
+    started = utcnow() - timedelta(minutes=30)
+    session.add(JobRun(job="month_end", slot="2026-11", status="done", started_at=started, finished_at=started,
+                       items=outcome.items, summary=outcome.summary, worker="w1:1"))
+    session.commit()
+    manager = world["manager"]
+    client = as_user(manager)
+    for locale, words in (("en", "month 2026-11 · statements issued 4 · batch alerts 1"),
+                          ("zh_Hans_CN", "月份 2026-11 · 已出对账单 4 · 批量质量预警 1")):
+        manager.locale = locale
+        session.commit()
+        assert words in page(client, "/admin/job_run/"), locale
+
+
 def test_every_periodic_job_has_a_name_and_a_schedule_for_people():
     from backoffice.labels import JOB_LABELS, JOB_SCHEDULES
     from backoffice.scheduled import JOBS
