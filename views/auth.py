@@ -57,8 +57,11 @@ def login():
         response = _attempt_login(form)
         if response is not None:
             return response
-    status = 429 if getattr(form, "throttled", False) else 200
-    return render_template("auth/login.html", form=form), status
+    page = render_template("auth/login.html", form=form)
+    wait = getattr(form, "throttled", None)
+    if wait is not None:  # the client waits (RFC 6585): told when it may try again
+        return page, 429, {"Retry-After": str(wait)}
+    return page
 
 
 def _attempt_login(form: LoginForm):
@@ -68,10 +71,10 @@ def _attempt_login(form: LoginForm):
         # Only this client waits: the same user signs in from a client that has not failed.
         login_guard.record(db.session, login_guard.THROTTLED, username=username, **_client())
         db.session.commit()
-        minutes = max(1, math.ceil(refused.wait().total_seconds() / 60))
-        flash(_("Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
-                minutes=minutes), "error")
-        form.throttled = True
+        seconds = max(1, math.ceil(refused.wait().total_seconds()))
+        flash(_("Too many failed sign-in attempts. Try again in %(minutes)d min.",
+                minutes=max(1, math.ceil(seconds / 60))), "error")
+        form.throttled = seconds
         return None
     user = accounts.find_by_username(db.session, username)
     if user is None or not accounts.verify_password(user, form.password.data):

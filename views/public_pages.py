@@ -17,7 +17,7 @@ typed kept and the photos' message.
 from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -108,7 +108,16 @@ def _allowed(bucket: str) -> bool:
     key = rate_limit.client_key(bucket, request.remote_addr or "")
     allowed = rate_limit.allow(db.session, bucket, key, limit, timedelta(minutes=minutes))
     db.session.commit()
+    if not allowed:
+        g.retry_after = 60 * minutes  # at the latest, the window has passed (RFC 6585)
     return allowed
+
+
+@bp.after_request
+def _say_when_to_retry(response):
+    if response.status_code == 429 and "retry_after" in g:
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
 
 
 def _limited(template: str, form):

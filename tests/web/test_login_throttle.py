@@ -46,7 +46,7 @@ def test_a_strangers_failures_do_not_lock_the_admin_out(app, session):
 
 
 @pytest.mark.parametrize("language,message", [
-    ("en", "Too many failed sign-in attempts. Try again in 1 minutes."),
+    ("en", "Too many failed sign-in attempts. Try again in 1 min."),
     ("zh-CN", "登录失败次数过多，请 1 分钟后再试。"),
 ])
 def test_the_waiting_client_is_told_in_its_language(app, language, message):
@@ -56,6 +56,7 @@ def test_the_waiting_client_is_told_in_its_language(app, language, message):
     response = sign_in(attacker, "manager")
     assert response.status_code == 429
     assert message in response.get_data(as_text=True)
+    assert 0 < int(response.headers["Retry-After"]) <= 60  # and a program is told when to retry
 
 
 def test_the_lockout_is_logged_once_and_refused_attempts_as_throttled(app, session):

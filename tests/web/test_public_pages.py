@@ -92,4 +92,6 @@ def test_tracking_is_rate_limited(app, client, session):
     app.config["PUBLIC_RATE_LIMITS"] = {"report": (5, 60), "track": (3, 10)}
     for _ in range(3):
         track(client, "SV20000101-0001", "13000000000")
-    assert track(client, "SV20000101-0001", "13000000000").status_code == 429
+    refused = track(client, "SV20000101-0001", "13000000000")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(60 * app.config["PUBLIC_RATE_LIMITS"]["track"][1])
