@@ -54,6 +54,25 @@ def mail_in_shipped(session: Session, ticket: Ticket) -> bool:
                                        courier=mail_in.courier, tracking=mail_in.tracking_no)
 
 
+def exchange_shipped(session: Session, ticket: Ticket) -> bool:
+    """The replacement of an approved exchange is on its way (R-RET-5), told as a mail-in's return
+    is (R-NTF-1); one message per shipment."""
+    handling = ticket.return_handling
+    if handling is None or not handling.tracking_no:
+        return False
+    return notifications.tell_customer(session, ticket, "exchange_shipped", key=handling.tracking_no,
+                                       courier=handling.courier, tracking=handling.tracking_no)
+
+
+def refund_paid(session: Session, ticket: Ticket) -> bool:
+    """The approved refund has been paid (R-RET-5); once."""
+    posting = ticket.return_handling.request.posting if ticket.return_handling is not None else None
+    if posting is None or posting.paid_at is None:
+        return False
+    return notifications.tell_customer(session, ticket, "refund_paid", key=posting.payment_ref,
+                                       amount=f"{posting.amount:,.2f}", reference=posting.payment_ref)
+
+
 def complaint_answer(session: Session, ticket: Ticket) -> bool:
     """R-CMP-2: the answer states the result promised and by when; one answer per complaint."""
     complaint = ticket.complaint

@@ -53,6 +53,12 @@ CUSTOMER_TEMPLATES = {
     "mail_in_shipped": CustomerTemplate(
         _l("Request %(number)s: your item was shipped back by %(courier)s, tracking number %(tracking)s."),
         _l("Service request %(number)s: item shipped back"), _l("Item shipped back")),
+    "exchange_shipped": CustomerTemplate(
+        _l("Request %(number)s: your replacement unit was shipped by %(courier)s, tracking number %(tracking)s."),
+        _l("Service request %(number)s: replacement shipped"), _l("Replacement unit shipped")),
+    "refund_paid": CustomerTemplate(
+        _l("Request %(number)s: your refund of %(amount)s yuan has been paid (reference %(reference)s)."),
+        _l("Service request %(number)s: refund paid"), _l("Refund paid")),
     "return_visit": CustomerTemplate(
         _l("How was our service on request %(number)s? Tell us here: %(link)s"),
         _l("Service request %(number)s: how did we do?"), _l("Return-visit survey")),

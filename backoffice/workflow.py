@@ -286,10 +286,13 @@ def _return_visit(session, ticket, values, actor, at):
     return None
 
 
-def _return_step(apply):
-    """A step of the return path (R-RET-5); the last one resolves the ticket."""
+def _return_step(apply, tell=None):
+    """A step of the return path (R-RET-5); the last one resolves the ticket. `tell`: what the
+    customer is sent once the step is done (R-NTF-1)."""
     def effect(session, ticket, values, actor, at):
         apply(ticket, values, at)
+        if tell is not None:
+            tell(session, ticket)
         if return_path.complete(ticket):
             _schedule_visit(session, ticket, at)
             return S.RESOLVED
@@ -386,11 +389,13 @@ TRANSITIONS = (
     Transition("ship_exchange", (S.RETURNING,), None, DESK, _l("Exchange unit shipped"), (
         Field("courier", "text", _l("Courier"), True), Field("tracking_no", "text", _l("Tracking no."), True),
         OPTIONAL_NOTE), guard=_on_return_path(return_path.shipment_pending),
-        effect=_return_step(lambda t, v, at: return_path.ship_exchange(t, v["courier"], v["tracking_no"], at))),
+        effect=_return_step(lambda t, v, at: return_path.ship_exchange(t, v["courier"], v["tracking_no"], at),
+                            customer_messages.exchange_shipped)),
     Transition("pay_refund", (S.RETURNING,), None, DESK, _l("Refund paid"), (
         Field("payment_ref", "text", _l("Payment reference"), True), OPTIONAL_NOTE),
         guard=_on_return_path(return_path.payment_pending),
-        effect=_return_step(lambda t, v, at: return_path.pay_refund(t, v["payment_ref"], at))),
+        effect=_return_step(lambda t, v, at: return_path.pay_refund(t, v["payment_ref"], at),
+                            customer_messages.refund_paid)),
     Transition("settle", (S.AGREED,), S.RESOLVED, DESK, _l("Complaint settled"), (
         Field("resolution", "textarea", _l("Resolution"), True), OPTIONAL_NOTE),
         guard=_kind(TicketKind.COMPLAINT), effect=_settle_complaint),

@@ -251,6 +251,40 @@ def test_mail_in_received_and_shipped_back_with_courier_and_tracking_number_once
     assert len(outbox(session, ticket)) == 2  # no receipt: the factory registers without intake
 
 
+def test_an_exchanges_replacement_is_told_with_courier_and_tracking_number_once(session, world):
+    from backoffice import approvals, workflow
+    from backoffice.approvals import Draft
+
+    customer = agreed(session, world["customer"])
+    model = f.make_product_model(session)
+    f.make_stock(session, world["center"], model)
+    unit = f.make_unit(session, customer, model_code=model.code, invoice_date=local_today() - timedelta(days=5))
+    ticket = f.make_ticket(session, customer, unit=unit, kind="return_exchange", actor=world["dealer_a"])
+    exchange = approvals.submit(session, ticket, world["dealer_a"],
+                                Draft(kind="exchange", grounds="sanbao_window", reason="开箱即坏"))
+    approvals.decide(session, exchange, world["manager"], "approve", "同意换货")
+    workflow.perform(session, ticket, "ship_exchange", world["dealer_a"],
+                     {"courier": "顺丰速运", "tracking_no": "SF1234567890"})
+    session.commit()
+    [shipped] = outbox(session, ticket, "exchange_shipped")
+    assert "SF1234567890" in shipped.body and "顺丰速运" in shipped.body  # R-NTF-1, R-RET-5
+    assert customer_messages.exchange_shipped(session, ticket) is False
+
+
+def test_a_paid_refund_is_told_with_its_amount_and_reference_once(session, world):
+    from backoffice import approvals, workflow
+
+    agreed(session, world["customer"])
+    refund = f.make_refund_request(session, world)
+    approvals.decide(session, refund, world["manager"], "approve", "同意退货退款")
+    ticket = refund.ticket
+    workflow.perform(session, ticket, "pay_refund", world["clerk"], {"payment_ref": "WX4200001234"})
+    session.commit()
+    [paid] = outbox(session, ticket, "refund_paid")
+    assert "2,599.00" in paid.body and "WX4200001234" in paid.body
+    assert customer_messages.refund_paid(session, ticket) is False
+
+
 def test_the_complaint_answer_tells_the_promised_result_and_time_once(session, world):
     customer = agreed(session, world["customer"])
     ticket = f.make_ticket(session, customer, kind="complaint", status="diagnosed")
