@@ -21,6 +21,7 @@ from models import StaffNotification
 from tests import factories as f
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, SCREENSHOT_DIR, login, screenshot
 from tests.e2e.test_role_journeys import seeding
+from tests.signature_png import data_url
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 BLOCKING = ("critical", "serious")  # the acceptance bar of issue 18
@@ -36,12 +37,17 @@ def world(live_server):
         customer = f.make_customer(s, outlet)
         unit = f.make_unit(s, customer)
         ticket = f.make_ticket(s, customer, unit=unit, status="dispatched", engineer=engineer)
+        in_service = f.make_ticket(s, customer, unit=unit, status="in_service", engineer=engineer)
+        resolve = {"work_done": "更换点火针，试机正常", "tested_ok": "y", "signed_by": customer.name,
+                   "signature": data_url()}  # drawn on the pad
+        signed = f.make_ticket(s, customer, unit=unit, status="resolved", engineer=engineer,
+                               steps={"resolve": resolve})
         token = notifications.tracking_token(ticket)
         account = f.make_parts_account(s, outlet, balance="500.00")
         users = {role: f.make_user(s, role).username for role in ("admin", "manager", "clerk")}
         users.update(engineer=engineer.username, dealer=f.make_user(s, "dealer", outlet=outlet).username)
         return dict(users=users, ticket=ticket.id, customer=customer.id, phone=customer.phone, account=account.id,
-                    token=token)
+                    token=token, in_service=in_service.id, signed=signed.id)
 
 
 def typed_callers_phone(page, world):
@@ -59,6 +65,12 @@ def sent_empty(page, world):
     fault = page.locator("#fault")  # its message is read out with it
     assert fault.get_attribute("aria-invalid") == "true"
     assert page.locator(f"#{fault.get_attribute('aria-describedby')}").inner_text().strip()
+
+
+def opened_resolve(page, world):
+    """The engineer opens the resolve step: its form with the signature pad, and the camera."""
+    page.click("[data-step-open=resolve]")
+    page.locator("form[data-step=resolve] canvas[data-signature-pad]").wait_for()
 
 
 def opened_queue(page, world):
@@ -86,6 +98,8 @@ PAGES = [
     ("approvals", "manager", "/admin/approval/", "zh-CN", None, ()),
     ("approvals-filtered", "manager", "/admin/approval/", "zh-CN", opened_queue, ()),
     ("parts-statement", "manager", "/admin/parts_account/details/?id={account}", "zh-CN", None, ()),
+    ("ticket-resolve-step", "engineer", "/admin/ticket/details/?id={in_service}", "zh-CN", opened_resolve, ()),
+    ("service-report-print", "engineer", "/admin/ticket/service_report/?id={signed}", "zh-CN", None, ()),
     ("customer-list-searched", "clerk", "/admin/customer/?search={phone}", "zh-CN", None, ()),
     ("customer-edit", "clerk", "/admin/customer/edit/?id={customer}", "zh-CN", None, ()),
     ("customer-edit-en", "admin", "/admin/customer/edit/?id={customer}", "en", None, ()),
