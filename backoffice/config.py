@@ -244,6 +244,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Not the API's JSON (integrations may not decode it) nor streamed exports.
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
                                "image/svg+xml"],
+        # A browser revalidating a file it holds gets 304, Flask-Admin's files too (their ETags carry
+        # the encoding: only these endpoints have the conditional check made again).
+        "COMPRESS_STREAMING_ENDPOINT_CONDITIONAL": ["static", "admin.static"],
         # Issue 17. The address customers' links start with (the tracking link in an SMS).
         "PUBLIC_BASE_URL": _public_base_url(production),
         # The task queue's storage (backoffice/tasks.py): a SQLite file beside the database by

@@ -1,7 +1,7 @@
 """Ticket list, details with timeline, registration and edit with optimistic locking."""
 import io
 
-from flask import abort, current_app, flash, g, redirect, request, send_file
+from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -417,15 +417,23 @@ class TicketView(ServiceReportPages, OutletOwnedView):
         """Upload evidence to a ticket (R-TKT-8)."""
         ticket = self.get_one(request.args.get("id", ""))
         upload = request.files.get("file")
+        # The phone's camera sends in place (JSON) while a step form is being filled in: a page
+        # load would lose what was typed and the customer's signature (static/js/photo_resize.js).
+        in_place = request.accept_mimetypes.best == "application/json"
         try:
-            attachments.add(db.session, ticket, upload.filename if upload else "",
-                            upload.read() if upload else b"", current_user._get_current_object(),
-                            current_app.config["ATTACHMENT_MAX_BYTES"])
+            added = attachments.add(db.session, ticket, upload.filename if upload else "",
+                                    upload.read() if upload else b"", current_user._get_current_object(),
+                                    current_app.config["ATTACHMENT_MAX_BYTES"])
             db.session.commit()
-            flash(_("File attached."), "success")
         except DomainError as exc:
             db.session.rollback()
+            if in_place:
+                return jsonify(ok=False, message=str(exc.message)), 422
             flash(str(exc.message), "error")
+        else:
+            if in_place:
+                return jsonify(ok=True, message=_("File attached: %(name)s", name=added.filename))
+            flash(_("File attached."), "success")
         return redirect(self.get_url(".details_view", id=ticket.id))
 
     @expose("/attachment/<int:attachment_id>")

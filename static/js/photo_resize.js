@@ -117,9 +117,47 @@
     }).then(function () {
       busy(form, input, false);
       if (run === input.resizeRun && form && input.hasAttribute("data-autosubmit") && input.files.length) {
-        if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+        if (unsavedStep()) {
+          sendInPlace(form, input);
+        } else if (form.requestSubmit) {
+          form.requestSubmit();
+        } else {
+          form.submit();
+        }
       }
     });
+  }
+
+  // A step form on the page (the ticket page's workflow steps) being filled in: what was typed, or
+  // the customer's signature drawn on its pad. A photo taken then must not reload the page.
+  function unsavedStep() {
+    return Array.prototype.some.call(document.querySelectorAll("form.workflow-step"), function (step) {
+      var signature = step.querySelector("[data-signature-value]");
+      return step.hasAttribute("data-typed") || Boolean(signature && signature.value);
+    });
+  }
+
+  function markTyped(event) {
+    var step = event.target.closest && event.target.closest("form.workflow-step");
+    if (step) { step.setAttribute("data-typed", ""); }
+  }
+
+  // The photo goes without leaving the page; the server answers in JSON what became of it. Not
+  // sent (offline, an old server): the form's own button is shown to send it the usual way.
+  function sendInPlace(form, input) {
+    var status = form.querySelector("[data-resize-status-line]");
+    var buttons = form.querySelectorAll("button[type=submit], input[type=submit]");
+    window.fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                               headers: {Accept: "application/json"}})
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        if (status) { status.textContent = answer.message; }
+        document.querySelectorAll("[data-photo-status]").forEach(function (line) { line.textContent = answer.message; });
+        if (answer.ok) { input.value = ""; }
+      })
+      .catch(function () {
+        buttons.forEach(function (button) { button.hidden = false; });
+      });
   }
 
   function setUp(input) {
@@ -136,7 +174,7 @@
         if (form.resizing > 0) { event.preventDefault(); }  // e.g. Enter in a text field
       });
     }
-    if (form && input.hasAttribute("data-autosubmit")) {
+    if (form && input.hasAttribute("data-autosubmit") && window.DataTransfer && window.Promise) {
       // The form's own button is for browsers without this script: here choosing the photo sends it.
       form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
         button.hidden = true;
@@ -150,6 +188,8 @@
   }
 
   function start() {
+    document.addEventListener("input", markTyped);
+    document.addEventListener("change", markTyped);
     document.querySelectorAll("input[type=file][data-resize-max]").forEach(setUp);
   }
 

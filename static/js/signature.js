@@ -7,10 +7,12 @@
     var canvas = field.querySelector("canvas[data-signature-pad]");
     var input = field.querySelector("input[data-signature-value]");
     var pad = new window.SignaturePad(canvas, { penColor: "#0b2e59", minWidth: 0.8, maxWidth: 2.6 });
+    // The drawing brought back after a refused submit (an image: its strokes are not known).
+    var restored = input.value || null;
 
     // The canvas is drawn in device pixels at its shown size. The form may be hidden when the
-    // page loads (steps open in place), so it is sized whenever its box changes; what was drawn,
-    // or brought back after a refused submit, is drawn again.
+    // page loads (steps open in place), so it is sized whenever its box changes (the phone turned);
+    // the restored drawing and the strokes added to it are drawn again, at the new size.
     function fit() {
       var width = canvas.offsetWidth, height = canvas.offsetHeight;
       if (!width || !height) { return; }
@@ -20,16 +22,15 @@
       canvas.height = height * ratio;
       canvas.getContext("2d").scale(ratio, ratio);
       pad.clear();
-      if (strokes.length) {
-        pad.fromData(strokes);
-      } else if (input.value) {
-        pad.fromDataURL(input.value, { ratio: ratio, width: width, height: height });
-      }
+      var ready = restored ? pad.fromDataURL(restored, { ratio: ratio, width: width, height: height })
+                           : Promise.resolve();
+      ready.then(function () { if (strokes.length) { pad.fromData(strokes, { clear: false }); } });
     }
 
     pad.addEventListener("endStroke", function () { input.value = pad.toDataURL("image/png"); });
     field.querySelector("[data-signature-clear]").addEventListener("click", function () {
       pad.clear();
+      restored = null;
       input.value = "";
     });
     if (window.ResizeObserver) {

@@ -97,25 +97,30 @@ def test_engineer_serves_todays_first_appointment_on_a_phone(browser, live_serve
 
     take_step(page, "start_service")
 
-    # A photo from the camera (the file chooser), resized in the browser before it is sent.
-    original = phone_photo(page)
-    with page.expect_file_chooser() as chooser:
-        page.locator("[data-testid=take-photo-near-steps]").click()  # the camera beside the steps
-    assert chooser.value.element.get_attribute("capture") == "environment"
-    with page.expect_navigation():
-        chooser.value.set_files({"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": original})
-    stored = live_server.query("SELECT size, content_type FROM attachment WHERE ticket_id = ? "
-                               "AND filename LIKE 'IMG_0001%'", ticket_id)
-    assert stored and stored[0][1] == "image/jpeg" and stored[0][0] < len(original)
-
-    # The customer signs on the screen; the engineer resolves.
+    # The engineer fills in the report and the customer signs on the screen.
     form = open_step(page, "resolve")
     form.locator("[name=work_done]").fill("更换点火针，清洁燃烧器，试机正常")
     form.locator("[name=signed_by]").fill("用户本人")
     form.locator("input[name=tested_ok]").check()
     draw_signature(page, form.locator("canvas[data-signature-pad]"))
-    assert form.locator("input[name=signature]").input_value().startswith("data:image/png;base64,")
+    signature = form.locator("input[name=signature]").input_value()
+    assert signature.startswith("data:image/png;base64,")
     screenshot(page, "engineer-phone-signature")
+
+    # Then a photo of the repaired unit with the camera (the file chooser), made smaller in the
+    # browser and sent without leaving the page: the report and the signature stay as they are.
+    original = phone_photo(page)
+    with page.expect_file_chooser() as chooser:
+        page.locator("[data-testid=take-photo-near-steps]").click()  # the camera beside the steps
+    assert chooser.value.element.get_attribute("capture") == "environment"
+    chooser.value.set_files({"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": original})
+    page.locator("[data-testid=take-photo-form] [role=status]", has_text="IMG_0001.jpg").wait_for()
+    stored = live_server.query("SELECT size, content_type FROM attachment WHERE ticket_id = ? "
+                               "AND filename LIKE 'IMG_0001%'", ticket_id)
+    assert stored and stored[0][1] == "image/jpeg" and stored[0][0] < len(original)
+    assert form.locator("[name=work_done]").input_value() == "更换点火针，清洁燃烧器，试机正常"
+    assert form.locator("input[name=signature]").input_value() == signature
+
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     assert page.locator(".alert-success").count() >= 1, page.locator(".alert, .invalid-feedback").all_inner_texts()
@@ -158,3 +163,48 @@ def take_step(page, name):
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     assert page.locator(".alert-success").count() >= 1, page.locator(".alert, .invalid-feedback").all_inner_texts()
+
+
+def inked_pixels(canvas) -> int:
+    return canvas.evaluate("""c => {
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+        for (let i = 3; i < px.length; i += 4) { if (px[i] > 0) n++; }
+        return n; }""")
+
+
+def test_a_refused_resolve_keeps_the_signature_through_a_turn_of_the_phone(browser, live_server):
+    """The step comes back refused (the unit not tested in front of the customer): the signature is
+    on the pad again, stays there when the phone is turned, and is kept with what is added."""
+    ticket_id, _number, _phone = first_appointment_today(live_server)
+    context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport=PHONE, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2, timezone_id="Asia/Shanghai")
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    login(page, "engineer")
+    page.goto(f"/admin/ticket/details/?id={ticket_id}")
+    take_step(page, "start_service")
+    form = open_step(page, "resolve")
+    form.locator("[name=work_done]").fill("更换点火针")
+    form.locator("[name=signed_by]").fill("用户本人")
+    draw_signature(page, form.locator("canvas[data-signature-pad]"))
+    signature = form.locator("input[name=signature]").input_value()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()  # "tested in front of the customer" left unchecked
+
+    form = page.locator("form.workflow-step[data-step=resolve]")
+    canvas = form.locator("canvas[data-signature-pad]")
+    assert form.is_visible() and form.locator("input[name=signature]").input_value() == signature
+    page.wait_for_function("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v)",
+                           arg=canvas.element_handle())
+    page.set_viewport_size({"width": 844, "height": 390})  # the phone turned: the pad is redrawn
+    page.wait_for_function("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v)",
+                           arg=canvas.element_handle())
+    draw_signature(page, canvas)  # the customer adds to it
+    assert inked_pixels(canvas) > 0
+    form.locator("input[name=tested_ok]").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert page.locator(".alert-success").count() >= 1, page.locator(".alert, .invalid-feedback").all_inner_texts()
+    assert live_server.query("SELECT signature_id IS NOT NULL FROM service_report WHERE ticket_id = ?",
+                             ticket_id) == [(1,)]
+    context.close()

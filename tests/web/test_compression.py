@@ -48,3 +48,13 @@ def test_the_api_answers_plain_json_whatever_the_client_accepts(client, session)
 def test_the_ticket_export_is_not_compressed(login_as):
     response = login_as("clerk").get("/admin/ticket/export/csv/", headers=GZIP)
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
+
+
+def test_a_browser_revalidating_a_file_it_holds_gets_304(client):
+    """A compressed file's ETag carries its encoding; asked again with it, nothing is resent:
+    our files and Flask-Admin's (Bootstrap, jQuery) alike."""
+    for path in ("/static/css/backoffice.css", "/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css"):
+        first = client.get(path, headers=HTTP_BROWSER)
+        etag = first.headers["ETag"]
+        again = client.get(path, headers={**HTTP_BROWSER, "If-None-Match": etag})
+        assert again.status_code == 304 and not again.data, path

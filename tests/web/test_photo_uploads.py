@@ -70,6 +70,30 @@ def test_a_photo_of_almost_5_mb_is_attached_without_the_script(ticket_world, as_
     assert (stored.filename, stored.content_type, stored.size) == ("IMG_0001.jpg", "image/jpeg", len(photo))
 
 
+@pytest.mark.parametrize("who", ["engineer_a", "dealer_a", "clerk"])
+def test_a_photo_sent_in_place_answers_json_and_is_listed_with_the_ticket(ticket_world, as_user, session, who):
+    """While a step form is being filled in the camera's photo goes without a page load (the
+    signature and what was typed stay): the answer says what became of it."""
+    ticket = ticket_world["ticket"]
+    client = as_user(ticket_world[who])
+    response = client.post(f"/admin/ticket/attach/?id={ticket.id}", content_type="multipart/form-data",
+                           headers={**EN, "Accept": "application/json"},
+                           data={"csrf_token": client.csrf, "file": (io.BytesIO(jpeg(200_000)), "IMG_0002.jpg")})
+    assert response.status_code == 200 and response.json == {"ok": True, "message": "File attached: IMG_0002.jpg"}
+    assert "IMG_0002.jpg" in text(as_user(ticket_world["dealer_a"]).get(f"/admin/ticket/details/?id={ticket.id}"))
+
+
+def test_a_refused_photo_sent_in_place_says_why_in_json(ticket_world, as_user, session):
+    ticket = ticket_world["ticket"]
+    client = as_user(ticket_world["engineer_a"])
+    response = client.post(f"/admin/ticket/attach/?id={ticket.id}", content_type="multipart/form-data",
+                           headers={**EN, "Accept": "application/json"},
+                           data={"csrf_token": client.csrf, "file": (io.BytesIO(b"MZ\x90\x00"), "IMG_0003.jpg")})
+    assert response.status_code == 422 and response.json["ok"] is False
+    assert "Only photos" in response.json["message"]
+    assert session.scalar(select(func.count()).select_from(Attachment).where(Attachment.ticket_id == ticket.id)) == 0
+
+
 # --- /report -------------------------------------------------------------------------------------
 
 def test_the_report_form_resizes_photos_from_the_gallery_without_opening_the_camera(client, world):  # noqa: F811
