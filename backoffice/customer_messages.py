@@ -48,20 +48,22 @@ def mail_in_received(session: Session, ticket: Ticket) -> bool:
 def mail_in_shipped(session: Session, ticket: Ticket) -> bool:
     """Shipped back with the courier's tracking number (R-TKT-6); one message per shipment."""
     mail_in = ticket.mail_in
-    if mail_in is None or not mail_in.tracking_no:
-        return False
-    return notifications.tell_customer(session, ticket, "mail_in_shipped", key=mail_in.tracking_no,
-                                       courier=mail_in.courier, tracking=mail_in.tracking_no)
+    return mail_in is not None and _shipment(session, ticket, "mail_in_shipped", mail_in.courier, mail_in.tracking_no)
 
 
 def exchange_shipped(session: Session, ticket: Ticket) -> bool:
     """The replacement of an approved exchange is on its way (R-RET-5), told as a mail-in's return
     is (R-NTF-1); one message per shipment."""
     handling = ticket.return_handling
-    if handling is None or not handling.tracking_no:
+    return handling is not None and _shipment(session, ticket, "exchange_shipped", handling.courier,
+                                              handling.tracking_no)
+
+
+def _shipment(session: Session, ticket: Ticket, template: str, courier: str, tracking_no: str) -> bool:
+    if not tracking_no:
         return False
-    return notifications.tell_customer(session, ticket, "exchange_shipped", key=handling.tracking_no,
-                                       courier=handling.courier, tracking=handling.tracking_no)
+    return notifications.tell_customer(session, ticket, template, key=tracking_no, courier=courier,
+                                       tracking=tracking_no)
 
 
 def refund_paid(session: Session, ticket: Ticket) -> bool:
