@@ -23,7 +23,7 @@ from models.choices import Clock, FeeClaimStatus, OldPartState, ReconciliationSt
 from .base import role_in
 from .charts import chart, series
 from .menu import APPROVALS, menu_count
-from .tickets import SLA_LABELS, map_href, tel_href
+from .tickets import SLA_LABELS, call_numbers, map_href, tel_href, visit_address
 
 
 def filter_url(view, *filters) -> str:
@@ -54,8 +54,8 @@ def appointment_card(ticket) -> dict:
     ask for and the number to tap, the address with its map link (as the ticket page's header),
     the time in the serving outlet's zone."""
     customer = ticket.customer
-    phone = (ticket.contact_phone or (customer.phone if customer else "") or "").strip()
-    address = ticket.address or (customer.address if customer else "")
+    phone = next(iter(call_numbers(ticket)), "")
+    address = visit_address(ticket)
     return {"ticket": ticket, "name": ticket.contact_name or (customer.name if customer else ""),
             "phone": phone, "tel": tel_href(phone) if phone else "", "address": address,
             "map": map_href(address), "zone": zone_of(ticket.outlet)}

@@ -482,15 +482,24 @@ def ticket_header(ticket, now=None) -> dict:
     its map link, the appointment and the next deadline, in the serving outlet's time zone."""
     from backoffice.timezones import zone_of
 
-    customer = ticket.customer
-    numbers = (ticket.contact_phone, customer.phone, customer.phone2) if customer else (ticket.contact_phone,)
-    phones = [phone for phone in dict.fromkeys((n or "").strip() for n in numbers) if phone]
-    address = ticket.address or (customer.address if customer else "")
+    address = visit_address(ticket)
     zone = zone_of(ticket.outlet)
-    return {"phones": [(phone, tel_href(phone)) for phone in phones], "address": address,
+    return {"phones": [(phone, tel_href(phone)) for phone in call_numbers(ticket)], "address": address,
             "map_url": map_href(address),
             "appointment": outlet_time(ticket.appointment_at, zone),
             "deadline": next_deadline(ticket, now or utcnow(), zone)}
+
+
+def call_numbers(ticket) -> list[str]:
+    """The numbers to call for a ticket, the contact's first, each once."""
+    customer = ticket.customer
+    numbers = (ticket.contact_phone, customer.phone, customer.phone2) if customer else (ticket.contact_phone,)
+    return [phone for phone in dict.fromkeys((n or "").strip() for n in numbers) if phone]
+
+
+def visit_address(ticket) -> str:
+    """Where to go: the ticket's address, else the customer's."""
+    return ticket.address or (ticket.customer.address if ticket.customer else "")
 
 
 def map_href(address: str | None) -> str:
